@@ -1,0 +1,1 @@
+"""The ``cryptobot`` command line (typer). One module per command group."""

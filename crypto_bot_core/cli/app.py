@@ -1,0 +1,38 @@
+"""Root of the ``cryptobot`` CLI.
+
+Each command group lives in its own module exposing ``app = typer.Typer(...)``
+and is added here with ``add_typer``. Group modules import only typer and the
+standard library at module level; anything heavier is imported inside the
+command that needs it, so ``cryptobot --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from crypto_bot_core import __version__
+
+app = typer.Typer(
+    name="cryptobot",
+    help="crypto-bot: a plugin-first framework for automated crypto trading.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the core, SDK and plugin API versions."""
+    from crypto_bot_sdk import API_VERSION
+    from crypto_bot_sdk import __version__ as sdk_version
+
+    typer.echo(f"crypto-bot-core {__version__}")
+    typer.echo(f"crypto-bot-sdk {sdk_version} (plugin API {API_VERSION})")
+
+
+# Command groups are registered below, one line each.
+
+
+def main() -> None:
+    app()
