@@ -21,6 +21,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """crypto-bot: a plugin-first framework for automated crypto trading."""
+
+
 @app.command()
 def version() -> None:
     """Print the core, SDK and plugin API versions."""
