@@ -1,0 +1,1 @@
+"""The conformance kit: checks a plugin author runs from their own pytest suite."""
