@@ -1,0 +1,321 @@
+"""The event-driven kernel: one loop for backtest, paper and live.
+
+Events from every data source are merged in time order and processed one
+timestamp at a time:
+
+1. the market view and the clock take the events;
+2. simulated venues match resting orders against them and report fills,
+   which are booked (ledger first, then portfolio);
+3. for every symbol that got a bar, the symbol's policy asks its agents for
+   signals, sizing turns the blend into an intent, the risk pipeline approves,
+   resizes or rejects it, the router picks a venue and the order manager
+   records and sends the order.
+
+Nothing here knows the mode: the clock and the adapters are injected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from crypto_bot_core.engine.clock import Clock, SimulatedClock
+from crypto_bot_core.engine.orders import AuditLog, OrderManager
+from crypto_bot_core.engine.policy import (
+    FixedPolicySelector,
+    PolicyRegistry,
+    PolicySelector,
+    combine,
+)
+from crypto_bot_core.engine.portfolio import Portfolio
+from crypto_bot_core.engine.risk import RiskPipeline
+from crypto_bot_core.engine.router import ExecutionRouter, NoRouteError
+from crypto_bot_core.engine.sizing import SizingConfig, intent_for
+from crypto_bot_sdk import (
+    Agent,
+    AgentUnavailableError,
+    Bar,
+    DataSource,
+    ExchangeAdapter,
+    FeeSchedule,
+    Fill,
+    InMemoryMarketView,
+    Instrument,
+    MarketEvent,
+    OrderBook,
+    RecordType,
+    RiskContext,
+    Signal,
+    Trade,
+)
+
+
+@dataclass
+class EngineStats:
+    events: int = 0
+    bars: int = 0
+    signals: int = 0
+    intents: int = 0
+    rejected: int = 0
+    orders: int = 0
+    fills: int = 0
+    agent_fallbacks: int = 0
+
+
+@dataclass
+class Engine:
+    """Wires the parts of one run together; build it with :mod:`crypto_bot_core.engine.assembly`."""
+
+    run_id: str
+    data_sources: Sequence[DataSource[Any]]
+    agents: Mapping[str, Agent[Any]]
+    exchanges: Mapping[str, ExchangeAdapter[Any]]
+    policies: PolicyRegistry
+    risk: RiskPipeline
+    ledger: AuditLog
+    sizing: SizingConfig = field(default_factory=SizingConfig)
+    clock: Clock = field(default_factory=SimulatedClock)
+    selector: PolicySelector | None = None
+    mode: str = "backtest"
+    on_progress: Callable[[datetime], None] | None = None
+    market: InMemoryMarketView = field(init=False)
+    portfolio: Portfolio = field(init=False)
+    orders: OrderManager = field(init=False)
+    router: ExecutionRouter = field(init=False)
+    instruments: dict[tuple[str, str], Instrument] = field(init=False, default_factory=dict)
+    stats: EngineStats = field(init=False, default_factory=EngineStats)
+    killed: bool = field(init=False, default=False)
+    equity_curve: list[tuple[datetime, Decimal]] = field(init=False, default_factory=list)
+
+    async def start(self) -> None:
+        self.policies.check_agents(list(self.agents))
+        if self.selector is None:
+            self.selector = FixedPolicySelector(self.policies)
+        for component in (*self.data_sources, *self.agents.values(), *self.exchanges.values()):
+            await component.start()
+        self.portfolio = Portfolio()
+        fees: dict[str, FeeSchedule] = {}
+        for venue, adapter in self.exchanges.items():
+            listed = await adapter.load_instruments()
+            for instrument in listed:
+                self.instruments[(venue, instrument.symbol)] = instrument
+            balances = await adapter.fetch_balances()
+            cash = sum(
+                (b.total for b in balances if b.asset == self.portfolio.quote_currency), Decimal(0)
+            )
+            self.portfolio.open_account(venue, cash)
+            if listed:
+                # Without a fee schedule the router compares this venue's raw prices.
+                with contextlib.suppress(NotImplementedError):
+                    fees[venue] = await adapter.fetch_fees(listed[0].symbol)
+        instruments = [i for s in self.data_sources for i in s.instruments()]
+        self.market = InMemoryMarketView(instruments, max_bars=512)
+        self.router = ExecutionRouter(self.instruments, fees)
+        self.orders = OrderManager(self.ledger, self.exchanges, id_prefix=self.run_id[:12])
+        self.ledger.append(
+            RecordType.SYSTEM_START,
+            {
+                "run_id": self.run_id,
+                "mode": self.mode,
+                "venues": sorted(self.exchanges),
+                "agents": sorted(self.agents),
+                "policies": sorted(self.policies.policies),
+            },
+        )
+
+    async def close(self, reason: str = "completed") -> None:
+        self.ledger.append(
+            RecordType.SYSTEM_STOP,
+            {
+                "run_id": self.run_id,
+                "reason": reason,
+                "equity": str(self.portfolio.equity()),
+                "events": self.stats.events,
+                "fills": self.stats.fills,
+            },
+        )
+        for component in (*self.exchanges.values(), *self.agents.values(), *self.data_sources):
+            await component.close()
+
+    async def _merged(
+        self, start: datetime | None, end: datetime | None
+    ) -> AsyncIterator[MarketEvent]:
+        """Merge the sources' streams by timestamp (stable: source order breaks ties)."""
+        iterators = [source.stream(start, end) for source in self.data_sources]
+        heap: list[tuple[datetime, int, int, MarketEvent]] = []
+        counter = 0
+        for index, iterator in enumerate(iterators):
+            try:
+                event = await anext(iterator)
+            except StopAsyncIteration:
+                continue
+            heapq.heappush(heap, (event.ts, index, counter, event))
+            counter += 1
+        while heap:
+            _ts, index, _c, event = heapq.heappop(heap)
+            yield event
+            try:
+                nxt = await anext(iterators[index])
+            except StopAsyncIteration:
+                continue
+            counter += 1
+            heapq.heappush(heap, (nxt.ts, index, counter, nxt))
+
+    async def run(self, start: datetime | None = None, end: datetime | None = None) -> EngineStats:
+        batch: list[MarketEvent] = []
+        current: datetime | None = None
+        async for event in self._merged(start, end):
+            if self.killed and not self.orders.open_orders():
+                break  # after the kill switch, events only serve to fill the flattening orders
+            if current is not None and event.ts != current:
+                await self._process(current, batch)
+                batch = []
+            current = event.ts
+            batch.append(event)
+        if batch and current is not None:
+            await self._process(current, batch)
+        return self.stats
+
+    async def _process(self, ts: datetime, events: list[MarketEvent]) -> None:
+        self.clock.advance(ts)
+        updated: list[str] = []
+        for event in events:
+            self.stats.events += 1
+            self.market.update(event)
+            if isinstance(event, Bar):
+                self.stats.bars += 1
+                self.portfolio.mark(event.venue, event.symbol, event.close)
+                if event.symbol not in updated:
+                    updated.append(event.symbol)
+            elif isinstance(event, Trade | OrderBook):
+                price = event.price if isinstance(event, Trade) else event.mid
+                if price is not None:
+                    self.portfolio.mark(event.venue, event.symbol, price)
+            for adapter in self.exchanges.values():
+                for fill in await adapter.on_market_event(event):
+                    self._book(fill)
+        if not self.killed:
+            for symbol in updated:
+                await self._decide(symbol, ts)
+        self.equity_curve.append((ts, self.portfolio.update_peak()))
+        if self.on_progress is not None:
+            self.on_progress(ts)
+
+    def _book(self, fill: Fill) -> None:
+        if self.orders.book_fill(fill) is None:
+            return
+        instrument = self.instruments[(fill.venue, fill.symbol)]
+        self.portfolio.apply_fill(fill, instrument)
+        self.stats.fills += 1
+
+    async def _signals(self, policy: str, symbol: str) -> dict[str, Signal]:
+        spec = self.policies.policies[policy]
+        signals: dict[str, Signal] = {}
+        for member in spec.agents:
+            agent = self.agents[member.agent]
+            try:
+                signal = await agent.evaluate(symbol, self.market)
+            except AgentUnavailableError:
+                self.stats.agent_fallbacks += 1
+                continue
+            if signal is not None:
+                signals[member.agent] = signal
+        return signals
+
+    async def _decide(self, symbol: str, ts: datetime) -> None:
+        assert self.selector is not None
+        policy = self.selector.select(symbol, self.market)
+        signals = await self._signals(policy, symbol)
+        combined = combine(policy, self.policies.policies[policy], signals, symbol, ts)
+        if combined is None:
+            return
+        self.stats.signals += 1
+        price = self.market.last_price(symbol)
+        venues = sorted(v for v, s in self.instruments if s == symbol)
+        if price is None or not venues:
+            return
+        instrument = self.instruments[(venues[0], symbol)]
+        current = self.portfolio.net_quantity(symbol)
+        intent = intent_for(
+            self.sizing,
+            combined,
+            current=current,
+            price=price,
+            instrument=instrument,
+            intent_id=f"{self.run_id[:12]}-i{self.stats.intents + 1:06d}",
+            policy=policy,
+        )
+        if intent is None:
+            return
+        intent = intent.model_copy(update={"venue": None})
+        self.stats.intents += 1
+        context = RiskContext.model_construct(
+            ts=ts,
+            portfolio=self.portfolio.snapshot(ts),
+            market=self.market,
+            open_orders=tuple(self.orders.open_orders()),
+            reference_price=price,
+        )
+        result = self.risk.evaluate(intent, context)
+        verdicts = [v.model_dump(mode="json") for v in result.verdicts]
+        if result.trip_kill_switch:
+            await self.kill(f"risk rule tripped the kill switch at {ts.isoformat()}")
+            return
+        if result.intent is None:
+            self.stats.rejected += 1
+            self.ledger.append(
+                RecordType.DECISION,
+                {
+                    "intent_id": intent.intent_id,
+                    "symbol": symbol,
+                    "policy": policy,
+                    "signals": {k: s.model_dump(mode="json") for k, s in signals.items()},
+                    "risk_verdicts": verdicts,
+                    "outcome": "rejected",
+                },
+                ts=ts,
+            )
+            return
+        positions = {venue: self.portfolio.position_quantity(venue, symbol) for venue in venues}
+        try:
+            route = self.router.route(result.intent, self.market, positions)
+        except NoRouteError as exc:
+            self.stats.rejected += 1
+            self.ledger.append(
+                RecordType.DECISION,
+                {
+                    "intent_id": intent.intent_id,
+                    "symbol": symbol,
+                    "outcome": "unroutable",
+                    "reason": str(exc),
+                },
+                ts=ts,
+            )
+            return
+        decision = {
+            "signals": {k: s.model_dump(mode="json") for k, s in signals.items()},
+            "combined": combined.model_dump(mode="json"),
+            "model_versions": {k: s.model_version for k, s in signals.items() if s.model_version},
+            "risk_verdicts": verdicts,
+            "routing": {
+                "venue": route.venue,
+                "reason": route.reason,
+                "quotes": route.quotes_payload(),
+            },
+        }
+        self.stats.orders += 1
+        await self.orders.submit(
+            result.intent, venue=route.venue, quantity=route.quantity, ts=ts, decision=decision
+        )
+
+    async def kill(self, reason: str) -> None:
+        """The kill switch: cancel every open order, flatten every position, record why."""
+        from crypto_bot_core.engine.kill import flatten_everything
+
+        self.killed = True
+        await flatten_everything(self, reason)

@@ -1,0 +1,224 @@
+"""The order manager: client ids chosen before sending, the ledger written around every call.
+
+The intent is in the ledger before the exchange call and the outcome after it
+(DESIGN rule 8). A submit that times out or meets a dropped connection is
+looked up by its client order id before anything is resent, and a resend
+reuses the same id, which the adapter contract makes idempotent: one order,
+never two. Every status change goes through the SDK's lifecycle state machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from crypto_bot_sdk import (
+    ExchangeAdapter,
+    ExchangeError,
+    ExchangeUnavailableError,
+    Fill,
+    Order,
+    OrderIntent,
+    OrderNotFoundError,
+    OrderRequest,
+    OrderStatus,
+    RecordType,
+)
+
+STATUS_RECORD: dict[OrderStatus, RecordType] = {
+    OrderStatus.SUBMITTED: RecordType.ORDER_SUBMITTED,
+    OrderStatus.ACKNOWLEDGED: RecordType.ORDER_ACKNOWLEDGED,
+    OrderStatus.PARTIALLY_FILLED: RecordType.ORDER_PARTIALLY_FILLED,
+    OrderStatus.FILLED: RecordType.ORDER_FILLED,
+    OrderStatus.PENDING_CANCEL: RecordType.ORDER_AMENDED,
+    OrderStatus.CANCELLED: RecordType.ORDER_CANCELLED,
+    OrderStatus.REJECTED: RecordType.ORDER_REJECTED,
+    OrderStatus.EXPIRED: RecordType.ORDER_EXPIRED,
+}
+
+
+class AuditLog(Protocol):
+    """What the engine needs of the ledger: ordered, durable appends."""
+
+    def append(
+        self, type: RecordType, payload: Mapping[str, Any], *, ts: datetime | None = None
+    ) -> object: ...
+
+
+class MemoryAuditLog:
+    """An in-memory log for tests and for runs with the ledger switched off."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[RecordType, dict[str, Any], datetime | None]] = []
+
+    def append(
+        self, type: RecordType, payload: Mapping[str, Any], *, ts: datetime | None = None
+    ) -> object:
+        self.records.append((type, dict(payload), ts))
+        return None
+
+
+class StateStore(Protocol):
+    """Called after each exchange call: simulated venues persist their state here."""
+
+    def persist(self, venue: str) -> None: ...
+
+
+@dataclass
+class OrderManager:
+    ledger: AuditLog
+    adapters: Mapping[str, ExchangeAdapter[Any]]
+    id_prefix: str
+    submit_timeout: float = 10.0
+    max_attempts: int = 3
+    state_store: StateStore | None = None
+    orders: dict[str, Order] = field(default_factory=dict)
+    seen_fills: set[str] = field(default_factory=set)
+    _sequence: int = 0
+
+    def next_client_order_id(self) -> str:
+        self._sequence += 1
+        return f"{self.id_prefix}-{self._sequence:06d}"
+
+    def _record_status(self, order: Order, ts: datetime, **extra: Any) -> None:
+        payload: dict[str, Any] = {
+            "client_order_id": order.client_order_id,
+            "exchange_order_id": order.exchange_order_id,
+            "venue": order.venue,
+            "symbol": order.symbol,
+            "status": order.status.value,
+            "filled_quantity": str(order.filled_quantity),
+            "average_fill_price": (
+                str(order.average_fill_price) if order.average_fill_price is not None else None
+            ),
+            "reason": order.reason,
+        }
+        payload.update(extra)
+        self.ledger.append(STATUS_RECORD[order.status], payload, ts=ts)
+
+    def _persist(self, venue: str) -> None:
+        if self.state_store is not None:
+            self.state_store.persist(venue)
+
+    async def submit(
+        self,
+        intent: OrderIntent,
+        *,
+        venue: str,
+        quantity: Any,
+        ts: datetime,
+        decision: Mapping[str, Any] | None = None,
+    ) -> Order:
+        """Record, send and record the outcome of one order built from ``intent``."""
+        request = OrderRequest(
+            client_order_id=self.next_client_order_id(),
+            venue=venue,
+            symbol=intent.symbol,
+            side=intent.side,
+            order_type=intent.order_type,
+            quantity=quantity,
+            price=intent.price,
+            stop_price=intent.stop_price,
+            time_in_force=intent.time_in_force,
+            reduce_only=intent.reduce_only,
+            post_only=intent.post_only,
+            intent_id=intent.intent_id,
+        )
+        order = Order(request=request, created_at=ts, updated_at=ts)
+        self.orders[request.client_order_id] = order
+        self.ledger.append(
+            RecordType.ORDER_INTENT,
+            {
+                "client_order_id": request.client_order_id,
+                "intent_id": intent.intent_id,
+                "policy": intent.policy,
+                "reason": intent.reason,
+                "request": request.model_dump(mode="json"),
+                **(dict(decision) if decision else {}),
+            },
+            ts=ts,
+        )
+        adapter = self.adapters[venue]
+        sent = order.transition(OrderStatus.SUBMITTED, ts=ts)
+        try:
+            remote = await self._send(adapter, request)
+        except ExchangeError as exc:
+            rejected = sent.transition(OrderStatus.REJECTED, ts=ts, reason=str(exc))
+            self.orders[request.client_order_id] = rejected
+            self._persist(venue)
+            self._record_status(rejected, ts, error=type(exc).__name__)
+            return rejected
+        self._persist(venue)
+        local = self._sync_status(sent, remote, ts)
+        self.orders[request.client_order_id] = local
+        self._record_status(local, ts)
+        return local
+
+    async def _send(self, adapter: ExchangeAdapter[Any], request: OrderRequest) -> Order:
+        """Submit; after a timeout or a dropped connection, look the order up before resending."""
+        last_error: Exception | None = None
+        for _attempt in range(self.max_attempts):
+            try:
+                return await asyncio.wait_for(adapter.submit_order(request), self.submit_timeout)
+            except (TimeoutError, ExchangeUnavailableError) as exc:
+                last_error = exc
+                try:
+                    return await adapter.fetch_order(request.client_order_id, request.symbol)
+                except OrderNotFoundError:
+                    continue  # never reached the venue: resending the same id is safe
+                except (TimeoutError, ExchangeUnavailableError) as lookup_exc:
+                    last_error = lookup_exc
+                    continue
+        raise ExchangeUnavailableError(
+            f"order {request.client_order_id} could not be placed or found after "
+            f"{self.max_attempts} attempts: {last_error}",
+            venue=request.venue,
+        )
+
+    @staticmethod
+    def _sync_status(local: Order, remote: Order, ts: datetime) -> Order:
+        """Adopt the venue's status and id, leaving quantities to the fills that explain them."""
+        status = remote.status
+        if status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
+            # Fills move these states; until they are booked the order is acknowledged.
+            status = OrderStatus.ACKNOWLEDGED
+        if status is local.status or not local.can_transition(status):
+            if remote.exchange_order_id and not local.exchange_order_id:
+                return local.model_copy(update={"exchange_order_id": remote.exchange_order_id})
+            return local
+        return local.transition(
+            status, ts=ts, reason=remote.reason or None, exchange_order_id=remote.exchange_order_id
+        )
+
+    def book_fill(self, fill: Fill) -> Order | None:
+        """Record a fill once (deduplicated by id) and move its order; None if seen or foreign."""
+        if fill.fill_id in self.seen_fills:
+            return None
+        order = self.orders.get(fill.client_order_id)
+        if order is None:
+            return None
+        self.seen_fills.add(fill.fill_id)
+        if order.status in (OrderStatus.CREATED, OrderStatus.SUBMITTED):
+            order = order.transition(OrderStatus.ACKNOWLEDGED, ts=fill.ts)
+        self.ledger.append(RecordType.FILL, fill.model_dump(mode="json"), ts=fill.ts)
+        updated = order.apply_fill(fill)
+        self.orders[fill.client_order_id] = updated
+        self._record_status(updated, fill.ts, fill_id=fill.fill_id)
+        return updated
+
+    async def cancel(self, client_order_id: str, ts: datetime) -> Order:
+        order = self.orders[client_order_id]
+        adapter = self.adapters[order.venue]
+        remote = await adapter.cancel_order(client_order_id, order.symbol)
+        self._persist(order.venue)
+        if remote.status is OrderStatus.CANCELLED and order.can_transition(OrderStatus.CANCELLED):
+            order = order.transition(OrderStatus.CANCELLED, ts=ts, reason="cancelled")
+            self.orders[client_order_id] = order
+            self._record_status(order, ts)
+        return order
+
+    def open_orders(self) -> Sequence[Order]:
+        return [o for o in self.orders.values() if o.status.is_open]

@@ -1,0 +1,159 @@
+"""Policies: named compositions of agents, and the choice of policy per symbol.
+
+A policy is one agent or a weighted ensemble, listed in a YAML registry file:
+
+.. code-block:: yaml
+
+    policies:
+      trend: {agents: [{agent: ema, weight: 1.0}]}
+      blend: {agents: [{agent: ema, weight: 0.6}, {agent: rsi, weight: 0.4}]}
+    symbols: {BTC/USDT: trend, ETH/USDT: blend}
+    default: trend
+
+Which policy trades a symbol is asked of a :class:`PolicySelector`; the fixed
+mapping here is the always-available fallback, and the meta-learner plugs in
+behind the same interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from crypto_bot_sdk import ConfigError, MarketView, Signal
+
+
+class AgentWeight(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agent: str = Field(min_length=1, description="Name of an agent instance from the config.")
+    weight: float = Field(default=1.0, gt=0)
+
+
+class PolicySpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agents: tuple[AgentWeight, ...] = Field(min_length=1)
+    min_confidence: float = Field(default=0.0, ge=0, le=1)
+
+
+class PolicyRegistry(BaseModel):
+    """The parsed registry file; agent names are checked against the configured agents."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    policies: dict[str, PolicySpec] = Field(min_length=1)
+    symbols: dict[str, str] = Field(default_factory=dict)
+    default: str
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> PolicyRegistry:
+        if self.default not in self.policies:
+            raise ValueError(
+                f"default policy {self.default!r} is not defined; defined: {sorted(self.policies)}"
+            )
+        for symbol, name in self.symbols.items():
+            if name not in self.policies:
+                raise ValueError(
+                    f"symbols.{symbol} names policy {name!r}, which is not defined; "
+                    f"defined: {sorted(self.policies)}"
+                )
+        return self
+
+    def check_agents(self, agent_names: Sequence[str]) -> None:
+        known = set(agent_names)
+        for name, spec in self.policies.items():
+            for weight in spec.agents:
+                if weight.agent not in known:
+                    raise ConfigError(
+                        f"policy uses agent {weight.agent!r}, which is not configured; "
+                        f"configured agents: {sorted(known)}",
+                        key=f"policies.{name}.agents",
+                    )
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "policies") -> PolicyRegistry:
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"{source}: {err['msg']}", key=key or None) from exc
+
+    @classmethod
+    def from_file(cls, path: Path) -> PolicyRegistry:
+        import yaml
+
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read policy registry {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"policy registry {path} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"policy registry {path} must be a mapping at the top level")
+        return cls.from_mapping(data, source=str(path))
+
+
+class PolicySelector(Protocol):
+    def select(self, symbol: str, market: MarketView) -> str:
+        """The policy that should trade ``symbol`` now."""
+        ...
+
+
+@dataclass(frozen=True)
+class FixedPolicySelector:
+    """The rule-based fallback: the registry's per-symbol mapping, else its default."""
+
+    registry: PolicyRegistry
+
+    def select(self, symbol: str, market: MarketView) -> str:
+        return self.registry.symbols.get(symbol, self.registry.default)
+
+
+def combine(
+    policy: str, spec: PolicySpec, signals: Mapping[str, Signal], symbol: str, ts: datetime
+) -> Signal | None:
+    """Blend the available agents' signals into one, weighted by weight x confidence.
+
+    Agents missing from ``signals`` (no opinion, or unavailable) drop out; the
+    combined confidence falls with the weight that dropped out, so a policy
+    running on half its agents is less sure of itself.
+    """
+    total_weight = sum(w.weight for w in spec.agents)
+    numerator = 0.0
+    weight_conf = 0.0
+    used: dict[str, float] = {}
+    versions: list[str] = []
+    for member in spec.agents:
+        signal = signals.get(member.agent)
+        if signal is None:
+            continue
+        wc = member.weight * signal.confidence
+        numerator += wc * signal.score
+        weight_conf += wc
+        used[f"{member.agent}.score"] = signal.score
+        used[f"{member.agent}.confidence"] = signal.confidence
+        if signal.model_version:
+            versions.append(f"{member.agent}={signal.model_version}")
+    if weight_conf == 0.0:
+        return None
+    confidence = weight_conf / total_weight
+    if confidence < spec.min_confidence:
+        return None
+    score = max(-1.0, min(1.0, numerator / weight_conf))
+    return Signal.model_construct(
+        agent=f"policy:{policy}",
+        symbol=symbol,
+        ts=ts,
+        score=score,
+        confidence=min(1.0, confidence),
+        rationale=f"policy {policy}: weighted blend of {', '.join(sorted(signals)) or 'no agents'}",
+        features=used,
+        model_version=";".join(versions) or None,
+    )

@@ -1,0 +1,185 @@
+"""The engine's own book: cash per venue, positions per venue and symbol, P&L, fees, funding.
+
+The engine keeps its book from the fills it booked, not from what exchanges
+say, so reconciliation can compare the two and name any difference. Spot
+positions pay their notional in cash; perpetual positions only move cash by
+realised P&L, fees and funding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from crypto_bot_sdk import (
+    Balance,
+    Fill,
+    Instrument,
+    InstrumentKind,
+    PortfolioSnapshot,
+    Position,
+)
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class _Book:
+    """Mutable position state; a :class:`Position` is its immutable snapshot."""
+
+    symbol: str
+    venue: str
+    kind: InstrumentKind
+    contract_size: Decimal
+    quantity: Decimal = ZERO
+    entry: Decimal = ZERO
+    realised: Decimal = ZERO
+    fees: Decimal = ZERO
+    funding: Decimal = ZERO
+    mark: Decimal | None = None
+
+
+@dataclass(slots=True)
+class VenueAccount:
+    venue: str
+    quote: str
+    cash: Decimal
+    initial: Decimal
+    fees: Decimal = ZERO
+    trades: int = 0
+
+
+@dataclass
+class Portfolio:
+    """Cash and positions across venues, valued in one quote currency."""
+
+    quote_currency: str = "USDT"
+    accounts: dict[str, VenueAccount] = field(default_factory=dict)
+    books: dict[tuple[str, str], _Book] = field(default_factory=dict)
+    peak_equity: Decimal = ZERO
+
+    def open_account(self, venue: str, cash: Decimal) -> None:
+        if venue in self.accounts:
+            raise ValueError(f"venue {venue!r} is already in the portfolio")
+        self.accounts[venue] = VenueAccount(venue, self.quote_currency, cash, cash)
+        self.peak_equity = max(self.peak_equity, self.equity())
+
+    def _book(self, instrument: Instrument) -> _Book:
+        key = (instrument.venue, instrument.symbol)
+        book = self.books.get(key)
+        if book is None:
+            book = _Book(
+                instrument.symbol, instrument.venue, instrument.kind, instrument.contract_size
+            )
+            self.books[key] = book
+        return book
+
+    def apply_fill(self, fill: Fill, instrument: Instrument) -> Decimal:
+        """Book one fill; return the P&L it realised (before fees)."""
+        account = self.accounts.get(fill.venue)
+        if account is None:
+            raise KeyError(f"fill {fill.fill_id} on venue {fill.venue!r}, which has no account")
+        book = self._book(instrument)
+        signed = fill.quantity * fill.side.sign
+        size = book.contract_size
+        realised = ZERO
+        if book.quantity == 0 or (book.quantity > 0) == (signed > 0):
+            new_qty = book.quantity + signed
+            book.entry = (book.entry * abs(book.quantity) + fill.price * fill.quantity) / abs(
+                new_qty
+            )
+            book.quantity = new_qty
+        else:
+            closing = min(abs(signed), abs(book.quantity))
+            direction = 1 if book.quantity > 0 else -1
+            realised = (fill.price - book.entry) * closing * direction * size
+            new_qty = book.quantity + signed
+            if new_qty == 0:
+                book.entry = ZERO
+            elif (new_qty > 0) != (book.quantity > 0):
+                book.entry = fill.price  # flipped: the remainder opened at this price
+            book.quantity = new_qty
+        book.realised += realised
+        book.fees += fill.fee
+        book.mark = fill.price
+        if book.kind is InstrumentKind.SPOT:
+            account.cash -= signed * fill.price * size
+        else:
+            account.cash += realised
+        account.cash -= fill.fee
+        account.fees += fill.fee
+        account.trades += 1
+        return realised
+
+    def apply_funding(self, venue: str, symbol: str, rate: Decimal, mark: Decimal) -> Decimal:
+        """Charge (or pay) funding on a perpetual; longs pay a positive rate."""
+        book = self.books.get((venue, symbol))
+        if book is None or book.quantity == 0 or book.kind is not InstrumentKind.PERPETUAL:
+            return ZERO
+        payment = book.quantity * mark * book.contract_size * rate
+        book.funding += payment
+        self.accounts[venue].cash -= payment
+        return payment
+
+    def mark(self, venue: str, symbol: str, price: Decimal) -> None:
+        book = self.books.get((venue, symbol))
+        if book is not None:
+            book.mark = price
+
+    def position_quantity(self, venue: str, symbol: str) -> Decimal:
+        book = self.books.get((venue, symbol))
+        return book.quantity if book is not None else ZERO
+
+    def net_quantity(self, symbol: str) -> Decimal:
+        return sum((b.quantity for b in self.books.values() if b.symbol == symbol), ZERO)
+
+    def _value(self, book: _Book) -> Decimal:
+        if book.quantity == 0 or book.mark is None:
+            return ZERO
+        if book.kind is InstrumentKind.SPOT:
+            return book.quantity * book.mark * book.contract_size
+        return (book.mark - book.entry) * book.quantity * book.contract_size
+
+    def venue_equity(self, venue: str) -> Decimal:
+        account = self.accounts[venue]
+        return account.cash + sum(
+            (self._value(b) for b in self.books.values() if b.venue == venue), ZERO
+        )
+
+    def equity(self) -> Decimal:
+        return sum((self.venue_equity(v) for v in self.accounts), ZERO)
+
+    def update_peak(self) -> Decimal:
+        equity = self.equity()
+        self.peak_equity = max(self.peak_equity, equity)
+        return equity
+
+    def snapshot(self, ts: datetime) -> PortfolioSnapshot:
+        positions = tuple(
+            Position.model_construct(
+                symbol=b.symbol,
+                venue=b.venue,
+                quantity=b.quantity,
+                average_entry_price=b.entry if b.quantity != 0 else None,
+                mark_price=b.mark,
+                realised_pnl=b.realised,
+                fees_paid=b.fees,
+                funding_paid=b.funding,
+                contract_size=b.contract_size,
+            )
+            for b in self.books.values()
+            if b.quantity != 0
+        )
+        balances = tuple(
+            Balance.model_construct(asset=a.quote, venue=a.venue, free=a.cash, used=ZERO)
+            for a in self.accounts.values()
+        )
+        return PortfolioSnapshot.model_construct(
+            ts=ts,
+            quote_currency=self.quote_currency,
+            balances=balances,
+            positions=positions,
+            equity=self.equity(),
+            peak_equity=self.peak_equity,
+        )

@@ -1,0 +1,110 @@
+"""Sizing: from a policy's signal to an order intent.
+
+Two modes. ``discrete`` holds a full long, a full short or nothing, and trades
+only when that state changes: a crossover strategy's classic behaviour, and no
+churn as prices drift. ``proportional`` scales the target with score x
+confidence and trades only when the target moved by more than a band, so small
+signal wiggles do not pay fees.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crypto_bot_sdk import Instrument, OrderIntent, OrderType, Side, Signal, TimeInForce
+
+ZERO = Decimal(0)
+
+
+class SizingMode(StrEnum):
+    DISCRETE = "discrete"
+    PROPORTIONAL = "proportional"
+
+
+class SizingConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: SizingMode = SizingMode.DISCRETE
+    notional_per_symbol: Decimal = Field(
+        default=Decimal(10_000), gt=0, description="Quote-currency size of a full position."
+    )
+    entry_threshold: float = Field(default=0.0, ge=0, lt=1)
+    long_only: bool = False
+    rebalance_band: Decimal = Field(
+        default=Decimal("0.25"),
+        ge=0,
+        description=(
+            "proportional mode: trade only when the target moved by this fraction "
+            "of a full position."
+        ),
+    )
+    order_type: Literal["market", "limit"] = "market"
+
+
+def target_quantity(
+    config: SizingConfig, signal: Signal, price: Decimal, instrument: Instrument
+) -> Decimal:
+    """The position the signal asks for, in base units on the lot grid."""
+    full = instrument.round_quantity(
+        config.notional_per_symbol / (price * instrument.contract_size)
+    )
+    score = signal.score
+    if config.long_only and score < 0:
+        score = 0.0
+    if abs(score) <= config.entry_threshold:
+        return ZERO
+    if config.mode is SizingMode.DISCRETE:
+        return full if score > 0 else -full
+    fraction = Decimal(repr(score * signal.confidence))
+    return instrument.round_quantity(abs(full * fraction)) * (1 if fraction > 0 else -1)
+
+
+def intent_for(
+    config: SizingConfig,
+    signal: Signal,
+    *,
+    current: Decimal,
+    price: Decimal,
+    instrument: Instrument,
+    intent_id: str,
+    policy: str,
+) -> OrderIntent | None:
+    """The intent that moves ``current`` to the target, or ``None`` when no trade is due."""
+    target = target_quantity(config, signal, price, instrument)
+    if config.mode is SizingMode.DISCRETE:
+        if (target > 0) == (current > 0) and (target < 0) == (current < 0):
+            return None
+    else:
+        full = config.notional_per_symbol / (price * instrument.contract_size)
+        if abs(target - current) < full * config.rebalance_band:
+            return None
+    delta = target - current
+    quantity = instrument.round_quantity(abs(delta))
+    if quantity <= 0 or quantity * price * instrument.contract_size < instrument.min_notional:
+        return None
+    side = Side.BUY if delta > 0 else Side.SELL
+    reduce_only = target == 0 or (abs(target) < abs(current) and (target > 0) == (current > 0))
+    order_type = OrderType.LIMIT if config.order_type == "limit" else OrderType.MARKET
+    return OrderIntent.model_construct(
+        intent_id=intent_id,
+        symbol=signal.symbol,
+        venue=instrument.venue,
+        side=side,
+        order_type=order_type,
+        quantity=quantity,
+        price=instrument.round_price(price) if order_type is OrderType.LIMIT else None,
+        stop_price=None,
+        time_in_force=TimeInForce.GTC,
+        reduce_only=reduce_only,
+        post_only=False,
+        ts=signal.ts,
+        policy=policy,
+        reason=(
+            f"{signal.agent} score {signal.score:+.3f} (confidence {signal.confidence:.2f}): "
+            f"target {target} from {current}"
+        ),
+    )
