@@ -36,6 +36,7 @@ from crypto_bot_core.engine.portfolio import Portfolio
 from crypto_bot_core.engine.risk import RiskPipeline
 from crypto_bot_core.engine.router import ExecutionRouter, NoRouteError
 from crypto_bot_core.engine.sizing import SizingConfig, intent_for
+from crypto_bot_core.engine.summary import RunSummary, TradeRow, VenueResult, summarise
 from crypto_bot_sdk import (
     Agent,
     AgentUnavailableError,
@@ -91,6 +92,7 @@ class Engine:
     stats: EngineStats = field(init=False, default_factory=EngineStats)
     killed: bool = field(init=False, default=False)
     equity_curve: list[tuple[datetime, Decimal]] = field(init=False, default_factory=list)
+    trades: list[TradeRow] = field(init=False, default_factory=list)
 
     async def start(self) -> None:
         self.policies.check_agents(list(self.agents))
@@ -210,7 +212,8 @@ class Engine:
         if self.orders.book_fill(fill) is None:
             return
         instrument = self.instruments[(fill.venue, fill.symbol)]
-        self.portfolio.apply_fill(fill, instrument)
+        realised = self.portfolio.apply_fill(fill, instrument)
+        self.trades.append(TradeRow(fill, realised))
         self.stats.fills += 1
 
     async def _signals(self, policy: str, symbol: str) -> dict[str, Signal]:
@@ -319,3 +322,23 @@ class Engine:
 
         self.killed = True
         await flatten_everything(self, reason)
+
+    def summary(self) -> RunSummary:
+        venues = [
+            VenueResult(
+                venue=account.venue,
+                initial=account.initial,
+                final=self.portfolio.venue_equity(account.venue),
+                fees=account.fees,
+                trades=account.trades,
+            )
+            for account in self.portfolio.accounts.values()
+        ]
+        return summarise(
+            run_id=self.run_id,
+            mode=self.mode,
+            curve=self.equity_curve,
+            trades=self.trades,
+            venues=venues,
+            events=self.stats.events,
+        )
