@@ -199,9 +199,14 @@ def write_equity_png(path: Path, curve: Sequence[tuple[datetime, Decimal]], titl
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if not curve:
+        return
     fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
     try:
-        ax.plot([t for t, _ in curve], [float(v) for _, v in curve], linewidth=1.0)
+        start = curve[0][0]
+        hours = [(t - start).total_seconds() / 3600 for t, _ in curve]
+        ax.plot(hours, [float(v) for _, v in curve], linewidth=1.0)
+        ax.set_xlabel(f"hours since {start:%Y-%m-%d %H:%M} UTC")
         ax.set_title(title)
         ax.set_ylabel("equity")
         ax.grid(True, alpha=0.3)
