@@ -110,11 +110,11 @@ class ExecutionRouter:
                 best = max(quotes, key=lambda q: (q.effective_price, q.venue))
             quantity = intent.quantity
             others = ", ".join(
-                f"{q.venue} {q.effective_price:.8g}" for q in quotes if q.venue != best.venue
+                f"{q.venue} {q.effective_price}" for q in quotes if q.venue != best.venue
             )
             reason = (
                 f"best {intent.side.value} price after taker fees: {best.venue} "
-                f"{best.effective_price:.8g}" + (f" (others: {others})" if others else "")
+                f"{best.effective_price}" + (f" (others: {others})" if others else "")
             )
         instrument = self.instruments[(best.venue, intent.symbol)]
         return RoutingDecision(best.venue, instrument, quantity, reason, tuple(quotes))
