@@ -1,0 +1,168 @@
+"""Restart without losing or duplicating an order: rebuild from the ledger, then ask the venues.
+
+The ledger says what we intended and what we last heard; each venue says what
+is true. For every order the ledger left open the venue is asked by client
+order id: an order the venue never saw is closed as "never reached the
+venue" (the strategy decides afresh; nothing is resent blindly), one it holds
+is brought up to date, and fills booked at the venue but missing from the
+ledger are booked now. The outcome is written as one reconciliation record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from crypto_bot_sdk import (
+    ExchangeAdapter,
+    Fill,
+    LedgerRecord,
+    Order,
+    OrderNotFoundError,
+    OrderRequest,
+    OrderStatus,
+    RecordType,
+)
+
+_STATUS_OF: dict[RecordType, OrderStatus] = {
+    RecordType.ORDER_SUBMITTED: OrderStatus.SUBMITTED,
+    RecordType.ORDER_ACKNOWLEDGED: OrderStatus.ACKNOWLEDGED,
+    RecordType.ORDER_PARTIALLY_FILLED: OrderStatus.PARTIALLY_FILLED,
+    RecordType.ORDER_FILLED: OrderStatus.FILLED,
+    RecordType.ORDER_AMENDED: OrderStatus.PENDING_CANCEL,
+    RecordType.ORDER_CANCELLED: OrderStatus.CANCELLED,
+    RecordType.ORDER_REJECTED: OrderStatus.REJECTED,
+    RecordType.ORDER_EXPIRED: OrderStatus.EXPIRED,
+}
+
+
+@dataclass
+class LedgerState:
+    """What the ledger knows about a run's orders and fills."""
+
+    orders: dict[str, Order] = field(default_factory=dict)
+    fills: list[Fill] = field(default_factory=list)
+    fill_ids: set[str] = field(default_factory=set)
+    last_decision_ts: datetime | None = None
+    order_count: int = 0
+    intent_count: int = 0
+    killed: bool = False
+
+
+def rebuild(records: Iterable[LedgerRecord]) -> LedgerState:
+    """Replay ledger records into orders (with their last recorded state) and fills."""
+    state = LedgerState()
+    for record in records:
+        payload = record.payload
+        if record.type is RecordType.ORDER_INTENT:
+            request = OrderRequest.model_validate(payload["request"])
+            state.orders[request.client_order_id] = Order(
+                request=request, created_at=record.ts, updated_at=record.ts
+            )
+            state.order_count += 1
+            state.last_decision_ts = record.ts
+        elif record.type is RecordType.FILL:
+            fill = Fill.model_validate(payload)
+            if fill.fill_id not in state.fill_ids:
+                state.fill_ids.add(fill.fill_id)
+                state.fills.append(fill)
+        elif record.type in _STATUS_OF:
+            order = state.orders.get(payload["client_order_id"])
+            if order is None:
+                continue
+            filled = Decimal(payload["filled_quantity"])
+            average = payload.get("average_fill_price")
+            state.orders[order.client_order_id] = Order.model_construct(
+                **{
+                    **dict(order),
+                    "status": _STATUS_OF[record.type],
+                    "filled_quantity": filled,
+                    "average_fill_price": Decimal(average) if average else None,
+                    "exchange_order_id": payload.get("exchange_order_id"),
+                    "reason": payload.get("reason", ""),
+                    "updated_at": record.ts,
+                }
+            )
+        elif record.type is RecordType.DECISION:
+            state.last_decision_ts = record.ts
+            intent_id = payload.get("intent_id")
+            if intent_id:
+                state.intent_count += 1
+        elif record.type is RecordType.KILL_SWITCH:
+            state.killed = True
+    return state
+
+
+@dataclass
+class ReconciliationReport:
+    closed_unsent: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    recovered_fills: list[str] = field(default_factory=list)
+    unknown_venue_orders: list[str] = field(default_factory=list)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "closed_unsent": sorted(self.closed_unsent),
+            "updated": sorted(self.updated),
+            "recovered_fills": sorted(self.recovered_fills),
+            "unknown_venue_orders": sorted(self.unknown_venue_orders),
+        }
+
+
+async def venue_truth(
+    state: LedgerState,
+    adapters: Mapping[str, ExchangeAdapter[Any]],
+    id_prefix: str,
+    since: datetime | None,
+) -> tuple[dict[str, Order | None], list[Fill], list[str]]:
+    """Ask each venue about the ledger's open orders and for its fills since the run began.
+
+    Returns (client id -> the venue's order, or None if unknown there), the
+    venue's fills for this run's orders, and open venue orders with this run's
+    prefix that the ledger does not know.
+    """
+    remote: dict[str, Order | None] = {}
+    for cid, order in state.orders.items():
+        if order.status.is_terminal:
+            continue
+        try:
+            remote[cid] = await adapters[order.venue].fetch_order(cid, order.symbol)
+        except OrderNotFoundError:
+            remote[cid] = None
+    fills: list[Fill] = []
+    strangers: list[str] = []
+    for adapter in adapters.values():
+        fills.extend(
+            f for f in await adapter.fetch_fills(since=since) if f.client_order_id in state.orders
+        )
+        strangers.extend(
+            o.client_order_id
+            for o in await adapter.fetch_open_orders()
+            if o.client_order_id.startswith(f"{id_prefix}-")
+            and o.client_order_id not in state.orders
+        )
+    fills.sort(key=lambda f: (f.ts, f.fill_id))
+    return remote, fills, strangers
+
+
+def order_after_restart(local: Order, remote: Order | None, ts: datetime) -> Order:
+    """The order's state once the venue's answer is taken into account (fills apart)."""
+    if remote is None:
+        status = OrderStatus.REJECTED
+        return Order.model_construct(
+            **{
+                **dict(local),
+                "status": status,
+                "reason": "never reached the venue before the restart; not resent",
+                "updated_at": ts,
+            }
+        )
+    target = remote.status
+    if target in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
+        return local  # fills move these states
+    if target is local.status or not local.can_transition(target):
+        return local
+    return local.transition(target, ts=ts, exchange_order_id=remote.exchange_order_id)
