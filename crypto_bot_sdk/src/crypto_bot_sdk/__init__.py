@@ -187,4 +187,5 @@ __all__ = [
     "hookspec",
     "manifest_json_schema",
     "parse_api_version",
+    "parse_symbol",
 ]

@@ -27,7 +27,13 @@ from pydantic import ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from crypto_bot_sdk._base import FrozenModel, NonNegativeMoney, UtcDatetime
-from crypto_bot_sdk._decisions import LedgerRecord, ReportArtefact, ReportPeriod, RiskVerdict, Signal
+from crypto_bot_sdk._decisions import (
+    LedgerRecord,
+    ReportArtefact,
+    ReportPeriod,
+    RiskVerdict,
+    Signal,
+)
 from crypto_bot_sdk._errors import ConfigError, CryptoBotError
 from crypto_bot_sdk._market import Instrument, MarketEvent, OrderBook
 from crypto_bot_sdk._market_view import MarketView
@@ -107,10 +113,10 @@ class Component(ABC, Generic[ConfigT]):
             ) from exc
         return cls(config)  # type: ignore[arg-type]
 
-    async def start(self) -> None:  # noqa: B027 - optional hook, empty by design
+    async def start(self) -> None:  # optional hook, empty by design
         """Optional: open connections, warm caches. Called once before the first use."""
 
-    async def close(self) -> None:  # noqa: B027 - optional hook, empty by design
+    async def close(self) -> None:  # optional hook, empty by design
         """Optional: release connections. Called once at shutdown, also after errors."""
 
 

@@ -22,7 +22,10 @@ from crypto_bot_sdk._base import (
     UtcDatetime,
 )
 
-_SYMBOL = re.compile(r"^(?P<base>[A-Z0-9][A-Z0-9._-]*)/(?P<quote>[A-Z0-9][A-Z0-9._-]*)(?::(?P<settle>[A-Z0-9][A-Z0-9._-]*))?$")
+_SYMBOL = re.compile(
+    r"^(?P<base>[A-Z0-9][A-Z0-9._-]*)/(?P<quote>[A-Z0-9][A-Z0-9._-]*)"
+    r"(?::(?P<settle>[A-Z0-9][A-Z0-9._-]*))?$"
+)
 
 
 class InstrumentKind(StrEnum):

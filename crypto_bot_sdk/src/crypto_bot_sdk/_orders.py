@@ -323,7 +323,9 @@ class Order(FrozenModel):
                 "already filled)"
             )
         status = (
-            OrderStatus.FILLED if new_filled == self.request.quantity else OrderStatus.PARTIALLY_FILLED
+            OrderStatus.FILLED
+            if new_filled == self.request.quantity
+            else OrderStatus.PARTIALLY_FILLED
         )
         previous_value = (self.average_fill_price or Decimal(0)) * self.filled_quantity
         update: dict[str, object] = {

@@ -39,7 +39,8 @@ class Position(FrozenModel):
     def _entry_when_open(self) -> Position:
         if self.quantity != 0 and self.average_entry_price is None:
             raise ValueError(
-                f"position {self.symbol}@{self.venue} of {self.quantity} needs an average entry price"
+                f"position {self.symbol}@{self.venue} of {self.quantity} needs an average "
+                "entry price"
             )
         return self
 
