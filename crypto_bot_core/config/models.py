@@ -1,0 +1,200 @@
+"""The shape of the one config file: which plugin instances run, with which settings.
+
+Every model is frozen and rejects unknown keys, so a typo is an error that
+names the key, never a silently ignored setting. Instance ``config`` mappings
+are kept raw here: they are validated against each component's own
+``config_model`` once the plugins are loaded (see :mod:`.resolve`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from crypto_bot_sdk import PluginKind, UtcDatetime
+
+ADDRESS_PATTERN = r"^[a-z][a-z0-9-]{0,62}(:[a-z][a-z0-9_-]{0,62})?$"
+INSTANCE_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$"
+LEDGER_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
+class Mode(StrEnum):
+    BACKTEST = "backtest"
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+def _midnight(value: Any) -> Any:
+    # YAML reads ``2024-01-01`` as a date; a run boundary means that day's start in UTC.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return value
+
+
+RunTime = Annotated[UtcDatetime, BeforeValidator(_midnight)]
+
+
+class RunSettings(_Section):
+    start: RunTime | None = Field(
+        default=None, description="First event time to process (backtest); a date means 00:00 UTC."
+    )
+    end: RunTime | None = Field(default=None, description="Stop before this time (exclusive).")
+    duration: timedelta | None = Field(
+        default=None,
+        description="Run length instead of `end` (seconds or ISO 8601, e.g. P30D).",
+    )
+    run_dir: Path = Field(
+        default=Path("runs"),
+        description="Where run artefacts go; relative paths are relative to the working directory.",
+    )
+    seed: int = Field(default=0, ge=0, description="Seed of every random generator of the run.")
+
+    @model_validator(mode="after")
+    def _window(self) -> RunSettings:
+        if self.end is not None and self.duration is not None:
+            raise ValueError("set either end or duration, not both")
+        if self.duration is not None and self.duration <= timedelta(0):
+            raise ValueError(f"duration {self.duration} must be positive")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(
+                f"end {self.end.isoformat()} must be after start {self.start.isoformat()}"
+            )
+        return self
+
+
+class LedgerSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="sqlite:///PATH or postgresql://USER@HOST/DB; unset: ledger.sqlite in run_dir.",
+    )
+
+    @model_validator(mode="after")
+    def _scheme(self) -> LedgerSettings:
+        if self.url is not None and not self.url.startswith(LEDGER_SCHEMES):
+            raise ValueError(
+                f"ledger url {self.url!r} is not supported; use sqlite:///PATH or "
+                "postgresql://USER@HOST:PORT/DB"
+            )
+        return self
+
+
+class InstanceSpec(_Section):
+    """One configured component: ``{name, plugin, config}``."""
+
+    name: str = Field(
+        description="Instance name, unique in its section; defaults to the component's name.",
+        json_schema_extra={"pattern": INSTANCE_NAME_PATTERN},
+    )
+    plugin: str = Field(
+        description="Component address: <plugin>, or <plugin>:<component> when the plugin "
+        "offers several of this kind.",
+        json_schema_extra={"pattern": ADDRESS_PATTERN},
+    )
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="Settings, checked against the component's model."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.match(INSTANCE_NAME_PATTERN, value):
+            raise ValueError(
+                f"{value!r} is not an instance name; use letters, digits, '_', '.' or '-', "
+                "starting with a letter (at most 63 characters)"
+            )
+        return value
+
+    @field_validator("plugin")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not re.match(ADDRESS_PATTERN, value):
+            raise ValueError(
+                f"{value!r} is not a component address; write <plugin> or "
+                "<plugin>:<component> in lowercase, e.g. paper-exchange or "
+                "technical-agents:ema_crossover (`cryptobot plugins list` shows them)"
+            )
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "name" not in data and isinstance(data.get("plugin"), str):
+            return {**data, "name": data["plugin"].rpartition(":")[2]}
+        return data
+
+
+class PolicySettings(_Section):
+    policies_file: Path | None = Field(
+        default=None, description="YAML policy registry (named agent compositions)."
+    )
+    symbol_policies: dict[str, str] = Field(
+        default_factory=dict, description="Symbol -> policy name, overriding the registry file."
+    )
+
+
+SECTION_KINDS: dict[str, PluginKind] = {
+    "data_sources": PluginKind.DATASOURCE,
+    "agents": PluginKind.AGENT,
+    "exchanges": PluginKind.EXCHANGE,
+    "risk_rules": PluginKind.RISKRULE,
+    "reporters": PluginKind.REPORTER,
+}
+"""Config section -> the plugin kind its instances must be."""
+
+
+class CryptoBotConfig(_Section):
+    """The whole config file."""
+
+    mode: Mode = Field(default=Mode.BACKTEST, description="backtest, paper or live.")
+    run: RunSettings = Field(default_factory=RunSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    data_sources: tuple[InstanceSpec, ...] = ()
+    agents: tuple[InstanceSpec, ...] = ()
+    exchanges: tuple[InstanceSpec, ...] = ()
+    risk_rules: tuple[InstanceSpec, ...] = ()
+    reporters: tuple[InstanceSpec, ...] = ()
+    policies: PolicySettings = Field(default_factory=PolicySettings)
+
+    def duplicate_names(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """``(path, message)`` for each instance whose name repeats an earlier one in its section.
+
+        Checked by the loader rather than a validator so the error can point at
+        the repeated ``name`` key itself, not at the whole section.
+        """
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        for section in SECTION_KINDS:
+            seen: dict[str, int] = {}
+            for index, spec in enumerate(self.section(section)):
+                if spec.name in seen:
+                    found.append(
+                        (
+                            (section, index, "name"),
+                            f"{section}[{seen[spec.name]}] is already named {spec.name!r}; "
+                            "give each instance its own name",
+                        )
+                    )
+                else:
+                    seen[spec.name] = index
+        return found
+
+    def section(self, name: str) -> tuple[InstanceSpec, ...]:
+        if name not in SECTION_KINDS:
+            raise KeyError(f"{name!r} is not an instance section: {sorted(SECTION_KINDS)}")
+        specs: tuple[InstanceSpec, ...] = getattr(self, name)
+        return specs

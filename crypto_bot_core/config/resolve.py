@@ -1,0 +1,148 @@
+"""Turning config instances into components of loaded plugins.
+
+Each ``{name, plugin, config}`` entry is looked up by address among the loaded
+components of its section's kind, and its ``config`` is validated by the
+component's own model (``Component.from_config``) through the plugin's fence.
+The mode is checked against the exchanges: a backtest needs simulated venues
+and a live run real ones. All problems are reported together, each with its
+key and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from crypto_bot_core.config.errors import ConfigProblem, Loc, format_key, parse_key
+from crypto_bot_core.config.models import SECTION_KINDS, CryptoBotConfig, InstanceSpec, Mode
+from crypto_bot_core.host.records import ComponentInfo, PluginStatus
+from crypto_bot_core.host.registry import UnknownComponentError
+from crypto_bot_sdk import Component, ConfigError, CryptoBotError, PluginKind
+
+if TYPE_CHECKING:
+    from crypto_bot_core.config.loader import LoadedConfig
+    from crypto_bot_core.host import Host
+
+SIMULATED = "simulated"
+REQUIRED_SECTIONS = ("data_sources", "agents", "exchanges")
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedInstance:
+    """One configured component, built from its validated settings (not started)."""
+
+    section: str
+    index: int
+    spec: InstanceSpec
+    component: ComponentInfo
+    instance: Component[Any]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}[{self.index}]"
+
+    @property
+    def kind(self) -> PluginKind:
+        return self.component.kind
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedConfig:
+    config: CryptoBotConfig
+    instances: tuple[ResolvedInstance, ...]
+
+    def section(self, name: str) -> tuple[ResolvedInstance, ...]:
+        """The instances of one section (``"agents"``...), in file order."""
+        if name not in SECTION_KINDS:
+            raise KeyError(f"{name!r} is not an instance section: {sorted(SECTION_KINDS)}")
+        return tuple(i for i in self.instances if i.section == name)
+
+    def by_name(self, section: str) -> dict[str, Component[Any]]:
+        return {i.name: i.instance for i in self.section(section)}
+
+
+def _strip_key(exc: ConfigError) -> str:
+    text = str(exc)
+    return text.removeprefix(f"{exc.key}: ") if exc.key else text
+
+
+def _build(
+    host: Host, spec: InstanceSpec, info: ComponentInfo, loc: Loc
+) -> tuple[Component[Any] | None, Loc, str]:
+    """The component, or ``None`` and the path and message of what is wrong with its config."""
+    key = format_key((*loc, "config"))
+    try:
+        instance = host.fence(info.plugin).call(info.cls.from_config, spec.config, key=key)
+    except ConfigError as exc:
+        return None, parse_key(exc.key) if exc.key else (*loc, "config"), _strip_key(exc)
+    except CryptoBotError as exc:
+        return None, (*loc, "config"), str(exc)
+    return instance, loc, ""
+
+
+def _mode_problem(host: Host, mode: Mode, spec: InstanceSpec, info: ComponentInfo) -> str | None:
+    manifests = [
+        r.manifest
+        for r in host.records_named(info.plugin)
+        if r.status is PluginStatus.LOADED and r.manifest is not None
+    ]
+    simulated = any(SIMULATED in manifest.capabilities for manifest in manifests)
+    if mode is Mode.BACKTEST and not simulated:
+        return (
+            f"mode backtest replays history against a simulated venue, but {spec.plugin!r} is a "
+            f"real venue (its manifest does not declare capability {SIMULATED!r}); use mode "
+            "paper or live for it, or a simulated exchange such as paper-exchange"
+        )
+    if mode is Mode.LIVE and simulated:
+        return (
+            f"mode live trades real money, but {spec.plugin!r} is a simulated venue; use mode "
+            "paper instead, or configure a real exchange"
+        )
+    return None
+
+
+def resolve_instances(
+    loaded: LoadedConfig, host: Host, *, require_run_parts: bool = True
+) -> ResolvedConfig:
+    """Every instance built and checked; one :class:`ConfigFileError` lists all problems.
+
+    ``require_run_parts``: a run needs at least one data source, agent and exchange.
+    """
+    config = loaded.config
+    origin = loaded.origin
+    problems: list[ConfigProblem] = []
+    resolved: list[ResolvedInstance] = []
+    for section, kind in SECTION_KINDS.items():
+        specs = config.section(section)
+        if require_run_parts and section in REQUIRED_SECTIONS and not specs:
+            available = ", ".join(host.registry.addresses(kind)) or "none installed"
+            problems.append(
+                origin.problem(
+                    (section,),
+                    f"a run needs at least one {kind.value}; add an entry "
+                    f"{{plugin: ADDRESS}} (available: {available})",
+                )
+            )
+        for index, spec in enumerate(specs):
+            loc: Loc = (section, index)
+            try:
+                info = host.resolve(kind, spec.plugin)
+            except UnknownComponentError as exc:
+                problems.append(origin.problem((*loc, "plugin"), str(exc)))
+                continue
+            if kind is PluginKind.EXCHANGE:
+                mode_problem = _mode_problem(host, config.mode, spec, info)
+                if mode_problem:
+                    problems.append(origin.problem((*loc, "plugin"), mode_problem))
+            instance, bad_loc, message = _build(host, spec, info, loc)
+            if instance is None:
+                problems.append(origin.problem(bad_loc, message))
+                continue
+            resolved.append(ResolvedInstance(section, index, spec, info, instance))
+    if problems:
+        raise origin.error(problems)
+    return ResolvedConfig(config=config, instances=tuple(resolved))
