@@ -1,0 +1,440 @@
+"""The paper exchange: a simulated venue behind the ``ExchangeAdapter`` contract.
+
+It is the venue of both backtests and paper trading (DESIGN rule 3): the
+engine submits orders and feeds every market event to
+:meth:`PaperExchange.on_market_event`, which returns the fills that event
+caused. Nothing reads the wall clock: the venue's time is the latest event's
+(a bar counts from its close), and ids are ``{venue}-{n}`` counters, so the
+same events and orders always give the same fills.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from crypto_bot_core.builtins.paper_exchange.accounts import Account
+from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
+from crypto_bot_core.builtins.paper_exchange.markets import Market, MarketRegistry
+from crypto_bot_core.builtins.paper_exchange.matching import Matcher
+from crypto_bot_core.builtins.paper_exchange.persistence import (
+    book_at_venue,
+    dump_state,
+    load_state,
+)
+from crypto_bot_core.builtins.paper_exchange.submission import check_submission
+from crypto_bot_core.builtins.paper_exchange.views import (
+    Depth,
+    PriceAdjust,
+    View,
+    bar_end,
+    mark_of,
+    view_of,
+)
+from crypto_bot_core.builtins.paper_exchange.working import WorkingOrder
+from crypto_bot_sdk import (
+    Balance,
+    Bar,
+    DuplicateOrderError,
+    ExchangeAdapter,
+    ExchangeError,
+    FeeSchedule,
+    Fill,
+    Instrument,
+    InsufficientFundsError,
+    InvalidOrderError,
+    Liquidity,
+    MarketEvent,
+    Order,
+    OrderBook,
+    OrderNotFoundError,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    Trade,
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The venue's time before the first event (or :meth:`PaperExchange.advance_clock`)."""
+
+_NO_FILLS: tuple[Fill, ...] = ()
+PriceEvent = Bar | Trade | OrderBook
+
+
+class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
+    """A simulated venue with fees, price offset, latency, slippage and partial fills."""
+
+    name = "paper"
+    config_model = PaperExchangeConfig
+
+    def __init__(self, config: PaperExchangeConfig) -> None:
+        super().__init__(config)
+        self._markets = MarketRegistry(config)
+        self._account = Account(dict(config.balances), config.leverage)
+        self._adjust = PriceAdjust(config.price_offset_bps, config.price_offset)
+        self._participation = config.max_participation
+        self._latency = timedelta(milliseconds=config.latency_ms)
+        self._signal_close = config.fill_at == "signal_close"
+        self._data_venue = config.data_venue
+        self._matcher = Matcher(config, self)
+        self._orders: dict[str, WorkingOrder] = {}
+        self._resting: dict[str, list[WorkingOrder]] = {}
+        self._last: dict[str, PriceEvent] = {}
+        self._views: dict[str, tuple[PriceEvent, View]] = {}
+        self._fills: list[Fill] = []
+        self._fills_by_order: dict[str, list[Fill]] = {}
+        self._collected: list[Fill] | None = None
+        self._closed_any = False
+        self._clock = EPOCH
+        self._order_seq = 0
+        self._fill_seq = 0
+
+    # --- contract: identity and reference data --------------------------------
+
+    @property
+    def venue(self) -> str:
+        return self.config.venue
+
+    @property
+    def now(self) -> datetime:
+        """The venue's time: the latest event's (a bar's close), never the wall clock."""
+        return self._clock
+
+    def advance_clock(self, ts: datetime) -> None:
+        """Move the venue's time forward (a paper engine's clock between events)."""
+        if ts.tzinfo is None:
+            raise ValueError(f"advance_clock needs an aware datetime, got {ts.isoformat()}")
+        self._clock = max(self._clock, ts.astimezone(UTC))
+
+    async def load_instruments(self) -> Sequence[Instrument]:
+        return self._markets.instruments(list(self._last))
+
+    async def fetch_fees(self, symbol: str) -> FeeSchedule:
+        self._markets.resolve(symbol, seen=symbol in self._last)
+        return FeeSchedule(maker=self.config.maker_fee, taker=self.config.taker_fee)
+
+    # --- contract: orders -----------------------------------------------------
+
+    async def submit_order(self, request: OrderRequest) -> Order:
+        return self.place_order(request)
+
+    def place_order(self, request: OrderRequest) -> Order:
+        """Synchronous :meth:`submit_order`, for an engine that wants no coroutine per order."""
+        existing = self._orders.get(request.client_order_id)
+        if existing is not None:
+            if existing.request.same_order_as(request):
+                return existing.to_order()
+            raise DuplicateOrderError(
+                f"client order id {request.client_order_id!r} is already used by a different "
+                f"order ({existing.request.side.value} {existing.request.quantity} "
+                f"{existing.request.symbol}); choose a new id",
+                venue=self.venue,
+            )
+        if request.venue != self.venue:
+            raise InvalidOrderError(
+                f"order {request.client_order_id} is addressed to venue {request.venue!r}, "
+                f"but this is {self.venue!r}; route it to the right adapter",
+                venue=self.venue,
+            )
+        market = self._markets.resolve(request.symbol, seen=request.symbol in self._last)
+        open_same_side = [
+            o for o in self._resting.get(request.symbol, ())
+            if o.request.side is request.side
+        ]
+        self._order_seq += 1
+        order = WorkingOrder(
+            request=request,
+            seq=self._order_seq,
+            exchange_order_id=f"{self.venue}-{self._order_seq}",
+            created_at=self._clock,
+            active_from=self._clock + self._latency,
+        )
+        try:
+            asset, amount = check_submission(
+                self.config, self._markets, self._account, market, order,
+                reference=self._reference(request.symbol, order.is_buy),
+                open_same_side=open_same_side,
+            )
+        except ExchangeError:
+            self._order_seq -= 1
+            raise
+        self._account.reserve(order, asset, amount)
+        self._orders[request.client_order_id] = order
+        self._resting.setdefault(request.symbol, []).append(order)
+        if self._signal_close and not order.needs_trigger and request.symbol in self._last:
+            view = self._view(request.symbol)
+            if not isinstance(view, Depth):
+                view = view.at_close(self._clock)
+            self._matcher.arrive_now(order, view, market.instrument.tick_size)
+            self._prune(request.symbol)
+        return order.to_order()
+
+    def _reference(self, symbol: str, is_buy: bool) -> Decimal | None:
+        """The price a buy (ask side) or sell (bid side) would meet now, if any event was seen."""
+        event = self._last.get(symbol)
+        if event is None:
+            return None
+        if isinstance(event, OrderBook):
+            best = event.best_ask if is_buy else event.best_bid
+            return None if best is None else self._adjust(best)
+        return mark_of(event, self._adjust)
+
+    def _view(self, symbol: str) -> View:
+        event = self._last[symbol]
+        cached = self._views.get(symbol)
+        if cached is not None and cached[0] is event:
+            return cached[1]
+        view = view_of(event, self._adjust, self._participation)
+        self._views[symbol] = (event, view)
+        return view
+
+    async def cancel_order(self, client_order_id: str, symbol: str) -> Order:
+        order = self._find(client_order_id, symbol)
+        if order.is_open:
+            order.status = OrderStatus.CANCELLED
+            order.updated_at = self._clock
+            order.reason = "cancelled on request"
+            self._account.release(order)
+            self._resting[symbol] = [o for o in self._resting[symbol] if o is not order]
+            if not self._resting[symbol]:
+                del self._resting[symbol]
+        return order.to_order()
+
+    async def fetch_order(self, client_order_id: str, symbol: str) -> Order:
+        return self._find(client_order_id, symbol).to_order()
+
+    def _find(self, client_order_id: str, symbol: str) -> WorkingOrder:
+        order = self._orders.get(client_order_id)
+        if order is None or order.request.symbol != symbol:
+            raise OrderNotFoundError(
+                f"no order {client_order_id!r} on {symbol}; it was never accepted here "
+                "(check the id and symbol, or the ledger for a rejection)",
+                venue=self.venue,
+            )
+        return order
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> Sequence[Order]:
+        if symbol is not None:
+            return [o.to_order() for o in self._resting.get(symbol, ())]
+        opened = [o for orders in self._resting.values() for o in orders]
+        return [o.to_order() for o in sorted(opened, key=lambda o: o.seq)]
+
+    async def fetch_fills(
+        self, symbol: str | None = None, since: datetime | None = None
+    ) -> Sequence[Fill]:
+        fills = [
+            f for f in self._fills
+            if (symbol is None or f.symbol == symbol) and (since is None or f.ts >= since)
+        ]
+        return sorted(fills, key=lambda f: f.ts)  # stable: same-ts fills keep their order
+
+    def fills_for_order(self, client_order_id: str) -> Sequence[Fill]:
+        """Fills of one order, oldest first (those made at submission with ``signal_close`` too)."""
+        return tuple(self._fills_by_order.get(client_order_id, ()))
+
+    # --- contract: account ----------------------------------------------------
+
+    async def fetch_balances(self) -> Sequence[Balance]:
+        return self._account.balances(self.venue)
+
+    async def fetch_positions(self) -> Sequence[Position]:
+        return [
+            self.position(symbol)
+            for symbol, state in sorted(self._account.positions.items())
+            if state.quantity != 0
+        ]
+
+    def position(self, symbol: str) -> Position:
+        """A perpetual's position, flat ones included, with realised P&L, fees and funding."""
+        market = self._markets.resolve(symbol, seen=symbol in self._last)
+        event = self._last.get(symbol)
+        mark = None if event is None else mark_of(event, self._adjust)
+        return self._account.position_view(market, self.venue, mark)
+
+    async def set_leverage(self, symbol: str, leverage: int) -> None:
+        market = self._perpetual(symbol, "set leverage")
+        if not 1 <= leverage <= 125:
+            raise InvalidOrderError(
+                f"leverage {leverage} for {symbol} is outside 1..125", venue=self.venue
+            )
+        if not self._account.set_leverage(market, Decimal(leverage)):
+            raise InsufficientFundsError(
+                f"leverage {leverage} on {symbol} needs more margin than is free "
+                f"({self._account.free(market.settle)} {market.settle}); add collateral or "
+                "reduce the position first",
+                venue=self.venue,
+            )
+
+    def apply_funding(self, symbol: str, rate: Decimal, ts: datetime | None = None) -> Decimal:
+        """Settle one funding interval on ``symbol`` at ``rate`` and the current mark.
+
+        Longs pay ``quantity * mark * contract_size * rate`` when the rate is
+        positive and receive it when negative; shorts the opposite. Returns the
+        amount this account paid (negative: received). The engine calls it at
+        each funding time of the data (every 8 h on most venues).
+        """
+        market = self._perpetual(symbol, "apply funding")
+        if ts is not None:
+            self.advance_clock(ts)
+        event = self._last.get(symbol)
+        mark = None if event is None else mark_of(event, self._adjust)
+        if mark is None:
+            raise ExchangeError(
+                f"no price seen for {symbol} yet; feed a market event before funding",
+                venue=self.venue,
+            )
+        return self._account.apply_funding(market, rate, mark)
+
+    def _perpetual(self, symbol: str, what: str) -> Market:
+        market = self._markets.resolve(symbol, seen=symbol in self._last)
+        if not market.is_perpetual:
+            raise InvalidOrderError(
+                f"cannot {what} on spot market {symbol}; only perpetuals have it",
+                venue=self.venue,
+            )
+        return market
+
+    async def fetch_order_book(self, symbol: str, depth: int = 20) -> OrderBook:
+        event = self._last.get(symbol)
+        if not isinstance(event, OrderBook):
+            raise ExchangeError(
+                f"no order book seen for {symbol}: the data stream carries "
+                f"{'nothing' if event is None else event.kind + 's'} for it; feed OrderBook "
+                "events to simulate depth",
+                venue=self.venue,
+            )
+        return book_at_venue(event, self._adjust, self.venue, depth)
+
+    # --- market events --------------------------------------------------------
+
+    async def on_market_event(self, event: MarketEvent) -> Sequence[Fill]:
+        return self.process_event(event)
+
+    def process_event(self, event: MarketEvent) -> Sequence[Fill]:
+        """Synchronous :meth:`on_market_event`: the fills ``event`` caused, in order.
+
+        O(1) when no order rests on the event's symbol: the event is only
+        remembered as the symbol's last price.
+        """
+        if event.kind == "metric":
+            return _NO_FILLS
+        if self._data_venue is not None and event.venue != self._data_venue:
+            return _NO_FILLS
+        symbol = event.symbol
+        self._last[symbol] = event
+        end = bar_end(event) if event.kind == "bar" else event.ts
+        self._clock = max(self._clock, end)
+        orders = self._resting.get(symbol)
+        if not orders:
+            return _NO_FILLS
+        market = self._markets.get(symbol)
+        assert market is not None  # orders exist only on resolved markets
+        view = view_of(event, self._adjust, self._participation)
+        self._views[symbol] = (event, view)
+        collected: list[Fill] = []
+        self._collected = collected
+        self._matcher.match(list(orders), view, market.instrument.tick_size)
+        self._collected = None
+        self._prune(symbol)
+        return collected
+
+    def _prune(self, symbol: str) -> None:
+        if not self._closed_any:
+            return
+        self._closed_any = False
+        remaining = [o for o in self._resting.get(symbol, ()) if o.is_open]
+        if remaining:
+            self._resting[symbol] = remaining
+        else:
+            self._resting.pop(symbol, None)
+
+    # --- FillSink: what matching asks of the venue ----------------------------
+
+    def capacity(self, order: WorkingOrder, quantity: Decimal, price: Decimal,
+                 taker: bool) -> Decimal:
+        market = self._markets.get(order.request.symbol)
+        assert market is not None
+        rate = self.config.taker_fee if taker else self.config.maker_fee
+        return self._account.cap_quantity(market, order, quantity, price, rate)
+
+    def fill(self, order: WorkingOrder, quantity: Decimal, price: Decimal, taker: bool,
+             ts: datetime) -> None:
+        market = self._markets.get(order.request.symbol)
+        assert market is not None
+        rate = self.config.taker_fee if taker else self.config.maker_fee
+        executed = self._account.cap_quantity(market, order, quantity, price, rate)
+        if executed > 0:
+            self._book_fill(market, order, executed, price=price, rate=rate, taker=taker, ts=ts)
+        if executed < quantity and order.is_open:
+            req = order.request
+            if req.reduce_only:
+                held = self._account.position(req.symbol).quantity
+                reason = f"reduce-only: the position is {held}, nothing more to reduce"
+            else:
+                asset = market.settle if market.is_perpetual else (
+                    market.quote if order.is_buy else market.base
+                )
+                reason = (
+                    f"insufficient {asset} to fill the remaining {order.remaining} at {price} "
+                    f"(free {self._account.free(asset)})"
+                )
+            self.expire(order, reason, ts)
+
+    def _book_fill(self, market: Market, order: WorkingOrder, quantity: Decimal, *,
+                   price: Decimal, rate: Decimal, taker: bool, ts: datetime) -> None:
+        fee = quantity * price * market.contract_size * rate
+        self._account.release(order, quantity)
+        self._account.settle(market, order.request.side, quantity, price, fee)
+        order.filled += quantity
+        order.notional += quantity * price
+        order.fees += fee
+        order.updated_at = ts
+        if order.filled == order.request.quantity:
+            order.status = OrderStatus.FILLED
+            self._closed_any = True
+        else:
+            order.status = OrderStatus.PARTIALLY_FILLED
+        self._fill_seq += 1
+        fill = Fill.model_construct(
+            fill_id=f"{self.venue}-fill-{self._fill_seq}",
+            client_order_id=order.request.client_order_id,
+            exchange_order_id=order.exchange_order_id,
+            symbol=market.symbol,
+            venue=self.venue,
+            side=order.request.side,
+            quantity=quantity,
+            price=price,
+            fee=fee,
+            fee_currency=market.settle,
+            liquidity=Liquidity.TAKER if taker else Liquidity.MAKER,
+            ts=ts,
+        )
+        self._fills.append(fill)
+        self._fills_by_order.setdefault(fill.client_order_id, []).append(fill)
+        if self._collected is not None:
+            self._collected.append(fill)
+
+    def expire(self, order: WorkingOrder, reason: str, ts: datetime) -> None:
+        order.status = OrderStatus.EXPIRED
+        order.reason = reason
+        order.updated_at = ts
+        self._account.release(order)
+        self._closed_any = True
+
+    # --- persistence ----------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The venue's whole state as JSON-able data (decimals as strings).
+
+        In paper mode the engine stores it after each change; after a crash it
+        builds a fresh adapter from the same config, calls :meth:`restore`, and
+        reconciles its ledger against ``fetch_order``/``fetch_fills`` as it would
+        with a real exchange.
+        """
+        return dump_state(self)
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Load a :meth:`snapshot` into this (fresh, same-config) adapter."""
+        load_state(self, data)
