@@ -11,6 +11,8 @@ from __future__ import annotations
 import typer
 
 from crypto_bot_core import __version__
+from crypto_bot_core.cli import config as config_commands
+from crypto_bot_core.cli import plugins as plugins_commands
 
 app = typer.Typer(
     name="cryptobot",
@@ -37,6 +39,8 @@ def version() -> None:
 
 
 # Command groups are registered below, one line each.
+app.add_typer(plugins_commands.app, name="plugins")
+app.add_typer(config_commands.app, name="config")
 
 
 def main() -> None:
