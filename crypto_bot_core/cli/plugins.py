@@ -70,8 +70,10 @@ def list_plugins(
     header = ["NAME", "VERSION", "KINDS", "API", "STATUS", "DISTRIBUTION"]
     typer.echo(_table([header, *(_row(record) for record in records)]))
     for record in records:
-        if record.reason:
-            typer.echo(f"\n{record.name} is {record.status.value}: {record.reason}")
+        if record.message:
+            typer.echo(f"\nrefused: {record.message}")
+        elif record.reason:
+            typer.echo(f"\n{record.status.value}: {record.name}: {record.reason}")
 
 
 def _inspect_data(record: PluginRecord) -> dict[str, Any]:

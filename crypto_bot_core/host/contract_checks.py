@@ -15,8 +15,6 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
-from crypto_bot_sdk._contracts import COMPONENT_NAME_PATTERN
-
 from crypto_bot_core.host.records import ComponentInfo
 from crypto_bot_sdk import (
     CAPABILITY_METHODS,
@@ -27,6 +25,7 @@ from crypto_bot_sdk import (
     PluginContractError,
     PluginKind,
 )
+from crypto_bot_sdk._contracts import COMPONENT_NAME_PATTERN
 
 
 def _describe(obj: object) -> str:

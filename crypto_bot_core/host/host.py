@@ -313,6 +313,9 @@ class Host:
     def _refuse_duplicates(self, name: str, group: list[PluginCandidate]) -> None:
         dists = ", ".join(f"{c.distribution} {c.distribution_version}" for c in group)
         for candidate in group:
+            manifest: Manifest | None = None
+            with contextlib.suppress(ManifestError):  # shown when readable; never required
+                manifest = Manifest.from_path(locate_manifest(candidate, self.paths))
             self._refuse(
                 DuplicatePluginError(
                     f"{len(group)} installed distributions provide a plugin named {name!r} "
@@ -322,6 +325,7 @@ class Host:
                 distribution=candidate.distribution,
                 distribution_version=candidate.distribution_version,
                 entry_point=candidate.value,
+                manifest=manifest,
             )
 
     def _refuse(self, error: PluginError, **fields: Any) -> PluginError:
@@ -332,7 +336,7 @@ class Host:
                 status=PluginStatus.REFUSED,
                 reason=named.reason,
                 message=str(named),
-                remedy=remedy_for(named),
+                remedy=remedy_for(named, module=(fields.get("entry_point") or "").split(":")[0]),
                 **fields,
             )
         )

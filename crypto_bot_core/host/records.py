@@ -85,8 +85,9 @@ _REMEDIES: tuple[tuple[type[PluginError], str], ...] = (
     ),
     (
         PluginLoadError,
-        "the plugin's code failed to import: run `python -c 'import MODULE'` to see the "
-        "traceback, install missing dependencies, or uninstall the plugin",
+        "the plugin's code failed to import or to list its components: run "
+        "`python -c 'import {module}'` to see the traceback, install missing dependencies, "
+        "or uninstall the plugin",
     ),
     (
         PluginContractError,
@@ -96,11 +97,11 @@ _REMEDIES: tuple[tuple[type[PluginError], str], ...] = (
 )
 
 
-def remedy_for(error: PluginError) -> str:
+def remedy_for(error: PluginError, *, module: str | None = None) -> str:
     """What an operator can do about a refusal, by kind of failure."""
     for error_type, remedy in _REMEDIES:
         if isinstance(error, error_type):
-            return remedy
+            return remedy.format(module=module or "PLUGIN_MODULE")
     return "uninstall the plugin or report the problem to its author"
 
 
