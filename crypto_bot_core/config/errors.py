@@ -27,9 +27,7 @@ def format_key(loc: Loc) -> str:
 
 def parse_key(key: str) -> Loc:
     """The inverse of :func:`format_key` (used on keys that SDK errors carry)."""
-    return tuple(
-        int(index) if index else name for index, name in _KEY_PART.findall(key)
-    )
+    return tuple(int(index) if index else name for index, name in _KEY_PART.findall(key))
 
 
 @dataclass(frozen=True, slots=True)

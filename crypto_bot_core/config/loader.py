@@ -131,9 +131,7 @@ def parse_config(
 ) -> LoadedConfig:
     """Validate config ``text``; ``environ`` (default ``os.environ``) supplies overrides."""
     document = parse_yaml(text, source=source)
-    data, overrides = apply_env_overrides(
-        document.data, os.environ if environ is None else environ
-    )
+    data, overrides = apply_env_overrides(document.data, os.environ if environ is None else environ)
     origin = SourceMap(source, document, overrides)
     try:
         config = CryptoBotConfig.model_validate(data)
@@ -145,9 +143,7 @@ def parse_config(
     return LoadedConfig(config, origin)
 
 
-def load_config(
-    path: str | Path, *, environ: Mapping[str, str] | None = None
-) -> LoadedConfig:
+def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read and validate the config file at ``path`` (plus ``CRYPTOBOT__...`` overrides)."""
     path = Path(path)
     try:
@@ -165,8 +161,10 @@ def load_config(
 
 
 def default_config_text() -> str:
-    return resources.files("crypto_bot_core.config").joinpath(DEFAULT_CONFIG_NAME).read_text(
-        encoding="utf-8"
+    return (
+        resources.files("crypto_bot_core.config")
+        .joinpath(DEFAULT_CONFIG_NAME)
+        .read_text(encoding="utf-8")
     )
 
 

@@ -79,8 +79,7 @@ def _walk(
                 problems.append(
                     ConfigProblem(
                         key=format_key((*loc, key)),
-                        message=f"duplicate key (first written on line {seen[key].line}); "
-                        "keep one",
+                        message=f"duplicate key (first written on line {seen[key].line}); keep one",
                         line=here.line,
                         column=here.column,
                     )

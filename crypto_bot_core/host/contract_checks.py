@@ -50,8 +50,10 @@ def _problems_of(obj: object, manifest: Manifest) -> list[str]:
         return [f"{label} is not a Component subclass (subclass one of the SDK contracts)"]
     kind = getattr(obj, "kind", None)
     if kind not in CONTRACTS:
-        return [f"{label} has no contract kind; subclass DataSource, Agent, ExchangeAdapter, "
-                "RiskRule or Reporter"]
+        return [
+            f"{label} has no contract kind; subclass DataSource, Agent, ExchangeAdapter, "
+            "RiskRule or Reporter"
+        ]
     problems: list[str] = []
     contract = CONTRACTS[kind]
     if not issubclass(obj, contract):
@@ -109,8 +111,7 @@ def check_components(
     for kind in manifest.kinds:
         if kind not in attempted:
             problems.append(
-                f"the manifest declares kind {kind.value} but no {kind.value} component is "
-                "provided"
+                f"the manifest declares kind {kind.value} but no {kind.value} component is provided"
             )
     declared_capabilities = set(manifest.capabilities)
     for capability in declared_capabilities & CAPABILITY_METHODS.keys():

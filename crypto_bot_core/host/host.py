@@ -105,7 +105,11 @@ class Host:
         for candidate in discover(self.paths):
             by_name.setdefault(candidate.name, []).append(candidate)
         for name, group in sorted(by_name.items()):
-            if len(group) > 1:
+            disabled = self.selection.disabled_reason(name)
+            if disabled:  # left alone on purpose, so duplicates do not matter either
+                for candidate in group:
+                    self._disable(candidate, disabled)
+            elif len(group) > 1:
                 self._refuse_duplicates(name, group)
             else:
                 self._load_candidate(group[0])
@@ -145,32 +149,36 @@ class Host:
             manifest_path=None,
         )
 
+    def _disable(self, candidate: PluginCandidate, reason: str) -> None:
+        manifest: Manifest | None = None
+        path: Path | None = None
+        with contextlib.suppress(ManifestError):  # shown when readable; never required
+            path = locate_manifest(candidate, self.paths)
+            manifest = Manifest.from_path(path)
+        self._add(
+            PluginRecord(
+                name=candidate.name,
+                status=PluginStatus.DISABLED,
+                distribution=candidate.distribution,
+                distribution_version=candidate.distribution_version,
+                entry_point=candidate.value,
+                manifest=manifest,
+                manifest_path=str(path) if manifest is not None else None,
+                reason=reason,
+            )
+        )
+
     def _load_candidate(self, candidate: PluginCandidate) -> None:
-        base: dict[str, Any] = {
-            "name": candidate.name,
-            "distribution": candidate.distribution,
-            "distribution_version": candidate.distribution_version,
-            "entry_point": candidate.value,
-        }
-        disabled = self.selection.disabled_reason(candidate.name)
         try:
             path = locate_manifest(candidate, self.paths)
             manifest = Manifest.from_path(path)
         except ManifestError as exc:
-            if disabled:
-                self._add(PluginRecord(status=PluginStatus.DISABLED, reason=disabled, **base))
-            else:
-                self._refuse(exc, **base)
-            return
-        if disabled:
-            self._add(
-                PluginRecord(
-                    status=PluginStatus.DISABLED,
-                    reason=disabled,
-                    manifest=manifest,
-                    manifest_path=str(path),
-                    **base,
-                )
+            self._refuse(
+                exc,
+                name=candidate.name,
+                distribution=candidate.distribution,
+                distribution_version=candidate.distribution_version,
+                entry_point=candidate.value,
             )
             return
         with contextlib.suppress(PluginError):  # recorded as refused; carry on with the rest
@@ -259,18 +267,21 @@ class Host:
             raise PluginContractError(f"cannot register the plugin object: {exc}") from exc
         try:
             impl = self._verify_hooks(plugin)
-            returned = Fence(name, distribution).call(impl.function)
+            try:
+                returned = impl.function()
+            except (Exception, SystemExit) as exc:
+                raise PluginLoadError(
+                    f"{COMPONENTS_HOOK}() raised {type(exc).__name__}: {exc}"
+                ) from exc
             components = check_components(name, manifest, returned)
             for component in components:
                 self._registry.add(component)
         except PluginError:
             self._unregister(name, plugin)
             raise
-        except (Exception, SystemExit) as exc:
+        except ValueError as exc:  # an address clash in the registry
             self._unregister(name, plugin)
-            raise PluginLoadError(
-                f"{COMPONENTS_HOOK}() raised {type(exc).__name__}: {exc}"
-            ) from exc
+            raise PluginContractError(str(exc)) from exc
         return components
 
     def _unregister(self, name: str, plugin: object) -> None:

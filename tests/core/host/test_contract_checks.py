@@ -1,0 +1,201 @@
+"""A plugin must provide what its manifest declares; the host says exactly what is missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from components import (
+    AbstractAgent,
+    ApproveAll,
+    HistorySource,
+    OtherAgent,
+    PlainSource,
+    Provides,
+    QuietAgent,
+    manifest,
+)
+
+from crypto_bot_core.host import Host, PluginStatus
+from crypto_bot_sdk import (
+    DuplicatePluginError,
+    IncompatiblePluginError,
+    ManifestError,
+    PluginContractError,
+    PluginError,
+    PluginKind,
+    PluginLoadError,
+    hookimpl,
+)
+
+
+@pytest.fixture
+def host() -> Host:
+    return Host(environ={"CRYPTOBOT_DISABLE_PLUGIN_AUTOLOAD": "1"}).load()
+
+
+def _refusal(host: Host, plugin: object, data: dict[str, Any]) -> PluginError:
+    with pytest.raises(PluginError) as caught:
+        host.register_plugin(plugin, data, distribution="acme-plugins")
+    (record,) = host.records_named(data["name"])
+    assert record.status is PluginStatus.REFUSED
+    assert record.message == str(caught.value)
+    assert str(caught.value).startswith(f"plugin {data['name']} (distribution acme-plugins): ")
+    assert host.registry.of_plugin(data["name"]) == ()
+    return caught.value
+
+
+def test_a_conforming_plugin_loads_with_short_and_full_addresses(host: Host) -> None:
+    record = host.register_plugin(
+        Provides(QuietAgent, OtherAgent, ApproveAll), manifest("acme", ["agent", "riskrule"])
+    )
+    assert record.status is PluginStatus.LOADED
+    assert {c.address for c in record.components} == {"acme:quiet", "acme:other", "acme"}
+    assert host.resolve(PluginKind.RISKRULE, "acme").cls is ApproveAll
+    assert host.resolve(PluginKind.RISKRULE, "acme:approve_all").cls is ApproveAll
+    assert host.resolve(PluginKind.AGENT, "acme:other").cls is OtherAgent
+
+
+def test_abstract_component_names_the_missing_methods(host: Host) -> None:
+    error = _refusal(host, Provides(AbstractAgent), manifest("acme"))
+    assert isinstance(error, PluginContractError)
+    assert "AbstractAgent does not implement the required methods: evaluate" in str(error)
+
+
+def test_component_of_an_undeclared_kind_is_refused(host: Host) -> None:
+    error = _refusal(host, Provides(QuietAgent, ApproveAll), manifest("acme", ["agent"]))
+    assert "ApproveAll is a riskrule, a kind the manifest does not declare (kinds: agent)" in str(
+        error
+    )
+
+
+def test_declared_kind_without_a_component_is_refused(host: Host) -> None:
+    error = _refusal(host, Provides(QuietAgent), manifest("acme", ["agent", "reporter"]))
+    assert "the manifest declares kind reporter but no reporter component is provided" in str(error)
+
+
+def test_declared_capability_must_be_overridden(host: Host) -> None:
+    data = manifest("acme", ["datasource"], capabilities=["history"])
+    error = _refusal(host, Provides(PlainSource), data)
+    assert "PlainSource does not override history(), which capability 'history'" in str(error)
+    ok = host.register_plugin(
+        Provides(HistorySource), manifest("acme-two", ["datasource"], capabilities=["history"])
+    )
+    assert ok.status is PluginStatus.LOADED
+
+
+def test_capability_of_an_undeclared_kind_is_refused(host: Host) -> None:
+    error = _refusal(host, Provides(QuietAgent), manifest("acme", capabilities=["fill_stream"]))
+    assert "capability 'fill_stream' belongs to kind exchange" in str(error)
+
+
+def test_non_component_and_bad_name_are_reported_together(host: Host) -> None:
+    class Nameless(QuietAgent):
+        name = "Not Valid"
+
+    error = _refusal(host, Provides(QuietAgent, dict, Nameless), manifest("acme"))
+    assert "dict is not a Component subclass" in str(error)
+    assert "has name 'Not Valid'" in str(error)
+
+
+def test_two_components_of_a_kind_with_one_name_are_refused(host: Host) -> None:
+    class Twin(QuietAgent):
+        pass  # inherits name "quiet"
+
+    error = _refusal(host, Provides(QuietAgent, Twin), manifest("acme"))
+    assert "two agent components are named 'quiet'" in str(error)
+
+
+def test_components_hook_must_return_a_list(host: Host) -> None:
+    error = _refusal(host, Provides(), manifest("acme"))
+    assert "no agent component is provided" in str(error)
+
+    class ReturnsText:
+        @hookimpl
+        def cryptobot_components(self) -> str:
+            return "QuietAgent"
+
+    error = _refusal(host, ReturnsText(), manifest("acme-text"))
+    assert "cryptobot_components() returned 'QuietAgent'; return a list" in str(error)
+
+
+def test_components_hook_that_raises_is_a_load_error_naming_the_plugin(host: Host) -> None:
+    class Explodes:
+        @hookimpl
+        def cryptobot_components(self) -> list[type]:
+            raise KeyError("settings")
+
+    error = _refusal(host, Explodes(), manifest("acme"))
+    assert isinstance(error, PluginLoadError)
+    assert "raised KeyError: 'settings'" in str(error)
+    assert host.hook.cryptobot_components.get_hookimpls() == []
+
+
+def test_misspelt_hook_is_refused_and_unregistered(host: Host) -> None:
+    class Misspelt(Provides):
+        @hookimpl
+        def cryptobot_fils(self, fill: object) -> None:
+            raise AssertionError("never called")
+
+    error = _refusal(host, Misspelt(QuietAgent), manifest("acme"))
+    assert "cryptobot_fils is not a crypto-bot hook (misspelt?)" in str(error)
+    assert "known hooks:" in str(error)
+    assert "cryptobot_fill" in str(error)
+    assert host.hook.cryptobot_components.get_hookimpls() == []
+
+
+def test_hook_with_arguments_the_spec_lacks_fails_validation(host: Host) -> None:
+    class WrongArgs(Provides):
+        @hookimpl
+        def cryptobot_fill(self, fill: object, portfolio: object) -> None:
+            raise AssertionError("never called")
+
+    error = _refusal(host, WrongArgs(QuietAgent), manifest("acme"))
+    assert "hook validation failed" in str(error)
+    assert "portfolio" in str(error)
+
+
+def test_plugin_without_components_hook_is_refused(host: Host) -> None:
+    class Observer:
+        @hookimpl
+        def cryptobot_alert(self, alert: object) -> None:
+            raise AssertionError("never called")
+
+    error = _refusal(host, Observer(), manifest("acme"))
+    assert "implements no cryptobot_components hook" in str(error)
+
+
+def test_incompatible_manifest_given_in_code_is_refused_before_any_call(host: Host) -> None:
+    class MustNotBeCalled:
+        @hookimpl
+        def cryptobot_components(self) -> list[type]:
+            raise AssertionError("an incompatible plugin's hook must not run")
+
+    error = _refusal(host, MustNotBeCalled(), manifest("acme", api_version="1.9.0"))
+    assert isinstance(error, IncompatiblePluginError)
+    assert "api_version 1.9.0 is newer than this host's SDK API 1.0.0" in str(error)
+
+
+def test_second_plugin_with_a_taken_name_is_refused(host: Host) -> None:
+    host.register_plugin(Provides(QuietAgent), manifest("acme"), distribution="acme-one")
+    taken = "already taken by the loaded plugin from acme-one"
+    with pytest.raises(DuplicatePluginError, match=taken):
+        host.register_plugin(Provides(QuietAgent), manifest("acme"), distribution="acme-two")
+    assert [r.status for r in host.records_named("acme")] == [
+        PluginStatus.LOADED,
+        PluginStatus.REFUSED,
+    ]
+
+
+def test_malformed_manifest_given_in_code_raises_manifest_error(host: Host) -> None:
+    with pytest.raises(ManifestError, match="license: Field required"):
+        host.register_plugin(
+            Provides(QuietAgent),
+            {
+                "name": "acme",
+                "kinds": ["agent"],
+                "version": "1",
+                "api_version": "1.0.0",
+                "compatible_core_version": ">=0.1",
+            },
+        )
