@@ -1,0 +1,407 @@
+"""Deterministic inputs plugin authors test against: instruments, bar series, intents,
+risk contexts and hash-linked ledger records.
+
+Everything here is seeded or fixed, so a conformance failure reproduces on any
+machine, and everything is built through the SDK's own validated models, so a
+fixture cannot hand a plugin data that the engine would never produce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from crypto_bot_sdk._contracts import RiskContext
+from crypto_bot_sdk._decisions import LedgerRecord, RecordType
+from crypto_bot_sdk._market import Bar, Instrument, InstrumentKind, MarketEvent, Side, parse_symbol
+from crypto_bot_sdk._market_view import InMemoryMarketView, MarketView
+from crypto_bot_sdk._orders import Fill, Order, OrderIntent, OrderRequest, OrderStatus, OrderType
+from crypto_bot_sdk._portfolio import Balance, PortfolioSnapshot, Position
+
+FIXED_NOW = datetime(2024, 1, 1, tzinfo=UTC)
+"""The instant the fakes start at unless told otherwise: tests never read the wall clock."""
+
+DEFAULT_VENUE = "conformance"
+
+_TIMEFRAME = re.compile(r"^(\d+)([smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def timeframe_delta(timeframe: str) -> timedelta:
+    """``"15m"`` -> 15 minutes. Months have no fixed length, so ``"1M"`` is refused."""
+    match = _TIMEFRAME.match(timeframe)
+    if match is None:
+        raise ValueError(
+            f"timeframe {timeframe!r} is not <count><unit> with unit s, m, h, d or w (e.g. '1h')"
+        )
+    return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+
+
+def make_instrument(
+    symbol: str = "BTC/USDT",
+    venue: str = DEFAULT_VENUE,
+    *,
+    tick_size: Decimal | str = "0.01",
+    lot_size: Decimal | str = "0.001",
+    min_notional: Decimal | str = "0",
+) -> Instrument:
+    """An instrument whose kind follows the symbol: ``BASE/QUOTE:SETTLE`` is a perpetual."""
+    kind = InstrumentKind.SPOT if parse_symbol(symbol)[2] is None else InstrumentKind.PERPETUAL
+    return Instrument(
+        symbol=symbol,
+        venue=venue,
+        kind=kind,
+        tick_size=Decimal(tick_size),
+        lot_size=Decimal(lot_size),
+        min_notional=Decimal(min_notional),
+    )
+
+
+def bar_series(
+    symbol: str = "BTC/USDT",
+    venue: str = DEFAULT_VENUE,
+    *,
+    count: int = 200,
+    start: datetime = FIXED_NOW,
+    timeframe: str = "1m",
+    start_price: Decimal | str = "100",
+    volatility: float = 0.01,
+    tick_size: Decimal | str = "0.01",
+    seed: int = 0,
+) -> list[Bar]:
+    """A seeded geometric random walk of consistent OHLCV bars on a tick grid.
+
+    Each bar opens at the previous close; high and low are rounded outwards so
+    they always bracket open and close after rounding.
+    """
+    if count < 0:
+        raise ValueError(f"count must be >= 0, not {count}")
+    if not (volatility >= 0 and math.isfinite(volatility)):
+        raise ValueError(f"volatility must be a finite number >= 0, not {volatility}")
+    tick = Decimal(tick_size)
+    step = timeframe_delta(timeframe)
+    rng = random.Random(seed)
+
+    def on_grid(value: float, rounding: str) -> Decimal:
+        rounded = (Decimal(repr(value)) / tick).quantize(Decimal(1), rounding=rounding) * tick
+        return max(rounded, tick)
+
+    bars: list[Bar] = []
+    close = Decimal(start_price)
+    for index in range(count):
+        open_ = close
+        close = on_grid(float(open_) * math.exp(rng.gauss(0.0, volatility)), ROUND_HALF_EVEN)
+        wick_up = 1 + abs(rng.gauss(0.0, volatility)) / 2
+        wick_down = 1 - min(abs(rng.gauss(0.0, volatility)) / 2, 0.5)
+        bars.append(
+            Bar(
+                symbol=symbol,
+                venue=venue,
+                ts=start + index * step,
+                timeframe=timeframe,
+                open=open_,
+                high=on_grid(float(max(open_, close)) * wick_up, ROUND_CEILING),
+                low=on_grid(float(min(open_, close)) * wick_down, ROUND_FLOOR),
+                close=close,
+                volume=Decimal(f"{rng.uniform(1.0, 100.0):.3f}"),
+            )
+        )
+    return bars
+
+
+def market_view_from(
+    events: Iterable[MarketEvent], instruments: Iterable[Instrument] = ()
+) -> InMemoryMarketView:
+    """An :class:`InMemoryMarketView` that has seen ``events`` in order; ``now`` is the last ts."""
+    view = InMemoryMarketView(instruments)
+    for event in events:
+        view.update(event)
+    return view
+
+
+def make_intent(
+    symbol: str = "BTC/USDT",
+    side: Side = Side.BUY,
+    quantity: Decimal | str = "1",
+    *,
+    order_type: OrderType = OrderType.MARKET,
+    price: Decimal | str | None = None,
+    venue: str | None = DEFAULT_VENUE,
+    ts: datetime = FIXED_NOW,
+    intent_id: str | None = None,
+    reduce_only: bool = False,
+) -> OrderIntent:
+    """An order intent; its id is derived from its contents so a fixture stays deterministic."""
+    return OrderIntent(
+        intent_id=intent_id or f"intent-{side.value}-{symbol}-{quantity}",
+        symbol=symbol,
+        side=side,
+        order_type=order_type,
+        quantity=Decimal(quantity),
+        price=None if price is None else Decimal(price),
+        venue=venue,
+        ts=ts,
+        reduce_only=reduce_only,
+    )
+
+
+@dataclass(frozen=True)
+class StaticRiskContext:
+    """An immutable builder of :class:`RiskContext` for risk-rule tests.
+
+    Each ``with_*`` returns a new builder, so one base context can be shared by
+    several tests and varied per test without one test leaking into another.
+    """
+
+    ts: datetime = FIXED_NOW
+    equity: Decimal = Decimal("10000")
+    peak_equity: Decimal | None = None
+    quote_currency: str = "USDT"
+    balances: tuple[Balance, ...] = ()
+    positions: tuple[Position, ...] = ()
+    open_orders: tuple[Order, ...] = ()
+    market: MarketView | None = None
+    """``None`` gives an empty view whose clock reads :attr:`ts`."""
+    reference_price: Decimal | None = None
+
+    def with_equity(
+        self, equity: Decimal | str, peak_equity: Decimal | str | None = None
+    ) -> StaticRiskContext:
+        peak = None if peak_equity is None else Decimal(peak_equity)
+        return replace(self, equity=Decimal(equity), peak_equity=peak)
+
+    def with_balance(
+        self, asset: str, free: Decimal | str, used: Decimal | str = "0", venue: str = DEFAULT_VENUE
+    ) -> StaticRiskContext:
+        balance = Balance(asset=asset, venue=venue, free=Decimal(free), used=Decimal(used))
+        return replace(self, balances=(*self.balances, balance))
+
+    def with_position(
+        self,
+        symbol: str,
+        quantity: Decimal | str,
+        entry_price: Decimal | str,
+        *,
+        mark_price: Decimal | str | None = None,
+        venue: str = DEFAULT_VENUE,
+    ) -> StaticRiskContext:
+        position = Position(
+            symbol=symbol,
+            venue=venue,
+            quantity=Decimal(quantity),
+            average_entry_price=Decimal(entry_price),
+            mark_price=None if mark_price is None else Decimal(mark_price),
+        )
+        return replace(self, positions=(*self.positions, position))
+
+    def with_open_order(self, order: Order) -> StaticRiskContext:
+        return replace(self, open_orders=(*self.open_orders, order))
+
+    def with_market(self, market: MarketView) -> StaticRiskContext:
+        return replace(self, market=market)
+
+    def with_reference_price(self, price: Decimal | str) -> StaticRiskContext:
+        return replace(self, reference_price=Decimal(price))
+
+    def build(self) -> RiskContext:
+        portfolio = PortfolioSnapshot(
+            ts=self.ts,
+            quote_currency=self.quote_currency,
+            balances=self.balances,
+            positions=self.positions,
+            equity=self.equity,
+            peak_equity=self.peak_equity,
+        )
+        return RiskContext(
+            ts=self.ts,
+            portfolio=portfolio,
+            market=self.market if self.market is not None else InMemoryMarketView(now=self.ts),
+            open_orders=self.open_orders,
+            reference_price=self.reference_price,
+        )
+
+
+GENESIS_HASH = "0" * 64
+
+
+def _canonical(value: Any) -> bytes:
+    def default(obj: object) -> str:
+        if isinstance(obj, Decimal):
+            return format(obj, "f")
+        if isinstance(obj, datetime):
+            return obj.isoformat()
+        raise TypeError(f"ledger payload value {obj!r} is not JSON-serialisable")
+
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default
+    ).encode()
+
+
+class LedgerChain:
+    """Builds hash-linked :class:`LedgerRecord` sequences for reporter tests.
+
+    Each record's hash is the SHA-256 of the canonical JSON of its sequence,
+    time, type, payload and predecessor's hash. It is linked like the real
+    ledger's chain but is not guaranteed to be byte-compatible with it, so a
+    reporter under test must not verify hashes itself (the ledger does that).
+    """
+
+    def __init__(self, *, start_sequence: int = 0, prev_hash: str = GENESIS_HASH) -> None:
+        self._next_sequence = start_sequence
+        self._prev_hash = prev_hash
+        self._records: list[LedgerRecord] = []
+
+    @property
+    def records(self) -> tuple[LedgerRecord, ...]:
+        return tuple(self._records)
+
+    def append(
+        self, record_type: RecordType, payload: Mapping[str, Any], ts: datetime
+    ) -> LedgerRecord:
+        body = json.loads(_canonical(dict(payload)))
+        digest = hashlib.sha256(
+            _canonical(
+                {
+                    "sequence": self._next_sequence,
+                    "ts": ts.isoformat(),
+                    "type": record_type.value,
+                    "payload": body,
+                    "prev_hash": self._prev_hash,
+                }
+            )
+        ).hexdigest()
+        record = LedgerRecord(
+            sequence=self._next_sequence,
+            ts=ts,
+            type=record_type,
+            payload=body,
+            prev_hash=self._prev_hash,
+            hash=digest,
+        )
+        self._records.append(record)
+        self._next_sequence += 1
+        self._prev_hash = digest
+        return record
+
+    def append_model(
+        self, record_type: RecordType, model: BaseModel, ts: datetime | None = None
+    ) -> LedgerRecord:
+        """Append a record whose payload is ``model`` as JSON (decimals as strings)."""
+        when = ts if ts is not None else getattr(model, "ts", None)
+        if not isinstance(when, datetime):
+            raise ValueError(
+                f"{type(model).__name__} has no 'ts'; pass the record time as ts=..."
+            )
+        return self.append(record_type, model.model_dump(mode="json"), when)
+
+
+def sample_trading_records(
+    *,
+    start: datetime = FIXED_NOW,
+    symbol: str = "BTC/USDT",
+    venue: str = DEFAULT_VENUE,
+    orders: int = 4,
+    seed: int = 0,
+    chain: LedgerChain | None = None,
+) -> tuple[LedgerRecord, ...]:
+    """A plausible trading session: per order an intent, submit, ack, fill and final state.
+
+    Orders are one hour apart from ``start``, alternate buy and sell, and are
+    moved through their lifecycle with the SDK's own :meth:`Order.transition`
+    and :meth:`Order.apply_fill`, so the payloads are what the engine records.
+    """
+    rng = random.Random(seed)
+    chain = chain if chain is not None else LedgerChain()
+    for index in range(orders):
+        ts = start + timedelta(hours=index)
+        side = Side.BUY if index % 2 == 0 else Side.SELL
+        quantity = Decimal(rng.randint(1, 50)) / 100
+        price = Decimal(rng.randint(9_500_00, 10_500_00)) / 100
+        coid = f"sample-{seed}-{index}"
+        intent = make_intent(symbol, side, quantity, venue=venue, ts=ts, intent_id=f"i-{coid}")
+        request = OrderRequest(
+            client_order_id=coid,
+            venue=venue,
+            symbol=symbol,
+            side=side,
+            quantity=quantity,
+            intent_id=intent.intent_id,
+        )
+        order = Order(request=request, created_at=ts, updated_at=ts)
+        chain.append_model(RecordType.ORDER_INTENT, intent)
+        order = order.transition(OrderStatus.SUBMITTED, ts=ts)
+        chain.append_model(RecordType.ORDER_SUBMITTED, order, ts)
+        order = order.transition(OrderStatus.ACKNOWLEDGED, ts=ts, exchange_order_id=f"x{index}")
+        chain.append_model(RecordType.ORDER_ACKNOWLEDGED, order, ts)
+        fill_ts = ts + timedelta(seconds=1)
+        fill = Fill(
+            fill_id=f"f-{coid}",
+            client_order_id=coid,
+            exchange_order_id=f"x{index}",
+            symbol=symbol,
+            venue=venue,
+            side=side,
+            quantity=quantity,
+            price=price,
+            fee=(quantity * price * Decimal("0.0004")).quantize(Decimal("0.00000001")),
+            fee_currency=parse_symbol(symbol)[1],
+            ts=fill_ts,
+        )
+        chain.append_model(RecordType.FILL, fill)
+        chain.append_model(RecordType.ORDER_FILLED, order.apply_fill(fill), fill_ts)
+    return chain.records
+
+
+def _shift_times(value: Any, delta: timedelta) -> Any:
+    """``value`` with every ISO-8601 timestamp string inside it moved by ``delta``."""
+    if isinstance(value, dict):
+        return {key: _shift_times(item, delta) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shift_times(item, delta) for item in value]
+    if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
+        try:
+            stamp = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if stamp.tzinfo is not None:
+            moved = (stamp + delta).isoformat()
+            return moved.replace("+00:00", "Z") if value.endswith("Z") else moved
+    return value
+
+
+def shifted_outside(
+    records: Sequence[LedgerRecord], period_start: datetime, period_end: datetime
+) -> tuple[tuple[LedgerRecord, ...], tuple[LedgerRecord, ...]]:
+    """The same records moved just before and just after a period: a report must ignore them.
+
+    Record times and the timestamps inside payloads move together, so a moved
+    fill is a fill that happened outside the period. The copies after continue
+    the chain and start exactly at ``period_end`` (the period is half-open);
+    the copies before take the sequence numbers below the first record's, so
+    as many fit as the first sequence number allows, and the last ends one
+    second before ``period_start``.
+    """
+    if not records:
+        return (), ()
+    first = records[0]
+    after = LedgerChain(start_sequence=records[-1].sequence + 1, prev_hash=records[-1].hash)
+    for record in records:
+        delta = period_end - first.ts
+        after.append(record.type, _shift_times(record.payload, delta), record.ts + delta)
+    room = min(len(records), first.sequence)
+    chosen = records[len(records) - room :]
+    before = LedgerChain(start_sequence=first.sequence - room)
+    for record in chosen:
+        delta = period_start - timedelta(seconds=1) - chosen[-1].ts
+        before.append(record.type, _shift_times(record.payload, delta), record.ts + delta)
+    return before.records, after.records

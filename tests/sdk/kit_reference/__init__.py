@@ -1,0 +1,1 @@
+"""Reference plugins the conformance kit is tested against: correct ones and broken twins."""
