@@ -56,7 +56,12 @@ class Account:
     # --- funds ----------------------------------------------------------------
 
     def free(self, asset: str) -> Decimal:
-        return self.cash[asset] - self.reserved[asset] - self.margin[asset]
+        # .get, not [], so that asking about an asset does not make it appear in balances
+        return (
+            self.cash.get(asset, _ZERO)
+            - self.reserved.get(asset, _ZERO)
+            - self.margin.get(asset, _ZERO)
+        )
 
     def leverage_of(self, symbol: str) -> Decimal:
         return self.leverage.get(symbol, self.default_leverage)
@@ -215,15 +220,15 @@ class Account:
     # --- views ----------------------------------------------------------------
 
     def balances(self, venue: str) -> list[Balance]:
+        """Every asset the account has held, zero balances included (as venues list them)."""
         assets = sorted(set(self.cash) | set(self.reserved) | set(self.margin))
         result = []
         for asset in assets:
-            used = self.reserved[asset] + self.margin[asset]
-            if self.cash[asset] == 0 and used == 0:
-                continue
+            used = self.reserved.get(asset, _ZERO) + self.margin.get(asset, _ZERO)
+            cash = self.cash.get(asset, _ZERO)
             result.append(
                 Balance.model_construct(
-                    asset=asset, venue=venue, free=self.cash[asset] - used, used=used
+                    asset=asset, venue=venue, free=cash - used, used=used
                 )
             )
         return result

@@ -10,7 +10,7 @@ same events and orders always give the same fills.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -110,6 +110,14 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
 
     async def load_instruments(self) -> Sequence[Instrument]:
         return self._markets.instruments(list(self._last))
+
+    def adopt_symbols(self, symbols: Iterable[str]) -> list[Instrument]:
+        """Make the data's symbols tradable before their first event (``derive_instruments``).
+
+        The engine passes its data sources' symbols here at start, so that
+        ``load_instruments`` lists them and orders may precede the first bar.
+        """
+        return self._markets.instruments(list(symbols))
 
     async def fetch_fees(self, symbol: str) -> FeeSchedule:
         self._markets.resolve(symbol, seen=symbol in self._last)
@@ -312,7 +320,7 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
     async def on_market_event(self, event: MarketEvent) -> Sequence[Fill]:
         return self.process_event(event)
 
-    def process_event(self, event: MarketEvent) -> Sequence[Fill]:
+    def process_event(self, event: MarketEvent) -> tuple[Fill, ...]:
         """Synchronous :meth:`on_market_event`: the fills ``event`` caused, in order.
 
         O(1) when no order rests on the event's symbol: the event is only
@@ -338,7 +346,7 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         self._matcher.match(list(orders), view, market.instrument.tick_size)
         self._collected = None
         self._prune(symbol)
-        return collected
+        return tuple(collected)
 
     def _prune(self, symbol: str) -> None:
         if not self._closed_any:
