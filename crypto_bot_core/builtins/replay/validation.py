@@ -1,0 +1,240 @@
+"""Row-by-row checks of replayed data; every refusal names the file and the row.
+
+A backtest on silently broken data gives confident wrong answers, so the
+replay refuses what a careful analyst would: rows out of time order,
+repeated rows, missing bars, NaN or empty values, non-positive prices and
+candles whose high/low do not bracket their open/close. One checker follows
+one series across all of its files, so the boundary between two monthly files
+is checked like any other pair of rows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from crypto_bot_core.builtins.replay.reading import RowPosition
+from crypto_bot_sdk import DataSourceError
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MS = timedelta(milliseconds=1)
+_EARLIEST_MS = 946_684_800_000  # 2000-01-01: anything earlier is a seconds/ms mix-up
+_DIGITS = re.compile(r"^\d+$")
+
+OHLCV_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
+TRADE_COLUMNS = ("timestamp", "id", "side", "price", "amount")
+TRADE_OPTIONAL = ("symbol",)
+
+OhlcvRecord = tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]
+TradeRecord = tuple[int, str, str, Decimal, Decimal]
+
+
+class RowError(ValueError):
+    """A problem with one row; the checker adds the file and the row's position."""
+
+
+def iso(ts_ms: int) -> str:
+    return (EPOCH + ts_ms * MS).isoformat().replace("+00:00", "Z")
+
+
+def parse_decimal(value: object, column: str) -> Decimal:
+    """A cell as an exact Decimal: text is parsed as written, floats by their shortest repr."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RowError(f"{column} is empty")
+    if isinstance(value, bool):
+        raise RowError(f"{column} is a boolean, not a number")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, float):
+        if math.isnan(value):
+            raise RowError(f"{column} is NaN")
+        number = Decimal(repr(value))
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise RowError(f"{column} {value!r} is not a number") from None
+    else:
+        raise RowError(f"{column} holds a {type(value).__name__}, not a number")
+    if number.is_nan():
+        raise RowError(f"{column} is NaN")
+    if number.is_infinite():
+        raise RowError(f"{column} is infinite")
+    return number
+
+
+def parse_timestamp(value: object) -> int:
+    """Milliseconds since the epoch, as ccxt writes them; Parquet timestamps are converted."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)  # Parquet timestamps without zone are UTC
+        ms, rest = divmod(value - EPOCH, MS)
+        if rest:
+            raise RowError(f"timestamp {value.isoformat()} has a sub-millisecond part")
+        ts = int(ms)
+    elif isinstance(value, str) and _DIGITS.match(value.strip()):
+        ts = int(value.strip())
+    elif isinstance(value, int) and not isinstance(value, bool):
+        ts = value
+    elif isinstance(value, float | Decimal) and math.isfinite(value) and value == int(value):
+        ts = int(value)
+    elif value is None or (isinstance(value, str) and not value.strip()):
+        raise RowError("timestamp is empty")
+    else:
+        raise RowError(
+            f"timestamp {value!r} is not a whole number of milliseconds since 1970-01-01 UTC"
+        )
+    if ts < _EARLIEST_MS:
+        raise RowError(
+            f"timestamp {ts} is before 2000-01-01; ccxt timestamps are milliseconds, not seconds"
+        )
+    return ts
+
+
+def _positive(value: object, column: str) -> Decimal:
+    number = parse_decimal(value, column)
+    if number <= 0:
+        raise RowError(f"{column} {number} is not positive; prices and amounts must be > 0")
+    return number
+
+
+@dataclass
+class SeriesChecker:
+    """Checks one series (one symbol, venue and kind) row after row, across its files."""
+
+    path: Path = field(default_factory=Path)
+    last_ts: int | None = None
+    last_where: str = ""
+    finest_price: int = 0  # smallest decimal exponent seen: the inferred tick is 10**finest_price
+    finest_size: int = 0
+
+    def start_file(self, path: Path) -> None:
+        self.path = path
+
+    def check(self, position: RowPosition, values: Sequence[object]) -> tuple[Any, ...]:
+        """The row as a typed record; raises :class:`DataSourceError` naming file and row."""
+        raise NotImplementedError
+
+    def fail(self, position: RowPosition, message: str) -> DataSourceError:
+        return DataSourceError(f"{self.path}: {position.describe()}: {message}")
+
+    def _note_precision(self, prices: Sequence[Decimal], size: Decimal) -> None:
+        for price in prices:
+            exponent = price.as_tuple().exponent
+            if isinstance(exponent, int) and exponent < self.finest_price:
+                self.finest_price = exponent
+        exponent = size.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < self.finest_size:
+            self.finest_size = exponent
+
+    def _remember(self, ts: int, position: RowPosition) -> None:
+        self.last_ts = ts
+        self.last_where = f"{position.describe()} of {self.path}"
+
+
+@dataclass
+class OhlcvChecker(SeriesChecker):
+    interval_ms: int = 60_000
+    timeframe: str = "1m"
+    allow_gaps: bool = False
+
+    def check(self, position: RowPosition, values: Sequence[object]) -> OhlcvRecord:
+        try:
+            ts = parse_timestamp(values[0])
+            o, h, low, c = (
+                _positive(v, n) for v, n in zip(values[1:5], OHLCV_COLUMNS[1:5], strict=True)
+            )
+            volume = parse_decimal(values[5], "volume")
+            if volume < 0:
+                raise RowError(f"volume {volume} is negative")
+            if low > min(o, c) or h < max(o, c):
+                raise RowError(
+                    f"low {low} and high {h} must bracket open {o} and close {c} "
+                    "(low <= open, close <= high)"
+                )
+            self._check_order(ts)
+        except RowError as exc:
+            raise self.fail(position, str(exc)) from None
+        self._note_precision((o, h, low, c), volume)
+        self._remember(ts, position)
+        return ts, o, h, low, c, volume
+
+    def _check_order(self, ts: int) -> None:
+        if self.last_ts is None:
+            return
+        step = ts - self.last_ts
+        previous = f"the previous row's {self.last_ts} ({iso(self.last_ts)}, {self.last_where})"
+        if step < 0:
+            raise RowError(
+                f"timestamp {ts} ({iso(ts)}) is earlier than {previous}; rows must be sorted "
+                "oldest first"
+            )
+        if step == 0:
+            raise RowError(f"timestamp {ts} ({iso(ts)}) duplicates {previous}")
+        if step % self.interval_ms:
+            raise RowError(
+                f"timestamp {ts} ({iso(ts)}) is {step} ms after {previous}; {self.timeframe} "
+                f"bars must be a multiple of {self.interval_ms} ms apart"
+            )
+        missing = step // self.interval_ms - 1
+        if missing and not self.allow_gaps:
+            raise RowError(
+                f"gap: {missing} {self.timeframe} bar(s) missing between "
+                f"{iso(self.last_ts)} and {iso(ts)}; fill them in or set allow_gaps: true"
+            )
+
+
+@dataclass
+class TradeChecker(SeriesChecker):
+    symbol: str = ""
+    files: list[Path] = field(default_factory=list)
+    # Trade id -> (index into files, data row) of its first appearance; small ints keep a
+    # few million ids affordable.
+    seen_ids: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def start_file(self, path: Path) -> None:
+        self.path = path
+        self.files.append(path)
+
+    def check(self, position: RowPosition, values: Sequence[object]) -> TradeRecord:
+        try:
+            ts = parse_timestamp(values[0])
+            trade_id = "" if values[1] is None else str(values[1]).strip()
+            if not trade_id:
+                raise RowError("id is empty; every trade needs its venue trade id")
+            side = "" if values[2] is None else str(values[2]).strip()
+            if side not in ("buy", "sell"):
+                raise RowError(f"side {values[2]!r} must be 'buy' or 'sell'")
+            price = _positive(values[3], "price")
+            amount = _positive(values[4], "amount")
+            symbol = values[5]
+            if symbol is not None and str(symbol).strip() != self.symbol:
+                raise RowError(
+                    f"symbol {symbol!r} differs from the file's configured symbol {self.symbol!r}"
+                )
+            if self.last_ts is not None and ts < self.last_ts:
+                raise RowError(
+                    f"timestamp {ts} ({iso(ts)}) is earlier than the previous row's "
+                    f"{self.last_ts} ({iso(self.last_ts)}, {self.last_where}); rows must be "
+                    "sorted oldest first"
+                )
+            first = self.seen_ids.get(trade_id)
+            if first is not None:
+                raise RowError(
+                    f"trade id {trade_id!r} duplicates the trade at data row {first[1]} of "
+                    f"{self.files[first[0]]}"
+                )
+        except RowError as exc:
+            raise self.fail(position, str(exc)) from None
+        self._note_precision((price,), amount)
+        self._remember(ts, position)
+        self.seen_ids[trade_id] = (len(self.files) - 1, position.row)
+        return ts, trade_id, side, price, amount
