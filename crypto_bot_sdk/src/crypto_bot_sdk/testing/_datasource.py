@@ -79,9 +79,10 @@ class DataSourceConformance(ContractConformance):
         return 5000
 
     @pytest.fixture
-    def events(
+    def kit_events(
         self, component_factory: ComponentFactory, stream_window: StreamWindow, max_events: int
     ) -> list[MarketEvent]:
+        """The kit's own: the events of one pass over the window (do not override)."""
         async def scenario() -> list[MarketEvent]:
             async with started(component_factory, (DataSource,)) as source:
                 return await read_stream(source, stream_window, max_events)
@@ -95,21 +96,21 @@ class DataSourceConformance(ContractConformance):
             )
         return collected
 
-    def test_stream_yields_market_events(self, events: list[MarketEvent]) -> None:
+    def test_stream_yields_market_events(self, kit_events: list[MarketEvent]) -> None:
         kinds = Bar | Trade | OrderBook | MetricPoint
-        wrong = [type(e).__qualname__ for e in events if not isinstance(e, kinds)]
+        wrong = [type(e).__qualname__ for e in kit_events if not isinstance(e, kinds)]
         assert not wrong, f"stream yielded objects that are not MarketEvents: {sorted(set(wrong))}"
 
-    def test_timestamps_non_decreasing(self, events: list[MarketEvent]) -> None:
-        for index, (before, after) in enumerate(itertools.pairwise(events)):
+    def test_timestamps_non_decreasing(self, kit_events: list[MarketEvent]) -> None:
+        for index, (before, after) in enumerate(itertools.pairwise(kit_events)):
             assert after.ts >= before.ts, (
                 f"event {index + 1} ({describe(after)}) is earlier than event {index} "
                 f"({describe(before)}): a stream must be in time order"
             )
 
-    def test_no_duplicate_events(self, events: list[MarketEvent]) -> None:
+    def test_no_duplicate_events(self, kit_events: list[MarketEvent]) -> None:
         seen: dict[Hashable, int] = {}
-        for index, event in enumerate(events):
+        for index, event in enumerate(kit_events):
             key = event_identity(event)
             assert key not in seen, (
                 f"event {index} ({describe(event)}) repeats event {seen[key]}: "
@@ -118,7 +119,7 @@ class DataSourceConformance(ContractConformance):
             seen[key] = index
 
     def test_instruments_cover_event_symbols(
-        self, component_factory: ComponentFactory, events: list[MarketEvent]
+        self, component_factory: ComponentFactory, kit_events: list[MarketEvent]
     ) -> None:
         async def scenario() -> Sequence[Any]:
             async with started(component_factory, (DataSource,)) as source:
@@ -130,7 +131,7 @@ class DataSourceConformance(ContractConformance):
             f"instruments() lists a (symbol, venue) more than once: {sorted(listed)}"
         )
         traded = {
-            (e.symbol, e.venue) for e in events if isinstance(e, Bar | Trade | OrderBook)
+            (e.symbol, e.venue) for e in kit_events if isinstance(e, Bar | Trade | OrderBook)
         }
         missing = sorted(traded - listed)
         assert not missing, (
@@ -143,21 +144,21 @@ class DataSourceConformance(ContractConformance):
         component_factory: ComponentFactory,
         stream_window: StreamWindow,
         max_events: int,
-        events: list[MarketEvent],
+        kit_events: list[MarketEvent],
     ) -> None:
         start, end = stream_window
-        for event in events:
+        for event in kit_events:
             assert start is None or event.ts >= start, (
                 f"{describe(event)} is before the window start {start}"
             )
             assert end is None or event.ts < end, (
                 f"{describe(event)} is not before the (exclusive) window end {end}"
             )
-        distinct = sorted({e.ts for e in events})
+        distinct = sorted({e.ts for e in kit_events})
         if len(distinct) < 3:
             return
         sub_start, sub_end = distinct[len(distinct) // 3], distinct[2 * len(distinct) // 3]
-        expected = sum(1 for e in events if sub_start <= e.ts < sub_end)
+        expected = sum(1 for e in kit_events if sub_start <= e.ts < sub_end)
 
         async def scenario() -> list[MarketEvent]:
             async with started(component_factory, (DataSource,)) as source:
@@ -176,13 +177,13 @@ class DataSourceConformance(ContractConformance):
 
     @pytest.mark.requires_capability("history")
     def test_history_returns_one_symbol_in_window(
-        self, component_factory: ComponentFactory, events: list[MarketEvent]
+        self, component_factory: ComponentFactory, kit_events: list[MarketEvent]
     ) -> None:
-        with_symbol = [e for e in events if e.symbol is not None]
+        with_symbol = [e for e in kit_events if e.symbol is not None]
         if not with_symbol:
             pytest.fail("the stream has no event with a symbol to ask history() for", pytrace=False)
         symbol = str(with_symbol[0].symbol)
-        start, end = with_symbol[0].ts, events[-1].ts
+        start, end = with_symbol[0].ts, kit_events[-1].ts
         if end <= start:
             pytest.fail("the stream spans no time, so no history window can be chosen",
                         pytrace=False)
@@ -207,7 +208,7 @@ class DataSourceConformance(ContractConformance):
         component_factory: ComponentFactory,
         stream_window: StreamWindow,
         max_events: int,
-        events: list[MarketEvent],
+        kit_events: list[MarketEvent],
     ) -> None:
         async def scenario() -> list[MarketEvent]:
             async with started(component_factory, (DataSource,)) as source:
@@ -215,13 +216,13 @@ class DataSourceConformance(ContractConformance):
 
         again = run_async(scenario)
         first_difference = next(
-            (i for i, (a, b) in enumerate(zip(events, again, strict=False)) if a != b), None
+            (i for i, (a, b) in enumerate(zip(kit_events, again, strict=False)) if a != b), None
         )
         assert first_difference is None, (
             "a fresh instance streamed different events over the same window (first "
             f"difference at index {first_difference}); the manifest declares 'deterministic'"
         )
-        assert len(again) == len(events), (
+        assert len(again) == len(kit_events), (
             f"a fresh instance streamed {len(again)} events over the same window, the first "
-            f"{len(events)}; the manifest declares 'deterministic'"
+            f"{len(kit_events)}; the manifest declares 'deterministic'"
         )

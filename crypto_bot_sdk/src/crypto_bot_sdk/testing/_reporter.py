@@ -79,12 +79,13 @@ class ReporterConformance(ContractConformance):
         )
 
     @pytest.fixture
-    def rendered(
+    def kit_artefacts(
         self,
         component_factory: ComponentFactory,
         ledger_records: Sequence[LedgerRecord],
         period: ReportPeriod,
     ) -> tuple[str, dict[str, ReportArtefact]]:
+        """The kit's own: one artefact per declared format (do not override)."""
         return _render_all(component_factory, ledger_records, period)
 
     def test_formats_declared(self, component_factory: ComponentFactory) -> None:
@@ -96,9 +97,9 @@ class ReporterConformance(ContractConformance):
         assert len(set(formats)) == len(formats), f"formats {formats!r} repeats a name"
 
     def test_every_format_renders(
-        self, rendered: tuple[str, dict[str, ReportArtefact]], period: ReportPeriod
+        self, kit_artefacts: tuple[str, dict[str, ReportArtefact]], period: ReportPeriod
     ) -> None:
-        name, artefacts = rendered
+        name, artefacts = kit_artefacts
         for fmt, artefact in artefacts.items():
             assert artefact.content, f"the {fmt!r} report is empty"
             assert artefact.reporter == name, (
@@ -113,9 +114,9 @@ class ReporterConformance(ContractConformance):
         component_factory: ComponentFactory,
         ledger_records: Sequence[LedgerRecord],
         period: ReportPeriod,
-        rendered: tuple[str, dict[str, ReportArtefact]],
+        kit_artefacts: tuple[str, dict[str, ReportArtefact]],
     ) -> None:
-        _, first = rendered
+        _, first = kit_artefacts
 
         async def twice() -> dict[str, bytes]:
             async with started(component_factory, (Reporter,)) as reporter:
@@ -142,12 +143,12 @@ class ReporterConformance(ContractConformance):
         component_factory: ComponentFactory,
         ledger_records: Sequence[LedgerRecord],
         period: ReportPeriod,
-        rendered: tuple[str, dict[str, ReportArtefact]],
+        kit_artefacts: tuple[str, dict[str, ReportArtefact]],
     ) -> None:
         before, after = shifted_outside(ledger_records, period.start, period.end)
         widened = [*before, *ledger_records, *after]
         _, artefacts = _render_all(component_factory, widened, period)
-        for fmt, artefact in rendered[1].items():
+        for fmt, artefact in kit_artefacts[1].items():
             assert artefacts[fmt].content == artefact.content, (
                 f"adding {len(before)} record(s) before and {len(after)} at or after the period "
                 f"changed the {fmt!r} report "

@@ -78,34 +78,35 @@ class RiskRuleConformance(ContractConformance):
         )
 
     @pytest.fixture
-    def checked(
+    def kit_verdicts(
         self,
         component_factory: ComponentFactory,
         intents: Sequence[OrderIntent],
         risk_context: RiskContext,
     ) -> tuple[str, list[RiskVerdict]]:
+        """The kit's own: the rule's name and its verdict on each intent (do not override)."""
         if not intents:
             missing_fixture(type(self).__name__, "intents", "it returned no intents")
         return _verdicts(component_factory, intents, risk_context)
 
-    def test_verdicts_name_the_rule(self, checked: tuple[str, list[RiskVerdict]]) -> None:
-        name, verdicts = checked
+    def test_verdicts_name_the_rule(self, kit_verdicts: tuple[str, list[RiskVerdict]]) -> None:
+        name, verdicts = kit_verdicts
         wrong = sorted({v.rule for v in verdicts if v.rule != name})
         assert not wrong, f"verdicts name rule(s) {wrong}, but the component's name is {name!r}"
 
     def test_some_intent_refused_or_resized(
-        self, checked: tuple[str, list[RiskVerdict]], intents: Sequence[OrderIntent]
+        self, kit_verdicts: tuple[str, list[RiskVerdict]], intents: Sequence[OrderIntent]
     ) -> None:
-        _, verdicts = checked
+        _, verdicts = kit_verdicts
         assert any(v.action is not VerdictAction.APPROVE for v in verdicts), (
             f"the rule approved all {len(intents)} intents, so its explanations cannot be "
             "checked; add to the 'intents' fixture one it rejects or resizes in 'risk_context'"
         )
 
     def test_every_refusal_explained(
-        self, checked: tuple[str, list[RiskVerdict]], intents: Sequence[OrderIntent]
+        self, kit_verdicts: tuple[str, list[RiskVerdict]], intents: Sequence[OrderIntent]
     ) -> None:
-        name, verdicts = checked
+        name, verdicts = kit_verdicts
         for intent, verdict in zip(intents, verdicts, strict=True):
             if verdict.action is VerdictAction.APPROVE:
                 continue
@@ -119,9 +120,9 @@ class RiskRuleConformance(ContractConformance):
             RiskVerdict.model_validate(verdict.model_dump())
 
     def test_resize_shrinks_the_order(
-        self, checked: tuple[str, list[RiskVerdict]], intents: Sequence[OrderIntent]
+        self, kit_verdicts: tuple[str, list[RiskVerdict]], intents: Sequence[OrderIntent]
     ) -> None:
-        _, verdicts = checked
+        _, verdicts = kit_verdicts
         for intent, verdict in zip(intents, verdicts, strict=True):
             if verdict.action is VerdictAction.RESIZE:
                 shrinks = verdict.quantity is not None and 0 < verdict.quantity < intent.quantity
@@ -135,9 +136,9 @@ class RiskRuleConformance(ContractConformance):
         component_factory: ComponentFactory,
         intents: Sequence[OrderIntent],
         risk_context: RiskContext,
-        checked: tuple[str, list[RiskVerdict]],
+        kit_verdicts: tuple[str, list[RiskVerdict]],
     ) -> None:
-        _, first = checked
+        _, first = kit_verdicts
         again = _verdicts(component_factory, [*intents, *reversed(intents)], risk_context)[1]
         forward, backward = again[: len(intents)], list(reversed(again[len(intents) :]))
         for index, intent in enumerate(intents):
