@@ -26,10 +26,10 @@ ENTRY_POINT_GROUP = "crypto_bot.plugins"
 
 
 def _requirement_names(lines: list[str], where: str, problems: list[str]) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for line in lines:
         try:
-            names.add(canonicalize_name(Requirement(line).name))
+            names.add(str(canonicalize_name(Requirement(line).name)))
         except InvalidRequirement as exc:
             problems.append(f"{where}: {line!r} is not a valid requirement ({exc})")
     return names

@@ -105,8 +105,8 @@ def test_sdk_alone_in_a_fresh_venv(sdk_wheel: Path, tmp_path: Path) -> None:
     # No --no-index: the three dependencies come from the index like for any user.
     run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(sdk_wheel))
 
-    installed = {
-        canonicalize_name(name): lines
+    installed: dict[str, list[str]] = {
+        str(canonicalize_name(name)): lines
         for name, lines in json.loads(run(python, "-c", LIST_DISTRIBUTIONS)).items()
     }
     sdk_direct = {
