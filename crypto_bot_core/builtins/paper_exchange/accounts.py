@@ -119,31 +119,52 @@ class Account:
     def cap_quantity(
         self, market: Market, order: WorkingOrder, quantity: Decimal, price: Decimal,
         fee_rate: Decimal,
-    ) -> Decimal:
-        """The part of a proposed fill the account can carry (reduce-only and funds rules)."""
+    ) -> tuple[Decimal, bool]:
+        """The part of a proposed fill the account can carry, and whether the order is done.
+
+        A fill of ``q`` gives back ``q / remaining`` of the order's reservation
+        and costs ``q * per_unit``; while ``q * (per_unit - held_per_unit) <= free``
+        the order goes on. Past that (the price moved against a market order)
+        the order cannot complete: it fills what free funds plus its *whole*
+        reservation pay for and the venue expires the rest (``True``). Reduce-only
+        orders never take more than the position they reduce.
+        """
         req = order.request
-        own = order.reserved if order.reserve_asset else _ZERO
+        reserved = order.reserved
+        held = reserved / order.remaining if reserved else _ZERO
         size = market.contract_size
         if not market.is_perpetual:
             if req.side is Side.SELL:
-                available = self.free(market.base) + own
-                return min(quantity, market.floor_lot(available / size))
-            per_unit = price * size * (1 + fee_rate)
-            return min(quantity, market.floor_lot((self.free(market.quote) + own) / per_unit))
+                per_unit, asset = size, market.base
+            else:
+                per_unit, asset = price * size * (1 + fee_rate), market.quote
+            return self._fit(market, self.free(asset), reserved, held=held, per_unit=per_unit,
+                             wanted=quantity)
         pos = self.position(market.symbol)
         closing = min(quantity, pos.closable_by(req.side))
         if req.reduce_only:
-            return closing
+            return closing, closing < quantity
         opening = quantity - closing
         if opening == 0:
-            return quantity
+            return quantity, False
         leverage = self.leverage_of(market.symbol)
         entry = pos.entry or price
         freed = closing * size * entry / leverage
         pnl = (price - entry) * closing * size * (1 if pos.quantity > 0 else -1)
-        available = self.free(market.settle) + own + freed + pnl - closing * price * size * fee_rate
+        budget = self.free(market.settle) + freed + pnl - closing * price * size * fee_rate
         per_unit = price * size * (1 / leverage + fee_rate)
-        return closing + min(opening, market.floor_lot(available / per_unit))
+        opened, done = self._fit(
+            market, budget + held * closing, reserved - held * closing,
+            held=held, per_unit=per_unit, wanted=opening,
+        )
+        return closing + opened, done
+
+    @staticmethod
+    def _fit(market: Market, free: Decimal, reserved: Decimal, *, held: Decimal,
+             per_unit: Decimal, wanted: Decimal) -> tuple[Decimal, bool]:
+        if wanted * (per_unit - held) <= free:
+            return wanted, False
+        return min(wanted, market.floor_lot((free + reserved) / per_unit)), True
 
     # --- settlement -----------------------------------------------------------
 

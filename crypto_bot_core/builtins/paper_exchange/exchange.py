@@ -24,6 +24,7 @@ from crypto_bot_core.builtins.paper_exchange.persistence import (
     dump_state,
     load_state,
 )
+from crypto_bot_core.builtins.paper_exchange.settlement import Settlement
 from crypto_bot_core.builtins.paper_exchange.submission import check_submission
 from crypto_bot_core.builtins.paper_exchange.views import (
     Depth,
@@ -45,7 +46,6 @@ from crypto_bot_sdk import (
     Instrument,
     InsufficientFundsError,
     InvalidOrderError,
-    Liquidity,
     MarketEvent,
     Order,
     OrderBook,
@@ -78,18 +78,14 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         self._latency = timedelta(milliseconds=config.latency_ms)
         self._signal_close = config.fill_at == "signal_close"
         self._data_venue = config.data_venue
-        self._matcher = Matcher(config, self)
+        self._settlement = Settlement(config, self._markets, self._account)
+        self._matcher = Matcher(config, self._settlement)
         self._orders: dict[str, WorkingOrder] = {}
         self._resting: dict[str, list[WorkingOrder]] = {}
         self._last: dict[str, PriceEvent] = {}
         self._views: dict[str, tuple[PriceEvent, View]] = {}
-        self._fills: list[Fill] = []
-        self._fills_by_order: dict[str, list[Fill]] = {}
-        self._collected: list[Fill] | None = None
-        self._closed_any = False
         self._clock = EPOCH
         self._order_seq = 0
-        self._fill_seq = 0
 
     # --- contract: identity and reference data --------------------------------
 
@@ -233,14 +229,14 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         self, symbol: str | None = None, since: datetime | None = None
     ) -> Sequence[Fill]:
         fills = [
-            f for f in self._fills
+            f for f in self._settlement.fills
             if (symbol is None or f.symbol == symbol) and (since is None or f.ts >= since)
         ]
         return sorted(fills, key=lambda f: f.ts)  # stable: same-ts fills keep their order
 
     def fills_for_order(self, client_order_id: str) -> Sequence[Fill]:
         """Fills of one order, oldest first (those made at submission with ``signal_close`` too)."""
-        return tuple(self._fills_by_order.get(client_order_id, ()))
+        return tuple(self._settlement.by_order.get(client_order_id, ()))
 
     # --- contract: account ----------------------------------------------------
 
@@ -342,94 +338,21 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         view = view_of(event, self._adjust, self._participation)
         self._views[symbol] = (event, view)
         collected: list[Fill] = []
-        self._collected = collected
-        self._matcher.match(list(orders), view, market.instrument.tick_size)
-        self._collected = None
+        self._settlement.collected = collected
+        self._matcher.match(orders, view, market.instrument.tick_size)
+        self._settlement.collected = None
         self._prune(symbol)
         return tuple(collected)
 
     def _prune(self, symbol: str) -> None:
-        if not self._closed_any:
+        if not self._settlement.closed_any:
             return
-        self._closed_any = False
+        self._settlement.closed_any = False
         remaining = [o for o in self._resting.get(symbol, ()) if o.is_open]
         if remaining:
             self._resting[symbol] = remaining
         else:
             self._resting.pop(symbol, None)
-
-    # --- FillSink: what matching asks of the venue ----------------------------
-
-    def capacity(self, order: WorkingOrder, quantity: Decimal, price: Decimal,
-                 taker: bool) -> Decimal:
-        market = self._markets.get(order.request.symbol)
-        assert market is not None
-        rate = self.config.taker_fee if taker else self.config.maker_fee
-        return self._account.cap_quantity(market, order, quantity, price, rate)
-
-    def fill(self, order: WorkingOrder, quantity: Decimal, price: Decimal, taker: bool,
-             ts: datetime) -> None:
-        market = self._markets.get(order.request.symbol)
-        assert market is not None
-        rate = self.config.taker_fee if taker else self.config.maker_fee
-        executed = self._account.cap_quantity(market, order, quantity, price, rate)
-        if executed > 0:
-            self._book_fill(market, order, executed, price=price, rate=rate, taker=taker, ts=ts)
-        if executed < quantity and order.is_open:
-            req = order.request
-            if req.reduce_only:
-                held = self._account.position(req.symbol).quantity
-                reason = f"reduce-only: the position is {held}, nothing more to reduce"
-            else:
-                asset = market.settle if market.is_perpetual else (
-                    market.quote if order.is_buy else market.base
-                )
-                reason = (
-                    f"insufficient {asset} to fill the remaining {order.remaining} at {price} "
-                    f"(free {self._account.free(asset)})"
-                )
-            self.expire(order, reason, ts)
-
-    def _book_fill(self, market: Market, order: WorkingOrder, quantity: Decimal, *,
-                   price: Decimal, rate: Decimal, taker: bool, ts: datetime) -> None:
-        fee = quantity * price * market.contract_size * rate
-        self._account.release(order, quantity)
-        self._account.settle(market, order.request.side, quantity, price, fee)
-        order.filled += quantity
-        order.notional += quantity * price
-        order.fees += fee
-        order.updated_at = ts
-        if order.filled == order.request.quantity:
-            order.status = OrderStatus.FILLED
-            self._closed_any = True
-        else:
-            order.status = OrderStatus.PARTIALLY_FILLED
-        self._fill_seq += 1
-        fill = Fill.model_construct(
-            fill_id=f"{self.venue}-fill-{self._fill_seq}",
-            client_order_id=order.request.client_order_id,
-            exchange_order_id=order.exchange_order_id,
-            symbol=market.symbol,
-            venue=self.venue,
-            side=order.request.side,
-            quantity=quantity,
-            price=price,
-            fee=fee,
-            fee_currency=market.settle,
-            liquidity=Liquidity.TAKER if taker else Liquidity.MAKER,
-            ts=ts,
-        )
-        self._fills.append(fill)
-        self._fills_by_order.setdefault(fill.client_order_id, []).append(fill)
-        if self._collected is not None:
-            self._collected.append(fill)
-
-    def expire(self, order: WorkingOrder, reason: str, ts: datetime) -> None:
-        order.status = OrderStatus.EXPIRED
-        order.reason = reason
-        order.updated_at = ts
-        self._account.release(order)
-        self._closed_any = True
 
     # --- persistence ----------------------------------------------------------
 

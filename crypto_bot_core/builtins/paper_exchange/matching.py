@@ -89,7 +89,7 @@ class Matcher:
                 self._on_depth(order, view, tick)
 
     def arrive_now(self, order: WorkingOrder, view: View, tick: Decimal) -> None:
-        """Arrival at submission (``fill_at`` signal_close): only untriggered-free orders."""
+        """Arrival at submission (``fill_at`` signal_close) for orders that need no trigger."""
         if isinstance(view, Tape):
             self._arrive_tape(order, view, view.open, tick, rest_in_event=False)
         else:

@@ -83,11 +83,11 @@ def dump_state(venue: PaperExchange) -> dict[str, Any]:
         "venue": venue.venue,
         "clock": venue._clock.isoformat(),
         "order_seq": venue._order_seq,
-        "fill_seq": venue._fill_seq,
+        "fill_seq": venue._settlement.fill_seq,
         "account": venue._account.snapshot(),
         "derived_instruments": venue._markets.derived_symbols(),
         "orders": [_order_dump(o) for o in sorted(venue._orders.values(), key=lambda o: o.seq)],
-        "fills": [f.model_dump(mode="json") for f in venue._fills],
+        "fills": [f.model_dump(mode="json") for f in venue._settlement.fills],
         "last_events": {s: e.model_dump(mode="json") for s, e in sorted(venue._last.items())},
     }
 
@@ -110,7 +110,7 @@ def load_state(venue: PaperExchange, data: dict[str, Any]) -> None:
     venue._account.restore(data["account"], markets)
     venue._clock = datetime.fromisoformat(data["clock"])
     venue._order_seq = data["order_seq"]
-    venue._fill_seq = data["fill_seq"]
+    venue._settlement.fill_seq = data["fill_seq"]
     venue._last = {}
     for symbol, raw in data["last_events"].items():
         event = _EVENT.validate_python(raw)
@@ -126,8 +126,8 @@ def load_state(venue: PaperExchange, data: dict[str, Any]) -> None:
             venue._account.reserved[order.reserve_asset] += order.reserved
     for raw in data["fills"]:
         fill = Fill.model_validate(raw)
-        venue._fills.append(fill)
-        venue._fills_by_order.setdefault(fill.client_order_id, []).append(fill)
+        venue._settlement.fills.append(fill)
+        venue._settlement.by_order.setdefault(fill.client_order_id, []).append(fill)
 
 
 def _check_compatible(venue: PaperExchange, data: dict[str, Any]) -> None:
@@ -141,7 +141,7 @@ def _check_compatible(venue: PaperExchange, data: dict[str, Any]) -> None:
             f"snapshot belongs to venue {data.get('venue')!r}, not {venue.venue!r}; "
             "restore it into an adapter built from that venue's config"
         )
-    if venue._orders or venue._fills:
+    if venue._orders or venue._settlement.fills:
         raise ConfigError(f"venue {venue.venue!r} already traded; restore into a fresh adapter")
 
 

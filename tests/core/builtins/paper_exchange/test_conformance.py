@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+import crypto_bot_core.builtins.paper_exchange as paper
+from crypto_bot_core.builtins.paper_exchange import PaperExchange
 from crypto_bot_sdk import (
     Bar,
     BookLevel,
@@ -25,9 +28,6 @@ from crypto_bot_sdk.testing import (
     ExchangeAdapterConformance,
     PartialFillScenario,
 )
-
-import crypto_bot_core.builtins.paper_exchange as paper
-from crypto_bot_core.builtins.paper_exchange import PaperExchange
 
 from .helpers import PERP, at
 

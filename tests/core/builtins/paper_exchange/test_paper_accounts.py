@@ -74,6 +74,17 @@ def test_market_buy_that_gaps_beyond_the_wallet_fills_what_it_can_then_expires()
     assert balances(ex) == {"BTC": (D(8), D(0)), "USDT": (D(0), D(0))}
 
 
+def test_a_price_rise_within_free_funds_lets_a_partly_filled_buy_go_on() -> None:
+    ex = venue(balances={"USDT": "1000"}, max_participation="0.1")
+    ex.process_event(flat_bar(0, 100))
+    ex.place_order(order("buy", 9, coid="steps"))  # holds 900 of 1000
+    first = ex.process_event(flat_bar(1, 105, volume=30))  # 3 at 105 costs 15 more than held
+    second = ex.process_event(flat_bar(2, 110, volume=60))
+    assert [(f.quantity, f.price) for f in first + second] == [(D(3), D(105)), (D(6), D(110))]
+    assert run(ex.fetch_order("steps", "BTC/USDT")).status is OrderStatus.FILLED
+    assert balances(ex)["USDT"] == (D(1000) - 315 - 660, D(0))
+
+
 # --- perpetuals --------------------------------------------------------------------------
 
 
@@ -118,6 +129,18 @@ def test_closing_a_position_needs_no_new_margin() -> None:
     assert fill.quantity == D(1)
     assert _position(ex).quantity == 0
     assert balances(ex)["USDT"] == (D(90), D(0))
+
+
+def test_perpetual_market_order_gapping_past_the_margin_fills_what_fits() -> None:
+    ex = venue(balances={"USDT": "100"})
+    ex.process_event(flat_bar(0, 100, symbol=PERP))
+    ex.place_order(order("buy", "0.99", symbol=PERP, coid="gap"))  # 99 of margin held
+    [fill] = ex.process_event(flat_bar(1, 125, symbol=PERP))
+    assert fill.quantity == D("0.8")  # 100 / 125 at leverage 1
+    final = run(ex.fetch_order("gap", PERP))
+    assert final.status is OrderStatus.EXPIRED
+    assert "insufficient USDT" in final.reason
+    assert balances(ex)["USDT"] == (D(0), D(100))
 
 
 def test_margin_beyond_the_wallet_is_refused() -> None:
