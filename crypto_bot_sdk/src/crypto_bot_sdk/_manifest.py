@@ -53,12 +53,17 @@ class Manifest(FrozenModel):
     name: str = Field(pattern=PLUGIN_NAME_PATTERN, description="Plugin name, unique per host.")
     version: str = Field(description="The plugin's own release, PEP 440.")
     description: str = ""
-    kinds: tuple[PluginKind, ...] = Field(min_length=1)
-    api_version: str = Field(description="The SDK API version the plugin was built against.")
+    # json_schema_extra publishes checks the validators below make, so that the JSON
+    # Schema refuses what the model refuses (with the model's clearer messages at run time).
+    kinds: tuple[PluginKind, ...] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
+    api_version: str = Field(
+        description="The SDK API version the plugin was built against, MAJOR.MINOR.PATCH.",
+        json_schema_extra={"pattern": _SEMVER.pattern},
+    )
     compatible_core_version: str = Field(
         description="PEP 440 specifier set of crypto-bot-core releases the plugin runs on."
     )
-    capabilities: tuple[str, ...] = ()
+    capabilities: tuple[str, ...] = Field(default=(), json_schema_extra={"uniqueItems": True})
     config_schema: dict[str, Any] | None = Field(
         default=None, description="JSON Schema of the plugin's configuration."
     )
