@@ -142,7 +142,8 @@ def test_newer_minor_is_refused() -> None:
 
 @pytest.mark.parametrize("plugin_api", ["1.0.0", "1.1.0", "1.3.0", "1.3.99", "1.0.5"])
 def test_older_or_equal_minor_runs_and_patch_never_matters(plugin_api: str) -> None:
-    assert compatibility_problems(manifest(plugin_api), core_version="0.1.0", api_version="1.3.0") == []
+    plugin = manifest(plugin_api)
+    assert compatibility_problems(plugin, core_version="0.1.0", api_version="1.3.0") == []
 
 
 def test_core_specifier_that_excludes_the_host_is_refused() -> None:
@@ -154,7 +155,8 @@ def test_core_specifier_that_excludes_the_host_is_refused() -> None:
 
 
 def test_core_prerelease_counts_as_inside_the_range() -> None:
-    assert compatibility_problems(manifest("1.0.0", core=">=0.1,<0.3"), core_version="0.2.0rc1") == []
+    in_range = manifest("1.0.0", core=">=0.1,<0.3")
+    assert compatibility_problems(in_range, core_version="0.2.0rc1") == []
 
 
 def test_api_and_core_problems_are_reported_together() -> None:
