@@ -28,6 +28,7 @@ from crypto_bot_sdk import PluginKind, UtcDatetime
 ADDRESS_PATTERN = r"^[a-z][a-z0-9-]{0,62}(:[a-z][a-z0-9_-]{0,62})?$"
 INSTANCE_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$"
 LEDGER_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+_PLACEHOLDER_NAME = "unnamed"
 
 
 class Mode(StrEnum):
@@ -84,20 +85,24 @@ class LedgerSettings(_Section):
         description="sqlite:///PATH or postgresql://USER@HOST/DB; unset: ledger.sqlite in run_dir.",
     )
 
-    @model_validator(mode="after")
-    def _scheme(self) -> LedgerSettings:
-        if self.url is not None and not self.url.startswith(LEDGER_SCHEMES):
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(LEDGER_SCHEMES):
             raise ValueError(
-                f"ledger url {self.url!r} is not supported; use sqlite:///PATH or "
+                f"ledger url {url!r} is not supported; use sqlite:///PATH or "
                 "postgresql://USER@HOST:PORT/DB"
             )
-        return self
+        return url
 
 
 class InstanceSpec(_Section):
     """One configured component: ``{name, plugin, config}``."""
 
     name: str = Field(
+        # Always filled from ``plugin`` when omitted (see _default_name); the default
+        # only exists so the JSON Schema does not demand a name.
+        default=_PLACEHOLDER_NAME,
         description="Instance name, unique in its section; defaults to the component's name.",
         json_schema_extra={"pattern": INSTANCE_NAME_PATTERN},
     )
@@ -135,7 +140,10 @@ class InstanceSpec(_Section):
     @classmethod
     def _default_name(cls, data: Any) -> Any:
         if isinstance(data, dict) and "name" not in data and isinstance(data.get("plugin"), str):
-            return {**data, "name": data["plugin"].rpartition(":")[2]}
+            derived = data["plugin"].rpartition(":")[2]
+            # A bad address is reported on ``plugin``; don't report it again as a bad name.
+            valid = re.match(INSTANCE_NAME_PATTERN, derived) is not None
+            return {**data, "name": derived if valid else _PLACEHOLDER_NAME}
         return data
 
 

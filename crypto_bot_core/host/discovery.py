@@ -103,7 +103,7 @@ def _from_record(dist: importlib.metadata.Distribution, package: list[str]) -> P
     wanted = (*package, MANIFEST_FILENAME)
     for file in dist.files or ():
         if tuple(file.parts[-len(wanted) :]) == wanted:
-            located = Path(str(dist.locate_file(file)))
+            located = Path(str(dist.locate_file(file))).resolve()
             if located.is_file():
                 return located
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from components import (
+from host_components import (
     AbstractAgent,
     ApproveAll,
     HistorySource,
