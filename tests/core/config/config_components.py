@@ -49,7 +49,8 @@ class SilentSource(DataSource[PluginConfig]):
     async def stream(
         self, start: datetime | None = None, end: datetime | None = None
     ) -> AsyncIterator[MarketEvent]:
-        for event in ():
+        events: tuple[MarketEvent, ...] = ()
+        for event in events:
             yield event
 
 

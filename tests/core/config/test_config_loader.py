@@ -46,9 +46,9 @@ policies:
 """
 
 
-def _error(text: str, **kwargs: object) -> ConfigFileError:
+def _error(text: str) -> ConfigFileError:
     with pytest.raises(ConfigFileError) as caught:
-        parse_config(text, source="deploy.yaml", environ={}, **kwargs)  # type: ignore[arg-type]
+        parse_config(text, source="deploy.yaml", environ={})
     return caught.value
 
 

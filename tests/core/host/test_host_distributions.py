@@ -13,8 +13,8 @@ from crypto_bot_sdk import PluginKind
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("isolated_sys_path")]
 
 
-def _start(target: Path, **kwargs: object) -> Host:
-    return Host(paths=[target], environ={}, **kwargs).load()  # type: ignore[arg-type]
+def _start(target: Path) -> Host:
+    return Host(paths=[target], environ={}).load()
 
 
 def _only(host: Host, name: str) -> PluginRecord:
@@ -37,7 +37,7 @@ def test_good_plugin_loads_and_its_component_is_addressable(scenarios: Path) -> 
     info = host.resolve(PluginKind.AGENT, "cbt-good")
     assert host.resolve(PluginKind.AGENT, "cbt-good:constant") is info
     agent = host.fence("cbt-good").call(info.cls.from_config, {"threshold": 0.25})
-    assert agent.config.threshold == 0.25  # type: ignore[attr-defined]
+    assert agent.config.threshold == 0.25
 
 
 @pytest.mark.parametrize(
