@@ -1,0 +1,323 @@
+"""The PostgreSQL store: many writer processes, one gap-free chain.
+
+Every write transaction first takes a transaction-scoped advisory lock keyed by
+the schema, then reads the head; the lock is released only after COMMIT has
+made the new rows visible, so the next writer's head read (a fresh READ
+COMMITTED snapshot) sees them. Batches go in with COPY. ``psycopg`` is imported
+here only, so the SQLite default never needs it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from crypto_bot_core.ledger.checkpoints import Checkpoint
+from crypto_bot_core.ledger.records import StoredRecord
+from crypto_bot_core.ledger.stores import postgres_schema as ddl
+from crypto_bot_core.ledger.stores.base import (
+    PAGE,
+    ChainRow,
+    LedgerStore,
+    RecordQuery,
+    VaultRow,
+    WriteTransaction,
+)
+from crypto_bot_sdk import LedgerError, RecordType
+
+TS_TEXT = "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+_COLUMNS = f"seq, {TS_TEXT}, type, subject_ref, prev_hash, hash, body"
+
+
+class _PgTransaction(WriteTransaction):
+    def __init__(self, conn: psycopg.Connection[Any], schema: str) -> None:
+        self.conn = conn
+        self.s = schema
+
+    def head(self) -> tuple[int, bytes] | None:
+        row = self.conn.execute(
+            f"SELECT seq, hash FROM {self.s}.ledger_records ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def insert(self, rows: Sequence[StoredRecord]) -> None:
+        columns = "seq, ts, type, subject_ref, prev_hash, hash, body"
+        if len(rows) == 1:
+            r = rows[0]
+            self.conn.execute(
+                f"INSERT INTO {self.s}.ledger_records ({columns}) "
+                "VALUES (%s, %s::timestamptz, %s, %s, %s, %s, %s)",
+                (r.seq, r.ts, r.type, r.subject_ref, r.prev_hash, r.hash, r.body),
+            )
+            return
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(f"COPY {self.s}.ledger_records ({columns}) FROM STDIN") as copy,
+        ):
+            for r in rows:
+                copy.write_row((r.seq, r.ts, r.type, r.subject_ref, r.prev_hash, r.hash, r.body))
+
+    def delete_subject(self, subject_ref: str) -> tuple[int, int]:
+        rows = self.conn.execute(
+            f"DELETE FROM {self.s}.ledger_vault WHERE subject_ref = %s", (subject_ref,)
+        ).rowcount
+        keys = self.conn.execute(
+            f"DELETE FROM {self.s}.ledger_subject_keys WHERE subject_ref = %s", (subject_ref,)
+        ).rowcount
+        return rows, keys
+
+
+class PostgresStore(LedgerStore):
+    def __init__(self, url: str, *, partition_months_ahead: int = 3) -> None:
+        self.url = url
+        conninfo, self.schema = ddl.split_url(url)
+        try:
+            self.conn: psycopg.Connection[Any] = psycopg.connect(conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise LedgerError(f"cannot connect to the ledger database {url}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._key = ddl.lock_key(self.schema)
+        self._ensure_schema(partition_months_ahead)
+        self._ledger_id = str(
+            ddl.scalar(
+                self.conn, f"SELECT value FROM {self.schema}.ledger_meta WHERE key = 'ledger_id'"
+            )
+        )
+
+    def _ensure_schema(self, months: int) -> None:
+        s = self.schema
+        if ddl.scalar(self.conn, "SELECT to_regclass(%s)", (f"{s}.ledger_records",)):
+            return
+        try:
+            with self.conn.transaction():
+                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._key,))
+                if ddl.scalar(self.conn, "SELECT to_regclass(%s)", (f"{s}.ledger_records",)):
+                    return  # another process created it while we waited
+                for statement in ddl.schema_sql(s) + ddl.default_partition_triggers(s):
+                    self.conn.execute(statement)
+                statements, _ = ddl.partition_sql(s, self.conn, datetime.now(UTC), months)
+                for statement in statements:
+                    self.conn.execute(statement)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise LedgerError(
+                f"the ledger tables do not exist in schema {s!r} and this role may not create "
+                "them; run `cryptobot ledger init --url <owner URL>` first"
+            ) from exc
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTransaction]:
+        with self._lock:
+            try:
+                with self.conn.transaction():
+                    self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._key,))
+                    yield _PgTransaction(self.conn, self.schema)
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise LedgerError(f"the ledger refused the write: {exc}") from exc
+            except psycopg.errors.IntegrityError as exc:
+                raise LedgerError(f"the ledger refused the write: {exc}") from exc
+
+    def _all(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[Any]:
+        with self._lock, self.conn.cursor(binary=binary) as cur:
+            return cur.execute(sql, params).fetchall()
+
+    def ledger_id(self) -> str:
+        return self._ledger_id
+
+    def last(self) -> StoredRecord | None:
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM {self.schema}.ledger_records ORDER BY seq DESC LIMIT 1"
+        )
+        return _record(rows[0]) if rows else None
+
+    def get(self, seq: int) -> StoredRecord | None:
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM {self.schema}.ledger_records WHERE seq = %s", (seq,)
+        )
+        return _record(rows[0]) if rows else None
+
+    def count(self) -> int:
+        return int(self._all(f"SELECT count(*) FROM {self.schema}.ledger_records")[0][0])
+
+    def query(self, query: RecordQuery) -> Iterator[StoredRecord]:
+        where: list[str] = ["seq >= %s"]
+        params: list[Any] = [query.start]
+        if query.end is not None:
+            where.append("seq < %s")
+            params.append(query.end)
+        if query.types:
+            where.append("type = ANY(%s)")
+            params.append(list(query.types))
+        if query.since is not None:
+            where.append("ts >= %s::timestamptz")
+            params.append(query.since)
+        if query.until is not None:
+            where.append("ts < %s::timestamptz")
+            params.append(query.until)
+        if query.subject_ref is not None:
+            where.append("subject_ref = %s")
+            params.append(query.subject_ref)
+        sql = (
+            f"SELECT {_COLUMNS} FROM {self.schema}.ledger_records "
+            f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT {PAGE}"
+        )
+        while True:
+            page = self._all(sql, params)
+            yield from (_record(row) for row in page)
+            if len(page) < PAGE:
+                return
+            params[0] = page[-1][0] + 1
+
+    def chain_rows(self, start: int, end: int) -> Iterator[ChainRow]:
+        sql = (
+            f"SELECT seq, prev_hash, hash, body FROM {self.schema}.ledger_records "
+            f"WHERE seq >= %s AND seq < %s ORDER BY seq LIMIT {PAGE}"
+        )
+        while start < end:
+            page = self._all(sql, (start, end), binary=True)
+            yield from page
+            if len(page) < PAGE:
+                return
+            start = page[-1][0] + 1
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        rows = self._all(
+            f"SELECT hash FROM {self.schema}.ledger_records WHERE seq >= %s AND seq < %s "
+            "ORDER BY seq",
+            (start, end),
+            binary=True,
+        )
+        return [bytes(row[0]) for row in rows]
+
+    def column_mismatches(self, start: int, end: int, limit: int) -> list[int]:
+        sql = f"""
+            SELECT seq FROM (
+                SELECT seq, body, subject_ref,
+                       convert_to(',"seq":' || seq || ',"ts":"' || {TS_TEXT} || '","type":"'
+                                  || type || '"}}', 'UTF8') AS tail
+                FROM {self.schema}.ledger_records WHERE seq >= %s AND seq < %s
+            ) r
+            WHERE substring(body from octet_length(body) - octet_length(tail) + 1)
+                      IS DISTINCT FROM tail
+               OR (subject_ref IS NULL
+                   AND position(convert_to('"subject_ref":"', 'UTF8') in body) > 0)
+               OR (subject_ref IS NOT NULL
+                   AND position(convert_to('"subject_ref":"' || subject_ref || '"', 'UTF8')
+                                in body) = 0)
+            ORDER BY seq LIMIT %s
+        """
+        return [int(row[0]) for row in self._all(sql, (start, end, limit))]
+
+    def receipt_rows(self, end: int) -> list[tuple[int, bytes]]:
+        rows = self._all(
+            f"SELECT seq, body FROM {self.schema}.ledger_records WHERE type = %s AND seq < %s "
+            "ORDER BY seq",
+            (RecordType.ERASURE_RECEIPT.value, end),
+        )
+        return [(int(seq), bytes(body)) for seq, body in rows]
+
+    def add_checkpoint(self, cp: Checkpoint) -> None:
+        try:
+            with self._lock:
+                self.conn.execute(
+                    f"INSERT INTO {self.schema}.ledger_checkpoints (tree_size, ledger_id, ts, "
+                    "root, chain_head, key_id, signature, compact) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        cp.tree_size,
+                        cp.ledger_id,
+                        cp.ts,
+                        cp.root,
+                        cp.chain_head,
+                        cp.key_id,
+                        cp.signature,
+                        cp.compact,
+                    ),
+                )
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise LedgerError(
+                f"this role may not add checkpoints ({exc}); set CRYPTOBOT_LEDGER_CHECKPOINT_URL "
+                "to a connection as the checkpointer role"
+            ) from exc
+
+    def checkpoints(self) -> list[Checkpoint]:
+        rows = self._all(
+            "SELECT ledger_id, tree_size, root, chain_head, ts, key_id, signature, compact "
+            f"FROM {self.schema}.ledger_checkpoints ORDER BY tree_size"
+        )
+        return [
+            Checkpoint(str(a), int(b), bytes(c), bytes(d), str(e), str(f), bytes(g), bytes(h))
+            for a, b, c, d, e, f, g, h in rows
+        ]
+
+    def subject_key(self, subject_ref: str) -> bytes | None:
+        rows = self._all(
+            f"SELECT wrapped_key FROM {self.schema}.ledger_subject_keys WHERE subject_ref = %s",
+            (subject_ref,),
+        )
+        return bytes(rows[0][0]) if rows else None
+
+    def add_subject_key(self, subject_ref: str, wrapped: bytes, created_at: str) -> bytes:
+        with self._lock:
+            self.conn.execute(
+                f"INSERT INTO {self.schema}.ledger_subject_keys (subject_ref, wrapped_key, "
+                "created_at) VALUES (%s, %s, %s) ON CONFLICT (subject_ref) DO NOTHING",
+                (subject_ref, wrapped, created_at),
+            )
+        stored = self.subject_key(subject_ref)
+        if stored is None:
+            raise LedgerError(f"the vault key of {subject_ref} vanished while it was created")
+        return stored
+
+    def add_vault_row(self, row: VaultRow) -> None:
+        with self._lock:
+            self.conn.execute(
+                f"INSERT INTO {self.schema}.ledger_vault (id, subject_ref, sealed, created_at) "
+                "VALUES (%s, %s, %s, %s)",
+                (row.id, row.subject_ref, row.sealed, row.created_at),
+            )
+
+    def vault_rows(self, subject_ref: str) -> list[VaultRow]:
+        rows = self._all(
+            f"SELECT id, subject_ref, sealed, created_at FROM {self.schema}.ledger_vault "
+            "WHERE subject_ref = %s ORDER BY created_at, id",
+            (subject_ref,),
+        )
+        return [VaultRow(str(a), str(b), bytes(c), str(d)) for a, b, c, d in rows]
+
+    def subject_records(self, subject_ref: str) -> list[tuple[int, str, str]]:
+        rows = self._all(
+            f"SELECT seq, {TS_TEXT}, type FROM {self.schema}.ledger_records "
+            "WHERE subject_ref = %s ORDER BY seq",
+            (subject_ref,),
+        )
+        return [(int(a), str(b), str(c)) for a, b, c in rows]
+
+    def purge(self) -> str:
+        s = self.schema
+        owner = self._all(
+            "SELECT bool_and(pg_has_role(current_user, relowner, 'MEMBER')) FROM pg_class "
+            "WHERE oid IN (%s::regclass, %s::regclass)",
+            (f"{s}.ledger_vault", f"{s}.ledger_subject_keys"),
+        )[0][0]
+        if not owner:
+            return (
+                "deleted vault rows await VACUUM; run `cryptobot ledger purge` as the owner "
+                "of the vault tables"
+            )
+        with self._lock:
+            self.conn.execute(f"VACUUM (FULL) {s}.ledger_vault, {s}.ledger_subject_keys")
+        return "vault tables rewritten (VACUUM FULL): deleted rows are gone from the table files"
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+def _record(row: Sequence[Any]) -> StoredRecord:
+    seq, ts, kind, ref, prev, digest, body = row
+    return StoredRecord(int(seq), str(ts), str(kind), ref, bytes(prev), bytes(digest), bytes(body))
