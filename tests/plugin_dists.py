@@ -15,9 +15,10 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
+if TYPE_CHECKING:
+    import pytest
 
 AGENT_MODULE = '''
 from crypto_bot_sdk import Agent, PluginConfig, hookimpl
