@@ -34,6 +34,7 @@ from crypto_bot_core.builtins.paper_exchange.views import (
     mark_of,
     view_of,
 )
+from crypto_bot_core.builtins.paper_exchange.watch import Watch
 from crypto_bot_core.builtins.paper_exchange.working import WorkingOrder
 from crypto_bot_sdk import (
     Balance,
@@ -82,6 +83,7 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         self._matcher = Matcher(config, self._settlement)
         self._orders: dict[str, WorkingOrder] = {}
         self._resting: dict[str, list[WorkingOrder]] = {}
+        self._watches: dict[str, Watch] = {}
         self._last: dict[str, PriceEvent] = {}
         self._views: dict[str, tuple[PriceEvent, View]] = {}
         self._clock = EPOCH
@@ -143,10 +145,6 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
                 venue=self.venue,
             )
         market = self._markets.resolve(request.symbol, seen=request.symbol in self._last)
-        open_same_side = [
-            o for o in self._resting.get(request.symbol, ())
-            if o.request.side is request.side
-        ]
         self._order_seq += 1
         order = WorkingOrder(
             request=request,
@@ -159,7 +157,7 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
             asset, amount = check_submission(
                 self.config, self._markets, self._account, market, order,
                 reference=self._reference(request.symbol, order.is_buy),
-                open_same_side=open_same_side,
+                resting=self._resting.get(request.symbol, ()),
             )
         except ExchangeError:
             self._order_seq -= 1
@@ -167,11 +165,12 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         self._account.reserve(order, asset, amount)
         self._orders[request.client_order_id] = order
         self._resting.setdefault(request.symbol, []).append(order)
+        self._watches.pop(request.symbol, None)
         if self._signal_close and not order.needs_trigger and request.symbol in self._last:
             view = self._view(request.symbol)
             if not isinstance(view, Depth):
                 view = view.at_close(self._clock)
-            self._matcher.arrive_now(order, view, market.instrument.tick_size)
+            self._matcher.arrive_now(order, view, market.tick)
             self._prune(request.symbol)
         return order.to_order()
 
@@ -202,6 +201,7 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
             order.reason = "cancelled on request"
             self._account.release(order)
             self._resting[symbol] = [o for o in self._resting[symbol] if o is not order]
+            self._watches.pop(symbol, None)
             if not self._resting[symbol]:
                 del self._resting[symbol]
         return order.to_order()
@@ -319,8 +319,9 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
     def process_event(self, event: MarketEvent) -> tuple[Fill, ...]:
         """Synchronous :meth:`on_market_event`: the fills ``event`` caused, in order.
 
-        O(1) when no order rests on the event's symbol: the event is only
-        remembered as the symbol's last price.
+        O(1) when no order rests on the event's symbol, or when the event's
+        range reaches none of their prices (see :class:`Watch`): the event is
+        then only remembered as the symbol's last price.
         """
         if event.kind == "metric":
             return _NO_FILLS
@@ -333,13 +334,19 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         orders = self._resting.get(symbol)
         if not orders:
             return _NO_FILLS
+        watch = self._watches.get(symbol)
+        if watch is None:
+            watch = self._watches[symbol] = Watch.of(orders)
+        if not watch.reached_by(event, self._adjust):
+            return _NO_FILLS
+        del self._watches[symbol]  # matching changes what the orders wait for
         market = self._markets.get(symbol)
         assert market is not None  # orders exist only on resolved markets
         view = view_of(event, self._adjust, self._participation)
         self._views[symbol] = (event, view)
         collected: list[Fill] = []
         self._settlement.collected = collected
-        self._matcher.match(orders, view, market.instrument.tick_size)
+        self._matcher.match(orders, view, market.tick)
         self._settlement.collected = None
         self._prune(symbol)
         return tuple(collected)

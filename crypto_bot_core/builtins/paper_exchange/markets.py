@@ -27,35 +27,31 @@ def kind_of(symbol: str) -> InstrumentKind:
 
 @dataclass(frozen=True, slots=True)
 class Market:
-    """One instrument plus the parts of its symbol matching uses on every fill."""
+    """One instrument plus the parts of it matching reads on every fill, as plain fields."""
 
     instrument: Instrument
+    symbol: str
     base: str
     quote: str
     settle: str
     is_perpetual: bool
+    tick: Decimal
+    lot: Decimal
+    contract_size: Decimal
 
     @classmethod
     def of(cls, instrument: Instrument) -> Market:
         return cls(
             instrument=instrument,
+            symbol=instrument.symbol,
             base=instrument.base,
             quote=instrument.quote,
             settle=instrument.settle,
             is_perpetual=instrument.kind is InstrumentKind.PERPETUAL,
+            tick=instrument.tick_size,
+            lot=instrument.lot_size,
+            contract_size=instrument.contract_size,
         )
-
-    @property
-    def symbol(self) -> str:
-        return self.instrument.symbol
-
-    @property
-    def lot(self) -> Decimal:
-        return self.instrument.lot_size
-
-    @property
-    def contract_size(self) -> Decimal:
-        return self.instrument.contract_size
 
     def floor_lot(self, quantity: Decimal) -> Decimal:
         """The largest whole number of lots not above ``quantity`` (never negative)."""

@@ -14,6 +14,7 @@ from decimal import Decimal
 from crypto_bot_core.builtins.paper_exchange.accounts import Account
 from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
 from crypto_bot_core.builtins.paper_exchange.markets import Market, MarketRegistry
+from crypto_bot_core.builtins.paper_exchange.trusted import build
 from crypto_bot_core.builtins.paper_exchange.working import WorkingOrder
 from crypto_bot_sdk import Fill, Liquidity, OrderStatus
 
@@ -81,20 +82,20 @@ class Settlement:
         else:
             order.status = OrderStatus.PARTIALLY_FILLED
         self.fill_seq += 1
-        fill = Fill.model_construct(
-            fill_id=f"{self._venue}-fill-{self.fill_seq}",
-            client_order_id=order.request.client_order_id,
-            exchange_order_id=order.exchange_order_id,
-            symbol=market.symbol,
-            venue=self._venue,
-            side=order.request.side,
-            quantity=quantity,
-            price=price,
-            fee=fee,
-            fee_currency=market.settle,
-            liquidity=Liquidity.TAKER if taker else Liquidity.MAKER,
-            ts=ts,
-        )
+        fill = build(Fill, {
+            "fill_id": f"{self._venue}-fill-{self.fill_seq}",
+            "client_order_id": order.request.client_order_id,
+            "exchange_order_id": order.exchange_order_id,
+            "symbol": market.symbol,
+            "venue": self._venue,
+            "side": order.request.side,
+            "quantity": quantity,
+            "price": price,
+            "fee": fee,
+            "fee_currency": market.settle,
+            "liquidity": Liquidity.TAKER if taker else Liquidity.MAKER,
+            "ts": ts,
+        })
         self.fills.append(fill)
         self.by_order.setdefault(fill.client_order_id, []).append(fill)
         if self.collected is not None:

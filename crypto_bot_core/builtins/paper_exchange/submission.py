@@ -26,13 +26,14 @@ def check_submission(
     order: WorkingOrder,
     *,
     reference: Decimal | None,
-    open_same_side: Sequence[WorkingOrder],
+    resting: Sequence[WorkingOrder],
 ) -> tuple[str, Decimal]:
     """Validate ``order`` and return the (asset, amount) it must reserve.
 
     ``reference`` is the venue price the order would meet now (best ask for a
     buy, best bid for a sell, else the last close or trade), ``None`` before
-    any data. ``open_same_side`` are the open orders on the same symbol and side.
+    any data. ``resting`` are the open orders on the same symbol; only perpetuals look at
+    them (a position being closed by several orders), so spot submission stays O(1).
     """
     req = order.request
     venue = config.venue
@@ -54,6 +55,9 @@ def check_submission(
             "from the market or drop post_only",
             venue=venue,
         )
+    open_same_side = (
+        [o for o in resting if o.request.side is req.side] if market.is_perpetual else []
+    )
     if req.reduce_only:
         position = account.position(req.symbol)
         pending = sum((o.remaining for o in open_same_side if o.request.reduce_only), _ZERO)

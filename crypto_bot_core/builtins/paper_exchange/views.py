@@ -89,11 +89,12 @@ View = Tape | Depth
 def tape_of(event: Bar | Trade, adjust: PriceAdjust, participation: Decimal | None) -> Tape:
     if isinstance(event, Bar):
         volume = event.volume
-        prices = (event.open, event.high, event.low, event.close)
+        o, h, lo, c = event.open, event.high, event.low, event.close
     else:
         volume = event.amount
-        prices = (event.price,) * 4
-    o, h, lo, c = (adjust(p) for p in prices)
+        o = h = lo = c = event.price
+    if not adjust.identity:
+        o, h, lo, c = adjust(o), adjust(h), adjust(lo), adjust(c)
     left = None if participation is None else volume * participation
     return Tape(ts=event.ts, open=o, high=h, low=lo, close=c, volume=volume, pool=Pool(left))
 

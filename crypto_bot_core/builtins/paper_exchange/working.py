@@ -8,10 +8,11 @@ so the venue keeps this slotted record and builds the ``Order`` (with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from crypto_bot_core.builtins.paper_exchange.trusted import build
 from crypto_bot_sdk import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 
 _MARKET_LIKE = frozenset({OrderType.MARKET, OrderType.STOP, OrderType.TAKE_PROFIT})
@@ -39,14 +40,17 @@ class WorkingOrder:
     arrived: bool = False
     reserved: Decimal = Decimal(0)
     reserve_asset: str = ""
+    is_buy: bool = field(init=False)
+    post_only: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        req = self.request
+        self.is_buy = req.side is Side.BUY
+        self.post_only = req.post_only or req.time_in_force is TimeInForce.GTX
 
     @property
     def remaining(self) -> Decimal:
         return self.request.quantity - self.filled
-
-    @property
-    def is_buy(self) -> bool:
-        return self.request.side is Side.BUY
 
     @property
     def is_market_like(self) -> bool:
@@ -58,25 +62,21 @@ class WorkingOrder:
         return self.request.order_type in _TRIGGERED and not self.triggered
 
     @property
-    def post_only(self) -> bool:
-        return self.request.post_only or self.request.time_in_force is TimeInForce.GTX
-
-    @property
     def is_open(self) -> bool:
         return not self.status.is_terminal
 
     def to_order(self) -> Order:
         """The SDK view of this record; trusted, so built without re-validation."""
         average = self.notional / self.filled if self.filled else None
-        return Order.model_construct(
-            request=self.request,
-            status=self.status,
-            exchange_order_id=self.exchange_order_id,
-            filled_quantity=self.filled,
-            average_fill_price=average,
-            fees=self.fees,
-            created_at=self.created_at,
-            updated_at=self.updated_at or self.created_at,
-            reason=self.reason,
-            kind="order",
-        )
+        return build(Order, {
+            "request": self.request,
+            "status": self.status,
+            "exchange_order_id": self.exchange_order_id,
+            "filled_quantity": self.filled,
+            "average_fill_price": average,
+            "fees": self.fees,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at or self.created_at,
+            "reason": self.reason,
+            "kind": "order",
+        })
