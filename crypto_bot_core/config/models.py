@@ -51,6 +51,11 @@ def _midnight(value: Any) -> Any:
 RunTime = Annotated[UtcDatetime, BeforeValidator(_midnight)]
 
 
+def _empty_is_mapping(value: Any) -> Any:
+    # ``config:`` with nothing after it reads as null in YAML; it means "no settings".
+    return {} if value is None else value
+
+
 class RunSettings(_Section):
     start: RunTime | None = Field(
         default=None, description="First event time to process (backtest); a date means 00:00 UTC."
@@ -111,7 +116,7 @@ class InstanceSpec(_Section):
         "offers several of this kind.",
         json_schema_extra={"pattern": ADDRESS_PATTERN},
     )
-    config: dict[str, Any] = Field(
+    config: Annotated[dict[str, Any], BeforeValidator(_empty_is_mapping)] = Field(
         default_factory=dict, description="Settings, checked against the component's model."
     )
 

@@ -68,16 +68,23 @@ class Fence:
     async def iterate(self, source: AsyncIterator[T], where: object = None) -> AsyncIterator[T]:
         """Re-yield ``source`` (a plugin's stream), fencing every step of the iteration."""
         iterator = aiter(source)
-        while True:
-            try:
-                item = await anext(iterator)
-            except StopAsyncIteration:
-                return
-            except PASSTHROUGH:
-                raise
-            except Exception as exc:
-                raise self.error(exc, where or source) from exc
-            yield item
+        try:
+            while True:
+                try:
+                    item = await anext(iterator)
+                except StopAsyncIteration:
+                    return
+                except PASSTHROUGH:
+                    raise
+                except Exception as exc:
+                    raise self.error(exc, where or source) from exc
+                yield item
+        finally:
+            # A consumer that stops early must not leave the plugin's stream (and the
+            # connection or file behind it) open until garbage collection.
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await self.call_async(aclose)
 
     def __repr__(self) -> str:
         return f"Fence(plugin={self.plugin!r}, distribution={self.distribution!r})"

@@ -445,6 +445,9 @@ class Host:
         caller: pluggy.HookCaller | None = getattr(self._pm.hook, hook_name, None)
         if caller is None or not caller.has_spec() or hook_name == COMPONENTS_HOOK:
             raise ValueError(f"{hook_name!r} is not an observation hook: {self._hook_names()}")
+        missing = set(caller.spec.argnames if caller.spec else ()) - kwargs.keys()
+        if missing:
+            raise TypeError(f"{hook_name} needs the arguments {sorted(missing)}")
         errors: list[PluginError] = []
         # pluggy calls the last registered implementation first; keep that order.
         for impl in reversed(caller.get_hookimpls()):

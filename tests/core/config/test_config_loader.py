@@ -185,3 +185,8 @@ def test_keys_format_and_parse_round_trip() -> None:
     loc = ("exchanges", 0, "config", "fees", 2, "rate")
     assert format_key(loc) == "exchanges[0].config.fees[2].rate"
     assert parse_key(format_key(loc)) == loc
+
+
+def test_empty_instance_config_means_no_settings() -> None:
+    config = parse_config("agents:\n  - plugin: a\n    config:\n", environ={}).config
+    assert config.agents[0].config == {}

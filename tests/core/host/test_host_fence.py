@@ -119,3 +119,35 @@ def test_notify_calls_every_observer_and_collects_failures() -> None:
     ]
     with pytest.raises(ValueError, match="not an observation hook"):
         host.notify("cryptobot_components")
+
+
+def test_iterate_closes_the_plugin_stream_when_the_consumer_stops_early() -> None:
+    closed: list[bool] = []
+
+    async def endless() -> AsyncIterator[int]:
+        try:
+            number = 0
+            while True:
+                number += 1
+                yield number
+        finally:
+            closed.append(True)
+
+    async def first_two() -> list[int]:
+        taken: list[int] = []
+        stream = Fence("acme").iterate(endless())
+        async for item in stream:
+            taken.append(item)
+            if len(taken) == 2:
+                break
+        await stream.aclose()
+        return taken
+
+    assert asyncio.run(first_two()) == [1, 2]
+    assert closed == [True]
+
+
+def test_notify_requires_every_argument_of_the_spec() -> None:
+    host = Host(environ={"CRYPTOBOT_DISABLE_PLUGIN_AUTOLOAD": "1"}).load()
+    with pytest.raises(TypeError, match=r"cryptobot_engine_started needs the arguments \['mode'\]"):
+        host.notify("cryptobot_engine_started", run_id="run-1")
