@@ -23,7 +23,7 @@ from crypto_bot_sdk.testing import (
     sample_trading_records,
     timeframe_delta,
 )
-from crypto_bot_sdk.testing._fakes import shifted_outside
+from crypto_bot_sdk.testing._ledger import shifted_outside
 
 
 def test_bar_series_is_seeded_continuous_and_on_the_tick_grid() -> None:

@@ -23,16 +23,14 @@ from crypto_bot_sdk.testing._exchange_support import DriveMarket, PartialFillSce
 from crypto_bot_sdk.testing._fakes import (
     DEFAULT_VENUE,
     FIXED_NOW,
-    GENESIS_HASH,
-    LedgerChain,
     StaticRiskContext,
     bar_series,
     make_instrument,
     make_intent,
     market_view_from,
-    sample_trading_records,
     timeframe_delta,
 )
+from crypto_bot_sdk.testing._ledger import GENESIS_HASH, LedgerChain, sample_trading_records
 from crypto_bot_sdk.testing._reporter import ReporterConformance
 from crypto_bot_sdk.testing._riskrule import RiskRuleConformance
 from crypto_bot_sdk.testing._support import ComponentFactory, run_async

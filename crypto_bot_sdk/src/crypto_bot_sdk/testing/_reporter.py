@@ -12,12 +12,8 @@ import pytest
 from crypto_bot_sdk._contracts import Component, Reporter
 from crypto_bot_sdk._decisions import LedgerRecord, ReportArtefact, ReportPeriod
 from crypto_bot_sdk._errors import CryptoBotError
-from crypto_bot_sdk.testing._fakes import (
-    FIXED_NOW,
-    LedgerChain,
-    sample_trading_records,
-    shifted_outside,
-)
+from crypto_bot_sdk.testing._fakes import FIXED_NOW
+from crypto_bot_sdk.testing._ledger import LedgerChain, sample_trading_records, shifted_outside
 from crypto_bot_sdk.testing._support import (
     ComponentFactory,
     ContractConformance,
