@@ -52,7 +52,7 @@ def venue() -> PaperExchange:
 
 def _request(n: int, side: Side, **extra: object) -> OrderRequest:
     return OrderRequest(client_order_id=f"b{n}", venue="paper", symbol=SYMBOL, side=side,
-                        quantity=Decimal("0.01"), **extra)  # type: ignore[arg-type]
+                        quantity=Decimal("0.01"), **extra)
 
 
 def idle(bars: list[Bar]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -100,19 +101,22 @@ def test_watch_thresholds_fold_the_orders() -> None:
 
 def test_trusted_build_equals_model_construct() -> None:
     now = datetime(2024, 1, 1, tzinfo=UTC)
-    fill_values = {
+    fill_values: dict[str, Any] = {
         "fill_id": "f", "client_order_id": "c", "exchange_order_id": "e", "symbol": "BTC/USDT",
         "venue": "paper", "side": Side.BUY, "quantity": D(1), "price": D("100.5"),
         "fee": D("0.01"), "fee_currency": "USDT", "liquidity": Liquidity.MAKER, "ts": now,
     }
     request = OrderRequest(client_order_id="c", venue="paper", symbol="BTC/USDT", side=Side.BUY,
                            order_type=OrderType.LIMIT, price=D(100), quantity=D(2))
-    order_values = {
+    order_values: dict[str, Any] = {
         "request": request, "status": OrderStatus.PARTIALLY_FILLED, "exchange_order_id": "e",
         "filled_quantity": D(1), "average_fill_price": D("100.5"), "fees": D("0.01"),
         "created_at": now, "updated_at": now, "reason": "", "kind": "order",
     }
-    for cls, values in ((Fill, fill_values), (Order, order_values)):
+    models: list[tuple[type[Fill] | type[Order], dict[str, Any]]] = [
+        (Fill, fill_values), (Order, order_values)
+    ]
+    for cls, values in models:
         fast = build(cls, dict(values))
         slow = cls.model_construct(**dict(values))
         assert fast == slow
