@@ -16,7 +16,7 @@ from corrupting engine state; copying here would only cost time on the hot path.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 from crypto_bot_sdk import CryptoBotError, PluginError
@@ -65,7 +65,9 @@ class Fence:
         except Exception as exc:
             raise self.error(exc, fn) from exc
 
-    async def iterate(self, source: AsyncIterator[T], where: object = None) -> AsyncIterator[T]:
+    async def iterate(
+        self, source: AsyncIterator[T], where: object = None
+    ) -> AsyncGenerator[T, None]:
         """Re-yield ``source`` (a plugin's stream), fencing every step of the iteration."""
         iterator = aiter(source)
         try:

@@ -199,3 +199,23 @@ def test_malformed_manifest_given_in_code_raises_manifest_error(host: Host) -> N
                 "compatible_core_version": ">=0.1",
             },
         )
+
+
+def test_hook_wrappers_are_refused(host: Host) -> None:
+    class Wraps(Provides):
+        @hookimpl(wrapper=True)
+        def cryptobot_fill(self, fill: object) -> object:
+            return (yield)
+
+    error = _refusal(host, Wraps(QuietAgent), manifest("acme"))
+    assert "cryptobot_fill is a hook wrapper; crypto-bot hooks take none" in str(error)
+
+
+def test_optional_hooks_of_a_newer_api_are_allowed(host: Host) -> None:
+    class Newer(Provides):
+        @hookimpl(optionalhook=True)
+        def cryptobot_hook_from_the_future(self) -> None:
+            raise AssertionError("never called")
+
+    record = host.register_plugin(Newer(QuietAgent), manifest("acme"))
+    assert record.status is PluginStatus.LOADED
