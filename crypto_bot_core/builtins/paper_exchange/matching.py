@@ -215,16 +215,23 @@ class Matcher:
             self._sink.expire(order, f"post-only limit {limit} would take liquidity at "
                               f"{best}", depth.ts)
             return
-        if req.time_in_force is TimeInForce.FOK:
-            levels = depth.asks if order.is_buy else depth.bids
-            available = sum(
-                (left for price, left in levels if self._within(order, price)), _ZERO
-            )
-            if available < order.remaining:
-                self._sink.expire(order, "FOK: the full quantity is not available", depth.ts)
-                return
+        if req.time_in_force is TimeInForce.FOK and not self._fok_fits(order, depth):
+            self._sink.expire(order, "FOK: the full quantity is not available", depth.ts)
+            return
         self._walk(order, depth, tick, taker=True)
         self._finish_immediate(order, depth.ts)
+
+    def _fok_fits(self, order: WorkingOrder, depth: Depth) -> bool:
+        """Whether the book within the limit holds the whole order and the account pays for it
+        at the worst level it would reach."""
+        needed = order.remaining
+        for price, left in depth.asks if order.is_buy else depth.bids:
+            if not self._within(order, price):
+                return False
+            needed -= min(needed, left)
+            if needed == 0:
+                return self._sink.capacity(order, order.remaining, price, True) == order.remaining
+        return False
 
     def _within(self, order: WorkingOrder, price: Decimal) -> bool:
         limit = order.request.price

@@ -115,3 +115,13 @@ def test_fetch_order_book_without_books_in_the_stream_says_so() -> None:
     ex.process_event(flat_bar(0, 100))
     with pytest.raises(ExchangeError, match="carries bars"):
         run(ex.fetch_order_book("BTC/USDT"))
+
+
+def test_fok_the_account_cannot_pay_for_at_the_levels_it_reaches_expires_untouched() -> None:
+    ex = venue(balances={"USDT": "250"})
+    ex.process_event(book(0, [("79", "5")], [("80", "5")]))
+    ex.place_order(order("buy", 3, tif="FOK", coid="poor"))  # holds 240 at the ask of 80
+    assert ex.process_event(book(1, BIDS, ASKS)) == ()  # 1 @ 101 + 1.5 @ 102 + 0.5 @ 103
+    final = run(ex.fetch_order("poor", "BTC/USDT"))
+    assert (final.status, final.filled_quantity) == (OrderStatus.EXPIRED, D(0))
+    assert run(ex.fetch_balances())[0].free == D(250)
