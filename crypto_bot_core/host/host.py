@@ -34,13 +34,13 @@ from crypto_bot_core._version import __version__
 from crypto_bot_core.host.contract_checks import check_components
 from crypto_bot_core.host.discovery import PluginCandidate, discover, locate_manifest
 from crypto_bot_core.host.fence import Fence
+from crypto_bot_core.host.hooks import COMPONENTS_HOOK, notify, verify_hooks
 from crypto_bot_core.host.records import ComponentInfo, PluginRecord, PluginStatus, remedy_for
 from crypto_bot_core.host.registry import ComponentRegistry, UnknownComponentError
 from crypto_bot_core.host.selection import PLUGINS_ENV, Selection, selection_from_env
 from crypto_bot_sdk import (
     API_VERSION,
     PROJECT_NAME,
-    CryptoBotError,
     DuplicatePluginError,
     IncompatiblePluginError,
     Manifest,
@@ -52,8 +52,6 @@ from crypto_bot_sdk import (
     compatibility_problems,
     hookspecs,
 )
-
-COMPONENTS_HOOK = "cryptobot_components"
 
 
 def _named(error: PluginError, plugin: str, distribution: str | None) -> PluginError:
@@ -266,7 +264,7 @@ class Host:
         except ValueError as exc:
             raise PluginContractError(f"cannot register the plugin object: {exc}") from exc
         try:
-            impl = self._verify_hooks(plugin)
+            impl = verify_hooks(self._pm, plugin)
             try:
                 returned = impl.function()
             except (Exception, SystemExit) as exc:
@@ -288,38 +286,6 @@ class Host:
         if self._pm.get_plugin(name) is plugin:
             self._pm.unregister(plugin=plugin, name=name)
         self._registry.remove_plugin(name)
-
-    def _verify_hooks(self, plugin: object) -> pluggy.HookImpl:
-        """Every hook implementation matches a spec; returns the ``cryptobot_components`` one."""
-        problems: list[str] = []
-        components_impl: pluggy.HookImpl | None = None
-        for caller in self._pm.get_hookcallers(plugin) or ():
-            for impl in caller.get_hookimpls():
-                if impl.plugin is not plugin:
-                    continue
-                if not caller.has_spec() and not impl.optionalhook:
-                    problems.append(f"{caller.name} is not a crypto-bot hook (misspelt?)")
-                elif impl.hookwrapper or impl.wrapper:
-                    problems.append(f"{caller.name} is a hook wrapper; crypto-bot hooks take none")
-                elif caller.name == COMPONENTS_HOOK:
-                    components_impl = impl
-        if components_impl is None:
-            problems.append(
-                f"it implements no {COMPONENTS_HOOK} hook; decorate a function returning its "
-                "component classes with crypto_bot_sdk.hookimpl"
-            )
-        if problems:
-            known = ", ".join(sorted(self._hook_names()))
-            raise PluginContractError("; ".join(problems) + f" (known hooks: {known})")
-        assert components_impl is not None
-        return components_impl
-
-    def _hook_names(self) -> list[str]:
-        return [
-            name
-            for name, caller in vars(self._pm.hook).items()
-            if isinstance(caller, pluggy.HookCaller) and caller.has_spec()
-        ]
 
     def _refuse_duplicates(self, name: str, group: list[PluginCandidate]) -> None:
         dists = ", ".join(f"{c.distribution} {c.distribution_version}" for c in group)
@@ -442,21 +408,4 @@ class Host:
         A failing implementation does not stop the others; its error is
         returned (the engine logs it and raises an alert) instead of raised.
         """
-        caller: pluggy.HookCaller | None = getattr(self._pm.hook, hook_name, None)
-        if caller is None or not caller.has_spec() or hook_name == COMPONENTS_HOOK:
-            raise ValueError(f"{hook_name!r} is not an observation hook: {self._hook_names()}")
-        missing = set(caller.spec.argnames if caller.spec else ()) - kwargs.keys()
-        if missing:
-            raise TypeError(f"{hook_name} needs the arguments {sorted(missing)}")
-        errors: list[PluginError] = []
-        # pluggy calls the last registered implementation first; keep that order.
-        for impl in reversed(caller.get_hookimpls()):
-            fence = self._fences.get(impl.plugin_name) or Fence(impl.plugin_name)
-            arguments = {name: kwargs[name] for name in impl.argnames}
-            try:
-                fence.call(impl.function, **arguments)
-            except PluginError as exc:
-                errors.append(exc)
-            except CryptoBotError as exc:
-                errors.append(fence.error(exc, impl.function))
-        return errors
+        return notify(self._pm, self._fences, hook_name, kwargs)
