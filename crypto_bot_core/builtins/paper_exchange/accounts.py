@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from crypto_bot_core.builtins.paper_exchange.markets import Market
@@ -20,6 +20,9 @@ from crypto_bot_core.builtins.paper_exchange.working import WorkingOrder
 from crypto_bot_sdk import Balance, Position, Side
 
 _ZERO = Decimal(0)
+_GRID = Decimal("1e-12")
+"""Reservations and margins are held on this fixed-point grid, so the per-asset sums of
+many holds and releases stay exact and return to exactly zero when nothing is held."""
 
 
 @dataclass(slots=True)
@@ -40,6 +43,11 @@ class PositionState:
         if self.quantity < 0 and side is Side.BUY:
             return -self.quantity
         return _ZERO
+
+
+def plain(value: Decimal) -> str:
+    """``value`` for a message: no exponent, no trailing zeros of the holding grid."""
+    return format(value.normalize(), "f") if value else "0"
 
 
 class Account:
@@ -73,6 +81,7 @@ class Account:
         return state
 
     def reserve(self, order: WorkingOrder, asset: str, amount: Decimal) -> None:
+        amount = amount.quantize(_GRID, rounding=ROUND_CEILING)
         order.reserve_asset = asset
         order.reserved = amount
         self.reserved[asset] += amount
@@ -87,7 +96,9 @@ class Account:
         if fraction_of is None or fraction_of >= order.remaining:
             amount = order.reserved
         else:
-            amount = order.reserved * fraction_of / order.remaining
+            amount = (order.reserved * fraction_of / order.remaining).quantize(
+                _GRID, rounding=ROUND_FLOOR
+            )
         order.reserved -= amount
         self.reserved[order.reserve_asset] -= amount
 
@@ -206,7 +217,7 @@ class Account:
         margin = (
             abs(pos.quantity) * (pos.entry or _ZERO) * market.contract_size
             / self.leverage_of(market.symbol)
-        )
+        ).quantize(_GRID, rounding=ROUND_CEILING)
         self.margin[market.settle] += margin - pos.margin
         pos.margin = margin
 
@@ -245,7 +256,7 @@ class Account:
         assets = sorted(set(self.cash) | set(self.reserved) | set(self.margin))
         result = []
         for asset in assets:
-            used = self.reserved.get(asset, _ZERO) + self.margin.get(asset, _ZERO)
+            used = self.reserved.get(asset, _ZERO) + self.margin.get(asset, _ZERO) or _ZERO
             cash = self.cash.get(asset, _ZERO)
             result.append(
                 Balance.model_construct(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from crypto_bot_core.builtins.paper_exchange.accounts import Account
+from crypto_bot_core.builtins.paper_exchange.accounts import Account, plain
 from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
 from crypto_bot_core.builtins.paper_exchange.markets import Market, MarketRegistry
 from crypto_bot_core.builtins.paper_exchange.matching import Matcher
@@ -266,7 +266,7 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         if not self._account.set_leverage(market, Decimal(leverage)):
             raise InsufficientFundsError(
                 f"leverage {leverage} on {symbol} needs more margin than is free "
-                f"({self._account.free(market.settle)} {market.settle}); add collateral or "
+                f"({plain(self._account.free(market.settle))} {market.settle}); add collateral or "
                 "reduce the position first",
                 venue=self.venue,
             )

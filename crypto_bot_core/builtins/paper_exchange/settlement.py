@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from crypto_bot_core.builtins.paper_exchange.accounts import Account
+from crypto_bot_core.builtins.paper_exchange.accounts import Account, plain
 from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
 from crypto_bot_core.builtins.paper_exchange.markets import Market, MarketRegistry
 from crypto_bot_core.builtins.paper_exchange.trusted import build
@@ -63,7 +63,7 @@ class Settlement:
                 )
                 reason = (
                     f"insufficient {asset} to fill the remaining {order.remaining} at {price} "
-                    f"(free {self._account.free(asset)})"
+                    f"(free {plain(self._account.free(asset))})"
                 )
             self.expire(order, reason, ts)
 

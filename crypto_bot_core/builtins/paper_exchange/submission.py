@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from crypto_bot_core.builtins.paper_exchange.accounts import Account
+from crypto_bot_core.builtins.paper_exchange.accounts import Account, plain
 from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
 from crypto_bot_core.builtins.paper_exchange.markets import Market, MarketRegistry
 from crypto_bot_core.builtins.paper_exchange.working import WorkingOrder
@@ -78,7 +78,7 @@ def check_submission(
     if amount > free:
         raise InsufficientFundsError(
             f"order {req.client_order_id} ({req.side.value} {req.quantity} {req.symbol}) needs "
-            f"{amount} {asset} but only {free} is free; reduce the size or add funds",
+            f"{plain(amount)} {asset} but only {plain(free)} is free; reduce the size or add funds",
             venue=venue,
         )
     return asset, amount

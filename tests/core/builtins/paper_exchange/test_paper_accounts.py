@@ -43,7 +43,7 @@ def test_resting_spot_sell_reserves_the_base_it_sells() -> None:
 def test_spot_buy_beyond_the_wallet_is_refused_and_leaves_no_order() -> None:
     ex = venue(balances={"USDT": "1000"}, taker_fee="0.001")
     ex.process_event(flat_bar(0, 100))
-    with pytest.raises(InsufficientFundsError, match=r"needs 1001\.0+ USDT but only 1000"):
+    with pytest.raises(InsufficientFundsError, match=r"needs 1001 USDT but only 1000 is free"):
         ex.place_order(order("buy", 10, price=100, coid="big"))
     assert run(ex.fetch_open_orders()) == []
     assert ex.place_order(order("buy", 9, price=100, coid="big")).status is OrderStatus.ACKNOWLEDGED
@@ -83,6 +83,19 @@ def test_a_price_rise_within_free_funds_lets_a_partly_filled_buy_go_on() -> None
     assert [(f.quantity, f.price) for f in first + second] == [(D(3), D(105)), (D(6), D(110))]
     assert run(ex.fetch_order("steps", "BTC/USDT")).status is OrderStatus.FILLED
     assert balances(ex)["USDT"] == (D(1000) - 315 - 660, D(0))
+
+
+def test_holds_return_to_exactly_zero_after_partial_fills_and_a_cancel() -> None:
+    ex = venue(max_participation="0.1", taker_fee="0.0007", maker_fee="0.0003")
+    ex.process_event(flat_bar(0, 100))
+    ex.place_order(order("buy", 7, price="100.37", coid="odd"))
+    ex.process_event(bar(1, 100, 101, 99, 100, volume=30))  # 3 taken at 100
+    ex.process_event(bar(2, "100.5", 101, 99, 100, volume=30))  # 3 more at 100.37 as maker
+    assert balances(ex)["USDT"][1] > 0
+    run(ex.cancel_order("odd", "BTC/USDT"))
+    free, used = balances(ex)["USDT"]
+    assert used == 0
+    assert free == D(100000) - 300 - D("0.21") - 3 * D("100.37") * D("1.0003")
 
 
 # --- perpetuals --------------------------------------------------------------------------
