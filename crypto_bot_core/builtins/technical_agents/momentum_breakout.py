@@ -9,35 +9,43 @@ for a breakout, where ``volume_ratio`` is the current volume over the
 channel's mean volume - a breakout on thin volume is the classic false one -
 and 0 inside the channel, where the agent has no view.
 
-Everything comes from the last ``lookback + 1`` bars, so there is no state to
-keep between calls and a call costs O(lookback).
+Everything comes from the last ``lookback + 1`` bars. The agent keeps them per
+symbol as floats (converted once per bar, not once per call) in a window that
+follows the view like the other agents' indicator state.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import ClassVar
 
 from crypto_bot_core.builtins.technical_agents.config import MomentumBreakoutConfig
-from crypto_bot_sdk import Agent, MarketView, Signal
+from crypto_bot_core.builtins.technical_agents.tracking import IncrementalAgent
+from crypto_bot_sdk import Bar, MarketView, Signal
+
+Window = deque[tuple[float, float, float, float]]  # (high, low, close, volume), oldest first
 
 
-class MomentumBreakoutAgent(Agent[MomentumBreakoutConfig]):
+class MomentumBreakoutAgent(IncrementalAgent[MomentumBreakoutConfig, Window]):
     """Channel breakout with ATR-scaled distance and volume confirmation."""
 
     name = "momentum_breakout"
     config_model = MomentumBreakoutConfig
     warmup_bars: ClassVar[int] = 21  # lookback + 1 with the default lookback of 20
 
+    def new_state(self) -> Window:
+        return deque(maxlen=self.config.lookback + 1)
+
+    def fold(self, state: Window, bar: Bar) -> None:
+        state.append((float(bar.high), float(bar.low), float(bar.close), float(bar.volume)))
+
     async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
         cfg = self.config
         n = cfg.lookback
-        bars = market.bars(symbol, cfg.venue, n + 1)
-        if len(bars) < n + 1:
+        window = self.state_for(symbol, market)
+        if window is None or len(window) < n + 1:
             return None
-        highs = [float(b.high) for b in bars]
-        lows = [float(b.low) for b in bars]
-        closes = [float(b.close) for b in bars]
-        volumes = [float(b.volume) for b in bars]
+        highs, lows, closes, volumes = (list(column) for column in zip(*window, strict=True))
         channel_high, channel_low = max(highs[:-1]), min(lows[:-1])
         true_ranges = [
             max(highs[i] - lows[i], abs(highs[i] - closes[i - 1]), abs(lows[i] - closes[i - 1]))

@@ -70,7 +70,7 @@ def test_every_bar_incremental_equals_a_fresh_agent(kind: str) -> None:
     assert compared == 19
 
 
-@pytest.mark.parametrize("kind", ["ema", "rsi"])
+@pytest.mark.parametrize("kind", sorted(FACTORIES))
 def test_skipped_bars_are_caught_up_from_history(kind: str) -> None:
     agent = FACTORIES[kind]()
     view = InMemoryMarketView(max_bars=100_000)
@@ -81,7 +81,7 @@ def test_skipped_bars_are_caught_up_from_history(kind: str) -> None:
     assert _run(agent, "BTC/USDT", view) == _run(FACTORIES[kind](), "BTC/USDT", view)
 
 
-@pytest.mark.parametrize("kind", ["ema", "rsi"])
+@pytest.mark.parametrize("kind", sorted(FACTORIES))
 def test_a_view_that_does_not_continue_the_state_restarts_it(kind: str) -> None:
     agent = FACTORIES[kind]()
     first = InMemoryMarketView(max_bars=100_000)
