@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 from importlib.metadata import entry_points
@@ -75,3 +76,25 @@ def test_docs_describe_every_setting(name: str) -> None:
         assert f"`{component.name}`" in doc or f":{component.name}`" in doc
         missing = sorted(s for s in _settings(component.config_model) if f"`{s}`" not in doc)
         assert not missing, f"docs/builtins/{PLUGINS[name]}.md does not describe {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(PLUGINS))
+def test_plugin_imports_only_the_sdk_and_itself(name: str) -> None:
+    """DESIGN rule 1 holds for built-ins too: no reaching into the core or another plugin."""
+    own = f"crypto_bot_core.builtins.{PLUGINS[name]}"
+    package = REPO / "crypto_bot_core" / "builtins" / PLUGINS[name]
+    strays = []
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            strays += [
+                f"{path.name}: {m}"
+                for m in modules
+                if m.split(".")[0] == "crypto_bot_core" and not m.startswith(own)
+            ]
+    assert not strays, f"{name} imports core modules outside itself: {strays}"
