@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from crypto_bot_core.engine.policy import PolicySpec
+from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_sdk import PluginKind, UtcDatetime
 
 ADDRESS_PATTERN = r"^[a-z][a-z0-9-]{0,62}(:[a-z][a-z0-9_-]{0,62})?$"
@@ -153,9 +155,21 @@ class InstanceSpec(_Section):
 
 
 class PolicySettings(_Section):
+    """Named agent compositions and which one trades each symbol.
+
+    Either inline (``definitions`` + ``default``) or in a registry file
+    (``policies_file``, the same keys as :class:`PolicyRegistry`); inline
+    definitions add to the file's and ``symbol_policies`` overrides its mapping.
+    With neither, every configured agent forms one equal-weight policy ``all``.
+    """
+
     policies_file: Path | None = Field(
         default=None, description="YAML policy registry (named agent compositions)."
     )
+    definitions: dict[str, PolicySpec] = Field(
+        default_factory=dict, description="Policy name -> {agents: [{agent, weight}]}."
+    )
+    default: str | None = Field(default=None, description="Policy for unmapped symbols.")
     symbol_policies: dict[str, str] = Field(
         default_factory=dict, description="Symbol -> policy name, overriding the registry file."
     )
@@ -183,6 +197,9 @@ class CryptoBotConfig(_Section):
     risk_rules: tuple[InstanceSpec, ...] = ()
     reporters: tuple[InstanceSpec, ...] = ()
     policies: PolicySettings = Field(default_factory=PolicySettings)
+    sizing: SizingConfig = Field(
+        default_factory=SizingConfig, description="How signals become order sizes."
+    )
 
     def duplicate_names(self) -> list[tuple[tuple[str | int, ...], str]]:
         """``(path, message)`` for each instance whose name repeats an earlier one in its section.
