@@ -10,7 +10,7 @@ never two. Every status change goes through the SDK's lifecycle state machine.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -75,6 +75,8 @@ class OrderManager:
     submit_timeout: float = 10.0
     max_attempts: int = 3
     state_store: StateStore | None = None
+    fill_sink: Callable[[Fill], object] | None = None
+    """Where fills found at submission go (the engine books ledger, order and portfolio)."""
     orders: dict[str, Order] = field(default_factory=dict)
     seen_fills: set[str] = field(default_factory=set)
     _sequence: int = 0
@@ -152,9 +154,19 @@ class OrderManager:
             self._record_status(rejected, ts, error=type(exc).__name__)
             return rejected
         self._persist(venue)
-        local = self._sync_status(sent, remote, ts)
+        self.orders[request.client_order_id] = sent
+        if remote.filled_quantity > 0:
+            # Filled (in part) on arrival: book those fills before the final status, so an
+            # IOC that filled partly and then expired passes through partially_filled.
+            sink = self.fill_sink or self.book_fill
+            for fill in await adapter.fetch_fills(request.symbol, since=ts):
+                if fill.client_order_id == request.client_order_id:
+                    sink(fill)
+        current = self.orders[request.client_order_id]
+        local = self._sync_status(current, remote, ts)
         self.orders[request.client_order_id] = local
-        self._record_status(local, ts)
+        if local is not current or current.status is OrderStatus.SUBMITTED:
+            self._record_status(local, ts)
         return local
 
     async def _send(self, adapter: ExchangeAdapter[Any], request: OrderRequest) -> Order:
@@ -185,7 +197,11 @@ class OrderManager:
         if status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
             # Fills move these states; until they are booked the order is acknowledged.
             status = OrderStatus.ACKNOWLEDGED
-        if status is local.status or not local.can_transition(status):
+        if (
+            status is local.status
+            or (status is OrderStatus.ACKNOWLEDGED and local.filled_quantity > 0)
+            or not local.can_transition(status)
+        ):
             if remote.exchange_order_id and not local.exchange_order_id:
                 return local.model_copy(update={"exchange_order_id": remote.exchange_order_id})
             return local
