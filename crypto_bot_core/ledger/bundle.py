@@ -32,11 +32,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from crypto_bot_core.ledger.canonical import format_ts, parse_record
 from crypto_bot_core.ledger.checkpoints import Checkpoint, read_checkpoint_dir
 from crypto_bot_core.ledger.erasure import verify_receipt
-from crypto_bot_core.ledger.hashing import GENESIS
+from crypto_bot_core.ledger.merkle import CompactRange
 from crypto_bot_core.ledger.signing import key_id, load_public_key, public_pem
+from crypto_bot_core.ledger.stores.base import CHAIN_PAGE
 from crypto_bot_core.ledger.verify import (
     VerifyReport,
     check_checkpoints,
+    compare_checkpoints,
     merge_checkpoints,
     timed,
     walk_chain,
@@ -85,9 +87,9 @@ def export_bundle(ledger: Ledger, directory: Path) -> dict[str, Any]:
     end = last.seq + 1 if last is not None else 0
     count = 0
     with (directory / "records.txt").open("wb") as out:
-        for _, _, digest, body in ledger.store.chain_rows(0, end):
-            out.write(bytes(digest).hex().encode() + b" " + bytes(body) + b"\n")
-            count += 1
+        for page in ledger.store.chain_pages(0, end):
+            out.writelines(b"%s %s\n" % (bytes(h).hex().encode(), body) for _, h, body in page)
+            count += len(page)
     report = VerifyReport(source=str(directory))
     cp_dir = ledger.checkpoint_dir()
     published = read_checkpoint_dir(cp_dir) if cp_dir is not None else []
@@ -119,10 +121,11 @@ def export_bundle(ledger: Ledger, directory: Path) -> dict[str, Any]:
     return manifest
 
 
-def _bundle_rows(
+def _bundle_pages(
     path: Path, receipts: list[tuple[int, bytes]]
-) -> Iterator[tuple[int, bytes, bytes, bytes]]:
-    prev = GENESIS
+) -> Iterator[list[tuple[int, bytes, bytes]]]:
+    """Pages of (seq, hash, body); a record's sequence number is its line's position."""
+    page: list[tuple[int, bytes, bytes]] = []
     with path.open("rb") as handle:
         for seq, line in enumerate(handle):
             try:
@@ -132,8 +135,11 @@ def _bundle_rows(
             body = line[65:].rstrip(b"\n")
             if body.endswith(_RECEIPT_TAIL):
                 receipts.append((seq, body))
-            yield seq, prev, digest, body
-            prev = digest
+            page.append((seq, digest, body))
+            if len(page) == CHAIN_PAGE:
+                yield page
+                page = []
+    yield page
 
 
 def _load_keys(
@@ -178,7 +184,15 @@ def verify_bundle(directory: Path, *, public_key: Path | None = None) -> VerifyR
     trusted = _load_keys(directory, public_key, report)
     check_checkpoints(report, checkpoints, trusted, str(manifest.get("ledger_id")))
     receipts: list[tuple[int, bytes]] = []
-    walk_chain(_bundle_rows(directory / "records.txt", receipts), report, checkpoints=checkpoints)
+    pages = _bundle_pages(directory / "records.txt", receipts)
+    state = walk_chain(pages, report, targets=[cp.tree_size for cp in checkpoints])
+    report.records = state.next_seq
+    report.head_hash = state.last_hash.hex() if state.next_seq else None
+    roots = {
+        size: (CompactRange(size, stack).root(), head)
+        for size, (stack, head) in state.at_checkpoint.items()
+    }
+    compare_checkpoints(report, checkpoints, roots, report.records)
     if report.records != manifest.get("records"):
         report.add(
             report.records,

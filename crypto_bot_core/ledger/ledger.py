@@ -8,56 +8,59 @@ possible. ``append_many`` writes a batch in one transaction.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from crypto_bot_core.ledger.audit import sign_checkpoint, verify_ledger
 from crypto_bot_core.ledger.canonical import (
     PayloadError,
     canonical_payload,
     format_ts,
-    parse_record,
     record_bytes,
 )
 from crypto_bot_core.ledger.checkpoints import (
     Checkpoint,
-    make_checkpoint,
-    read_checkpoint_dir,
-    write_checkpoint_file,
 )
-from crypto_bot_core.ledger.erasure import verify_receipt
 from crypto_bot_core.ledger.hashing import GENESIS, chain_hash
 from crypto_bot_core.ledger.keys import KeyRing
-from crypto_bot_core.ledger.merkle import CompactRange
 from crypto_bot_core.ledger.proofs import (
     ConsistencyProof,
     InclusionProof,
     prove_consistency,
     prove_inclusion,
 )
-from crypto_bot_core.ledger.records import StoredRecord, column_differences, subject_of
+from crypto_bot_core.ledger.records import StoredRecord, subject_of
 from crypto_bot_core.ledger.settings import LedgerSettings, is_postgres, sqlite_path
 from crypto_bot_core.ledger.stores.base import LedgerStore, RecordQuery, WriteTransaction
 from crypto_bot_core.ledger.verify import (
     VerifyReport,
-    check_checkpoints,
-    merge_checkpoints,
-    timed,
-    walk_chain,
 )
-from crypto_bot_sdk import LedgerError, LedgerIntegrityError, LedgerRecord, RecordType
+from crypto_bot_sdk import LedgerError, LedgerRecord, RecordType
 
 Item = (
     tuple[RecordType | str, Mapping[str, Any]]
     | tuple[RecordType | str, Mapping[str, Any], datetime | None]
 )
-Prepared = tuple[str, bytes, dict[str, Any], str | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A record canonicalised outside the writer lock, waiting for its sequence number."""
+
+    kind: RecordType
+    payload_json: bytes
+    plain: dict[str, Any]
+    ts: str | None
+    ref: str | None
 
 
 def _record_type(value: RecordType | str) -> RecordType:
+    if type(value) is RecordType:
+        return value
     try:
         return RecordType(value)
     except ValueError:
@@ -78,7 +81,7 @@ class Ledger:
         self.store = store
         self.settings = settings
         self.keys = KeyRing(settings)
-        self._checkpoint_store = checkpoint_store
+        self.checkpoint_store = checkpoint_store
         self._listeners: list[Callable[[LedgerRecord], None]] = []
         from crypto_bot_core.ledger.subjects import Subjects
 
@@ -116,12 +119,12 @@ class Ledger:
             LedgerRecord.model_construct(
                 sequence=row.seq,
                 ts=datetime.fromisoformat(row.ts),
-                type=RecordType(row.type),
-                payload=plain,
+                type=item.kind,
+                payload=item.plain,
                 prev_hash=row.prev_hash.hex(),
                 hash=row.hash.hex(),
             )
-            for row, (_, _, plain, _, _) in zip(rows, prepared, strict=True)
+            for row, item in zip(rows, prepared, strict=True)
         ]
         for listener in self._listeners:
             for record in records:
@@ -135,11 +138,11 @@ class Ledger:
         seq, prev = (head[0] + 1, head[1]) if head is not None else (0, GENESIS)
         now = format_ts(datetime.now(UTC))
         rows = []
-        for kind, payload_json, _, given_ts, ref in prepared:
-            stamp = given_ts or now
-            body = record_bytes(payload_json, seq, stamp, kind)
+        for item in prepared:
+            stamp = item.ts or now
+            body = record_bytes(item.payload_json, seq, stamp, item.kind.value)
             digest = chain_hash(prev, body)
-            rows.append(StoredRecord(seq, stamp, kind, ref, prev, digest, body))
+            rows.append(StoredRecord(seq, stamp, item.kind.value, item.ref, prev, digest, body))
             prev = digest
             seq += 1
         tx.insert(rows)
@@ -154,8 +157,8 @@ class Ledger:
             stamp = None
         stamp = stamp or default_ts
         payload_json, plain = canonical_payload(payload)
-        return (
-            _record_type(kind).value,
+        return Prepared(
+            _record_type(kind),
             payload_json,
             plain,
             format_ts(stamp) if stamp is not None else None,
@@ -213,51 +216,7 @@ class Ledger:
 
     def checkpoint(self) -> Checkpoint:
         """Sign the current tree; the records added since the last checkpoint are checked first."""
-        key = self.keys.signing_key()
-        last = self.store.last()
-        size = last.seq + 1 if last is not None else 0
-        if last is None:
-            raise LedgerError("the ledger is empty: there is nothing to checkpoint yet")
-        existing = self.store.checkpoints()
-        latest = existing[-1] if existing else None
-        if latest is not None and latest.tree_size == size:
-            return latest
-        if latest is not None and latest.tree_size > size:
-            raise LedgerIntegrityError(
-                f"the ledger holds {size} records but its last checkpoint commits to "
-                f"{latest.tree_size}: records were removed; run `cryptobot ledger verify`",
-                sequence=size,
-            )
-        compact, prev = CompactRange(), GENESIS
-        if latest is not None:
-            trusted = self.keys.trusted_keys()
-            signer = trusted.get(latest.key_id)
-            if signer is None or not latest.signature_ok(signer):
-                raise LedgerIntegrityError(
-                    f"the last checkpoint (size {latest.tree_size}) does not verify with a "
-                    "trusted key; refusing to extend it"
-                )
-            compact, prev = latest.compact_range(), latest.chain_head
-        report = VerifyReport(source=self.url)
-        rows = self.store.chain_rows(compact.size, size)
-        compact = walk_chain(
-            rows, report, start=compact.size, prev=prev, compact=compact, merkle_all=True
-        )
-        if not report.ok or compact.size != size:
-            report.raise_for_problems()
-            raise LedgerIntegrityError(f"expected {size} records, read {compact.size}")
-        cp = make_checkpoint(
-            ledger_id=self.ledger_id,
-            compact=compact,
-            chain_head=last.hash,
-            ts=format_ts(datetime.now(UTC)),
-            private_key=key,
-        )
-        (self._checkpoint_store or self.store).add_checkpoint(cp)
-        directory = self.checkpoint_dir()
-        if directory is not None:
-            write_checkpoint_file(directory, cp)
-        return cp
+        return sign_checkpoint(self)
 
     # --- proofs --------------------------------------------------------------------
     def inclusion_proof(self, sequence: int, *, tree_size: int | None = None) -> InclusionProof:
@@ -273,39 +232,21 @@ class Ledger:
         return proof
 
     # --- verification --------------------------------------------------------------
-    def verify(self, *, require_signatures: bool = True) -> VerifyReport:
-        """Check the whole ledger; the report names the first bad record and what differs."""
-        started = time.perf_counter()
-        report = VerifyReport(source=self.url)
-        last = self.store.last()
-        end = last.seq + 1 if last is not None else 0
-        directory = self.checkpoint_dir()
-        published = read_checkpoint_dir(directory) if directory is not None else []
-        cps = merge_checkpoints(report, self.store.checkpoints(), published)
-        trusted = self.keys.trusted_keys()
-        if trusted or require_signatures:
-            check_checkpoints(report, cps, trusted, self.ledger_id)
-        else:
-            report.checkpoints = len(cps)
-            report.notes.append("signatures not checked: no public key configured")
-        for seq in self.store.column_mismatches(0, end, 20):
-            row = self.store.get(seq)
-            for difference in column_differences(row) if row is not None else []:
-                report.add(seq, "columns", f"record {seq}: {difference}")
-        walk_chain(self.store.chain_rows(0, end), report, checkpoints=cps)
-        for seq, body in self.store.receipt_rows(end):
-            report.receipts_checked += 1
-            try:
-                verify_receipt(parse_record(body)["payload"], trusted)
-            except (LedgerError, KeyError) as exc:
-                report.add(seq, "receipt", f"record {seq}: erasure receipt: {exc}")
-        return timed(report, started)
+    def verify(
+        self, *, require_signatures: bool = True, workers: int | None = None
+    ) -> VerifyReport:
+        """Check the whole ledger; the report names the first bad record and what differs.
+
+        ``workers`` processes share the hashing (default: one per CPU for large
+        file or server ledgers, else one).
+        """
+        return verify_ledger(self, require_signatures=require_signatures, workers=workers)
 
     # --- lifetime ------------------------------------------------------------------
     def close(self) -> None:
         self.store.close()
-        if self._checkpoint_store is not None:
-            self._checkpoint_store.close()
+        if self.checkpoint_store is not None:
+            self.checkpoint_store.close()
 
     def __enter__(self) -> Ledger:
         return self

@@ -198,6 +198,19 @@ def _consistency_roots(
     return fr, sr
 
 
+_BULK_HEIGHT = 16
+
+
+def perfect_root(leaves: Sequence[bytes]) -> bytes:
+    """The root over a power-of-two number of leaf hashes."""
+    level = list(leaves)
+    sha = _sha256
+    while len(level) > 1:
+        pairs = zip(level[::2], level[1::2], strict=True)
+        level = [sha(b"\x01" + left + right).digest() for left, right in pairs]
+    return level[0]
+
+
 class CompactRange:
     """The roots of the perfect subtrees covering leaves [0, n): O(log n) state.
 
@@ -225,6 +238,39 @@ class CompactRange:
             right = hashes.pop()
             hashes[-1] = _sha256(b"\x01" + hashes[-1] + right).digest()
             bits >>= 1
+
+    def append_subtree(self, root: bytes, height: int) -> None:
+        """Append the root of 2**height leaves; the size must be a multiple of 2**height."""
+        hashes = self.hashes
+        hashes.append(root)
+        self.size += 1 << height
+        bits = self.size >> height
+        while not bits & 1:
+            right = hashes.pop()
+            hashes[-1] = _sha256(b"\x01" + hashes[-1] + right).digest()
+            bits >>= 1
+
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        """Append many leaves, hashing aligned power-of-two blocks level by level.
+
+        Same result as appending one at a time, with the per-node work done in
+        list comprehensions instead of an interpreted loop per leaf.
+        """
+        i, n = 0, len(leaves)
+        while i < n:
+            size = self.size
+            height = min(
+                _BULK_HEIGHT,
+                (n - i).bit_length() - 1,
+                (size & -size).bit_length() - 1 if size else _BULK_HEIGHT,
+            )
+            if height == 0:
+                self.append(leaves[i])
+                i += 1
+                continue
+            width = 1 << height
+            self.append_subtree(perfect_root(leaves[i : i + width]), height)
+            i += width
 
     def root(self) -> bytes:
         if not self.hashes:

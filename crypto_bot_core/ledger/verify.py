@@ -104,82 +104,129 @@ class VerifyReport:
 
 
 def walk_chain(
-    rows: Iterable[tuple[int, bytes, bytes, bytes]],
+    pages: Iterable[Sequence[tuple[int, bytes, bytes]]],
     report: VerifyReport,
     *,
-    checkpoints: Sequence[Checkpoint] = (),
+    targets: Iterable[int] = (),
     start: int = 0,
     prev: bytes = GENESIS,
     compact: CompactRange | None = None,
-    merkle_all: bool = False,
-) -> CompactRange:
-    """Check links, content hashes, sequence numbers and checkpoint roots in one pass.
+    merkle_limit: int | None = None,
+    end: int | None = None,
+) -> WalkState:
+    """Check content hashes, links and sequence numbers, and Merkle roots, in one pass.
 
-    Each record is hashed with its *own* stored prev_hash and compared with its
-    stored hash, and the prev_hash is compared with the previous record's hash
-    separately; so one edited record is reported once, not again at its
-    successor. Merkle leaves are the recomputed hashes (what the bytes really
-    are). The tree is built only as far as the last checkpoint unless
-    ``merkle_all`` (a new checkpoint is being made), and it extends ``compact``.
+    Rows come in pages of (seq, hash, body). Record *i* is hashed with the
+    *stored* hash of record *i-1*, so an edited record is reported once, not
+    again at its successor; an edited hash column shows at that record and the
+    next. Merkle leaves are the recomputed hashes (what the bytes really are).
+    The tree extends ``compact``, is built only up to ``merkle_limit`` (default:
+    the largest target), and its state is kept at every size in ``targets``.
+    ``end``, when given, is where the rows should stop (records missing at the
+    end of a range are reported). The work per page is done in comprehensions
+    and C-level comparisons: this loop bounds ``cryptobot ledger verify``.
     """
     tree = compact if compact is not None else CompactRange()
-    sizes = sorted({cp.tree_size for cp in checkpoints if cp.tree_size > tree.size})
-    by_size = {cp.tree_size: cp for cp in checkpoints}
-    limit = (1 << 62) if merkle_all else (sizes[-1] if sizes else 0)
-    targets = iter(sizes)
-    target = next(targets, -1)
+    sizes = sorted({size for size in targets if size > tree.size})
+    limit = merkle_limit if merkle_limit is not None else (sizes[-1] if sizes else 0)
     sha = hashlib.sha256
     tag = CHAIN_TAG
-    stack = tree.hashes
-    n = tree.size
     expected = start
-    last_ok_cp = n
-    for seq, p, h, body in rows:
+    state = WalkState(tree)
+    for page in pages:
+        if not page:
+            continue
+        seqs, hashes, bodies = zip(*page, strict=True)
+        if seqs != tuple(range(expected, expected + len(seqs))):
+            _sequence_problems(report, expected, seqs)
+        computed = [
+            sha(tag + p + b).digest() for p, b in zip((prev, *hashes[:-1]), bodies, strict=True)
+        ]
+        if computed != list(hashes):
+            _content_problems(report, seqs, computed, hashes)
+        if tree.size < limit:
+            _grow(tree, computed[: limit - tree.size], sizes, hashes, state)
+        prev = hashes[-1]
+        expected = seqs[-1] + 1
+    state.next_seq = expected
+    state.last_hash = bytes(prev)
+    if end is not None and expected < end:
+        report.add(expected, "gap", f"records {expected}..{end - 1} are missing")
+    return state
+
+
+def _grow(
+    tree: CompactRange,
+    leaves: list[bytes],
+    sizes: list[int],
+    hashes: Sequence[bytes],
+    state: WalkState,
+) -> None:
+    """Add a page's leaves, stopping at each target size to keep the tree's state there."""
+    first = tree.size
+    done = 0
+    for size in sizes:
+        if not first < size <= first + len(leaves):
+            continue
+        tree.extend(leaves[done : size - first])
+        done = size - first
+        state.at_checkpoint[size] = (list(tree.hashes), bytes(hashes[done - 1]))
+    tree.extend(leaves[done:])
+
+
+def _sequence_problems(report: VerifyReport, expected: int, seqs: Sequence[int]) -> None:
+    for seq in seqs:
         if seq != expected:
             _gap(report, expected, seq)
-        if p != prev:
-            report.add(
-                seq,
-                "link",
-                f"record {seq}: prev_hash {bytes(p).hex()} does not equal the hash of the record "
-                f"before it ({bytes(prev).hex()}); a record was removed, inserted or rewritten",
-            )
-        c = sha(tag + p + body).digest()
+        expected = seq + 1
+
+
+def _content_problems(
+    report: VerifyReport, seqs: Sequence[int], computed: list[bytes], stored: Sequence[bytes]
+) -> None:
+    for seq, c, h in zip(seqs, computed, stored, strict=True):
         if c != h:
             report.add(
                 seq,
                 "content",
-                f"record {seq}: its stored bytes hash to {c.hex()} but its hash column says "
-                f"{bytes(h).hex()}; the record was modified after it was written",
+                f"record {seq}: its bytes, linked to the stored hash of record {seq - 1}, hash "
+                f"to {c.hex()} but its stored hash is {bytes(h).hex()}: the record (or the "
+                "stored hash before it) was changed after it was written",
             )
-        if n < limit:
-            stack.append(c)
-            n += 1
-            bits = n
-            while not bits & 1:
-                right = stack.pop()
-                stack[-1] = sha(b"\x01" + stack[-1] + right).digest()
-                bits >>= 1
-            if n == target:
-                if _check_root(report, by_size[n], CompactRange(n, stack).root(), h, last_ok_cp):
-                    last_ok_cp = n
-                target = next(targets, -1)
-        prev = h
-        expected = seq + 1
-    tree.size = n
-    report.records = expected
-    report.head_hash = bytes(prev).hex() if expected else None
-    last_size = sizes[-1] if sizes else 0
-    if last_size > expected:
-        cp = by_size[last_size]
-        report.add(
-            expected,
-            "tail",
-            f"the ledger ends after {expected} record(s) but the checkpoint of size {last_size} "
-            f"signed at {cp.ts} commits to {last_size}: records {expected}..{last_size - 1} "
-            "were removed",
-        )
-    return tree
+
+
+@dataclass
+class WalkState:
+    """What a walk leaves behind: the tree so far, and its state at each checkpoint size."""
+
+    tree: CompactRange
+    at_checkpoint: dict[int, tuple[list[bytes], bytes]] = field(default_factory=dict)
+    next_seq: int = 0
+    last_hash: bytes = GENESIS
+
+
+def compare_checkpoints(
+    report: VerifyReport,
+    checkpoints: Sequence[Checkpoint],
+    roots: Mapping[int, tuple[bytes, bytes]],
+    records: int,
+) -> None:
+    """Compare the recomputed (root, chain head) at each checkpoint size; flag a removed tail."""
+    last_ok = 0
+    for cp in sorted(checkpoints, key=lambda c: c.tree_size):
+        if cp.tree_size > records:
+            report.add(
+                records,
+                "tail",
+                f"the ledger ends after {records} record(s) but the checkpoint of size "
+                f"{cp.tree_size} signed at {cp.ts} commits to {cp.tree_size}: records "
+                f"{records}..{cp.tree_size - 1} were removed",
+            )
+            return
+        if cp.tree_size in roots:
+            root, head = roots[cp.tree_size]
+            if _check_root(report, cp, root, head, last_ok):
+                last_ok = cp.tree_size
 
 
 def _gap(report: VerifyReport, expected: int, seq: int) -> None:

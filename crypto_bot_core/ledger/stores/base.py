@@ -19,8 +19,19 @@ from crypto_bot_core.ledger.records import StoredRecord
 PAGE = 20_000
 """Rows fetched per round trip when streaming; pages are keyed by sequence number."""
 
-ChainRow = tuple[int, bytes, bytes, bytes]
-"""(seq, prev_hash, hash, body): what verification streams."""
+CHAIN_PAGE = 1 << 14
+"""Verification pages end at multiples of this, so full pages are perfect Merkle subtrees."""
+
+ChainRow = tuple[int, bytes, bytes]
+"""(seq, hash, body): what verification streams; a record's previous hash is the row before's."""
+
+
+def page_bounds(start: int, end: int) -> Iterator[tuple[int, int]]:
+    """[a, b) ranges covering [start, end), cut at multiples of :data:`CHAIN_PAGE`."""
+    while start < end:
+        stop = min(end, (start // CHAIN_PAGE + 1) * CHAIN_PAGE)
+        yield start, stop
+        start = stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +90,8 @@ class LedgerStore(ABC):
     def query(self, query: RecordQuery) -> Iterator[StoredRecord]: ...
 
     @abstractmethod
-    def chain_rows(self, start: int, end: int) -> Iterator[ChainRow]: ...
+    def chain_pages(self, start: int, end: int) -> Iterator[list[ChainRow]]:
+        """Records [start, end) in pages cut by :func:`page_bounds`, in sequence order."""
 
     @abstractmethod
     def leaf_hashes(self, start: int, end: int) -> list[bytes]: ...
@@ -87,6 +99,10 @@ class LedgerStore(ABC):
     @abstractmethod
     def column_mismatches(self, start: int, end: int, limit: int) -> list[int]:
         """Seqs in [start, end) whose indexed columns disagree with their hashed bytes."""
+
+    @abstractmethod
+    def structure_problems(self) -> list[str]:
+        """What is wrong with the database's own protection (triggers, derived columns)."""
 
     @abstractmethod
     def receipt_rows(self, end: int) -> list[tuple[int, bytes]]:

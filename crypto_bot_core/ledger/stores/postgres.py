@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from crypto_bot_core.ledger.checkpoints import Checkpoint
+from crypto_bot_core.ledger.hashing import GENESIS
 from crypto_bot_core.ledger.records import StoredRecord
 from crypto_bot_core.ledger.stores import postgres_schema as ddl
 from crypto_bot_core.ledger.stores.base import (
@@ -27,11 +28,15 @@ from crypto_bot_core.ledger.stores.base import (
     RecordQuery,
     VaultRow,
     WriteTransaction,
+    page_bounds,
 )
 from crypto_bot_sdk import LedgerError, RecordType
 
 TS_TEXT = "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-_COLUMNS = f"seq, {TS_TEXT}, type, subject_ref, prev_hash, hash, body"
+_COLUMNS = (
+    f"r.seq, {TS_TEXT.replace('(ts', '(r.ts')}, r.type, r.subject_ref, "
+    "(SELECT p.hash FROM {s}.ledger_records p WHERE p.seq = r.seq - 1), r.hash, r.body"
+)
 
 
 class _PgTransaction(WriteTransaction):
@@ -46,13 +51,13 @@ class _PgTransaction(WriteTransaction):
         return None if row is None else (int(row[0]), bytes(row[1]))
 
     def insert(self, rows: Sequence[StoredRecord]) -> None:
-        columns = "seq, ts, type, subject_ref, prev_hash, hash, body"
+        columns = "seq, ts, type, subject_ref, hash, body"
         if len(rows) == 1:
             r = rows[0]
             self.conn.execute(
                 f"INSERT INTO {self.s}.ledger_records ({columns}) "
-                "VALUES (%s, %s::timestamptz, %s, %s, %s, %s, %s)",
-                (r.seq, r.ts, r.type, r.subject_ref, r.prev_hash, r.hash, r.body),
+                "VALUES (%s, %s::timestamptz, %s, %s, %s, %s)",
+                (r.seq, r.ts, r.type, r.subject_ref, r.hash, r.body),
             )
             return
         with (
@@ -60,7 +65,7 @@ class _PgTransaction(WriteTransaction):
             cur.copy(f"COPY {self.s}.ledger_records ({columns}) FROM STDIN") as copy,
         ):
             for r in rows:
-                copy.write_row((r.seq, r.ts, r.type, r.subject_ref, r.prev_hash, r.hash, r.body))
+                copy.write_row((r.seq, r.ts, r.type, r.subject_ref, r.hash, r.body))
 
     def delete_subject(self, subject_ref: str) -> tuple[int, int]:
         rows = self.conn.execute(
@@ -73,7 +78,9 @@ class _PgTransaction(WriteTransaction):
 
 
 class PostgresStore(LedgerStore):
-    def __init__(self, url: str, *, partition_months_ahead: int = 3) -> None:
+    def __init__(
+        self, url: str, *, partition_months_ahead: int = 3, read_only: bool = False
+    ) -> None:
         self.url = url
         conninfo, self.schema = ddl.split_url(url)
         try:
@@ -82,7 +89,9 @@ class PostgresStore(LedgerStore):
             raise LedgerError(f"cannot connect to the ledger database {url}: {exc}") from exc
         self._lock = threading.RLock()
         self._key = ddl.lock_key(self.schema)
-        self._ensure_schema(partition_months_ahead)
+        self._columns = _COLUMNS.format(s=self.schema)
+        if not read_only:
+            self._ensure_schema(partition_months_ahead)
         self._ledger_id = str(
             ddl.scalar(
                 self.conn, f"SELECT value FROM {self.schema}.ledger_meta WHERE key = 'ledger_id'"
@@ -130,13 +139,14 @@ class PostgresStore(LedgerStore):
 
     def last(self) -> StoredRecord | None:
         rows = self._all(
-            f"SELECT {_COLUMNS} FROM {self.schema}.ledger_records ORDER BY seq DESC LIMIT 1"
+            f"SELECT {self._columns} FROM {self.schema}.ledger_records r "
+            "ORDER BY r.seq DESC LIMIT 1"
         )
         return _record(rows[0]) if rows else None
 
     def get(self, seq: int) -> StoredRecord | None:
         rows = self._all(
-            f"SELECT {_COLUMNS} FROM {self.schema}.ledger_records WHERE seq = %s", (seq,)
+            f"SELECT {self._columns} FROM {self.schema}.ledger_records r WHERE r.seq = %s", (seq,)
         )
         return _record(rows[0]) if rows else None
 
@@ -144,26 +154,26 @@ class PostgresStore(LedgerStore):
         return int(self._all(f"SELECT count(*) FROM {self.schema}.ledger_records")[0][0])
 
     def query(self, query: RecordQuery) -> Iterator[StoredRecord]:
-        where: list[str] = ["seq >= %s"]
+        where: list[str] = ["r.seq >= %s"]
         params: list[Any] = [query.start]
         if query.end is not None:
-            where.append("seq < %s")
+            where.append("r.seq < %s")
             params.append(query.end)
         if query.types:
-            where.append("type = ANY(%s)")
+            where.append("r.type = ANY(%s)")
             params.append(list(query.types))
         if query.since is not None:
-            where.append("ts >= %s::timestamptz")
+            where.append("r.ts >= %s::timestamptz")
             params.append(query.since)
         if query.until is not None:
-            where.append("ts < %s::timestamptz")
+            where.append("r.ts < %s::timestamptz")
             params.append(query.until)
         if query.subject_ref is not None:
-            where.append("subject_ref = %s")
+            where.append("r.subject_ref = %s")
             params.append(query.subject_ref)
         sql = (
-            f"SELECT {_COLUMNS} FROM {self.schema}.ledger_records "
-            f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT {PAGE}"
+            f"SELECT {self._columns} FROM {self.schema}.ledger_records r "
+            f"WHERE {' AND '.join(where)} ORDER BY r.seq LIMIT {PAGE}"
         )
         while True:
             page = self._all(sql, params)
@@ -172,17 +182,13 @@ class PostgresStore(LedgerStore):
                 return
             params[0] = page[-1][0] + 1
 
-    def chain_rows(self, start: int, end: int) -> Iterator[ChainRow]:
+    def chain_pages(self, start: int, end: int) -> Iterator[list[ChainRow]]:
         sql = (
-            f"SELECT seq, prev_hash, hash, body FROM {self.schema}.ledger_records "
-            f"WHERE seq >= %s AND seq < %s ORDER BY seq LIMIT {PAGE}"
+            f"SELECT seq, hash, body FROM {self.schema}.ledger_records "
+            "WHERE seq >= %s AND seq < %s ORDER BY seq"
         )
-        while start < end:
-            page = self._all(sql, (start, end), binary=True)
-            yield from page
-            if len(page) < PAGE:
-                return
-            start = page[-1][0] + 1
+        for low, high in page_bounds(start, end):
+            yield self._all(sql, (low, high), binary=True)
 
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         rows = self._all(
@@ -211,6 +217,24 @@ class PostgresStore(LedgerStore):
             ORDER BY seq LIMIT %s
         """
         return [int(row[0]) for row in self._all(sql, (start, end, limit))]
+
+    def structure_problems(self) -> list[str]:
+        rows = self._all(
+            "SELECT t.tgname, c.relname, t.tgenabled FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND NOT t.tgisinternal",
+            (self.schema,),
+        )
+        found = [
+            f"the append-only trigger {name} on {table} is disabled: history was writable"
+            for name, table, enabled in rows
+            if enabled == "D"
+        ]
+        present = {(name, table) for name, table, _ in rows}
+        for table in ddl.APPEND_ONLY:
+            if (f"{table}_no_change", table) not in present:
+                found.append(f"the append-only trigger {table}_no_change is missing on {table}")
+        return found
 
     def receipt_rows(self, end: int) -> list[tuple[int, bytes]]:
         rows = self._all(
@@ -320,4 +344,12 @@ class PostgresStore(LedgerStore):
 
 def _record(row: Sequence[Any]) -> StoredRecord:
     seq, ts, kind, ref, prev, digest, body = row
-    return StoredRecord(int(seq), str(ts), str(kind), ref, bytes(prev), bytes(digest), bytes(body))
+    return StoredRecord(
+        int(seq),
+        str(ts),
+        str(kind),
+        ref,
+        bytes(prev) if prev else GENESIS,
+        bytes(digest),
+        bytes(body),
+    )

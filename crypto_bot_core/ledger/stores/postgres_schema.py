@@ -73,7 +73,6 @@ def schema_sql(s: str) -> list[str]:
             ts timestamptz NOT NULL,
             type text NOT NULL,
             subject_ref text,
-            prev_hash bytea NOT NULL,
             hash bytea NOT NULL,
             body bytea NOT NULL,
             PRIMARY KEY (seq, ts)

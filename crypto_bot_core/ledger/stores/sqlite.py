@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crypto_bot_core.ledger.checkpoints import Checkpoint
+from crypto_bot_core.ledger.hashing import GENESIS
 from crypto_bot_core.ledger.records import StoredRecord
 from crypto_bot_core.ledger.stores.base import (
     PAGE,
@@ -27,22 +28,31 @@ from crypto_bot_core.ledger.stores.base import (
     RecordQuery,
     VaultRow,
     WriteTransaction,
+    page_bounds,
 )
 from crypto_bot_sdk import LedgerError, RecordType
 
 APPEND_ONLY = ("ledger_records", "ledger_checkpoints", "ledger_meta")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS ledger_records (
+# ts, type and subject_ref are *derived* from the hashed bytes (virtual generated
+# columns, indexed), so they cannot disagree with them: an UPDATE of one is refused by
+# SQLite itself, and verification checks that this definition is still in place.
+RECORDS_TABLE = """CREATE TABLE IF NOT EXISTS ledger_records (
     seq INTEGER PRIMARY KEY,
-    ts TEXT NOT NULL,
-    type TEXT NOT NULL,
-    subject_ref TEXT,
-    prev_hash BLOB NOT NULL,
     hash BLOB NOT NULL,
-    body BLOB NOT NULL
-);
+    body BLOB NOT NULL,
+    ts TEXT GENERATED ALWAYS AS (json_extract(CAST(body AS TEXT), '$.ts')) VIRTUAL,
+    type TEXT GENERATED ALWAYS AS (json_extract(CAST(body AS TEXT), '$.type')) VIRTUAL,
+    subject_ref TEXT GENERATED ALWAYS AS
+        (json_extract(CAST(body AS TEXT), '$.payload.subject_ref')) VIRTUAL
+)"""
+
+SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+    + RECORDS_TABLE
+    + """;
 CREATE INDEX IF NOT EXISTS ledger_records_ts ON ledger_records (ts);
 CREATE INDEX IF NOT EXISTS ledger_records_type ON ledger_records (type, seq);
 CREATE INDEX IF NOT EXISTS ledger_records_subject ON ledger_records (subject_ref)
@@ -64,31 +74,23 @@ CREATE TABLE IF NOT EXISTS ledger_vault (
     id TEXT PRIMARY KEY, subject_ref TEXT NOT NULL, sealed BLOB NOT NULL, created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ledger_vault_subject ON ledger_vault (subject_ref);
-""" + "".join(
-    f"""
+"""
+    + "".join(
+        f"""
 CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
 BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END;
 CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
 BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE refused'); END;
 """
-    for table in APPEND_ONLY
+        for table in APPEND_ONLY
+    )
 )
+TRIGGERS = tuple(f"{t}_no_{op}" for t in APPEND_ONLY for op in ("update", "delete"))
 
-_COLUMNS = "seq, ts, type, subject_ref, prev_hash, hash, body"
-
-# The tail of the hashed bytes that the indexed columns must reproduce (see canonical.py).
-_MISMATCH = """
-SELECT seq FROM (
-    SELECT seq, body, subject_ref,
-           CAST(',"seq":' || seq || ',"ts":"' || ts || '","type":"' || type || '"}' AS BLOB) AS tail
-    FROM ledger_records WHERE seq >= ? AND seq < ?
+_COLUMNS = (
+    "r.seq, r.ts, r.type, r.subject_ref, "
+    "(SELECT p.hash FROM ledger_records p WHERE p.seq = r.seq - 1), r.hash, r.body"
 )
-WHERE substr(body, length(body) - length(tail) + 1) IS NOT tail
-   OR (subject_ref IS NULL AND instr(body, CAST('"subject_ref":"' AS BLOB)) > 0)
-   OR (subject_ref IS NOT NULL
-       AND instr(body, CAST('"subject_ref":"' || subject_ref || '"' AS BLOB)) = 0)
-ORDER BY seq LIMIT ?
-"""
 
 
 class _SqliteTransaction(WriteTransaction):
@@ -103,8 +105,8 @@ class _SqliteTransaction(WriteTransaction):
 
     def insert(self, rows: Sequence[StoredRecord]) -> None:
         self.conn.executemany(
-            f"INSERT INTO ledger_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(r.seq, r.ts, r.type, r.subject_ref, r.prev_hash, r.hash, r.body) for r in rows],
+            "INSERT INTO ledger_records (seq, hash, body) VALUES (?, ?, ?)",
+            [(r.seq, r.hash, r.body) for r in rows],
         )
 
     def delete_subject(self, subject_ref: str) -> tuple[int, int]:
@@ -117,21 +119,36 @@ class _SqliteTransaction(WriteTransaction):
 
 class SqliteStore(LedgerStore):
     def __init__(
-        self, url: str, path: Path | None, *, synchronous: str, busy_timeout_s: float
+        self,
+        url: str,
+        path: Path | None,
+        *,
+        synchronous: str,
+        busy_timeout_s: float,
+        read_only: bool = False,
     ) -> None:
         self.url = url
         self.path = path
-        if path is not None:
+        if path is not None and not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         target = str(path) if path is not None else ":memory:"
+        if read_only and path is not None:
+            target = f"file:{path.resolve()}?mode=ro"
         try:
             self.conn = sqlite3.connect(
-                target, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+                target,
+                timeout=busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=read_only and path is not None,
             )
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the SQLite ledger {target}: {exc}") from exc
         self._lock = threading.RLock()
         self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        if read_only:
+            self._ledger_id = self._read_ledger_id()
+            return
         if path is not None:
             self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -143,9 +160,18 @@ class SqliteStore(LedgerStore):
             "('format', 'cryptobot.ledger.v1')",
             (str(uuid.uuid4()),),
         )
-        self._ledger_id = str(
-            self.conn.execute("SELECT value FROM ledger_meta WHERE key = 'ledger_id'").fetchone()[0]
-        )
+        self._ledger_id = self._read_ledger_id()
+
+    def _read_ledger_id(self) -> str:
+        try:
+            row = self.conn.execute(
+                "SELECT value FROM ledger_meta WHERE key = 'ledger_id'"
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.url} is not a ledger database: {exc}") from exc
+        if row is None:
+            raise LedgerError(f"{self.url} has no ledger id; it is not a ledger database")
+        return str(row[0])
 
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
@@ -182,37 +208,37 @@ class SqliteStore(LedgerStore):
         return self._ledger_id
 
     def last(self) -> StoredRecord | None:
-        rows = self._all(f"SELECT {_COLUMNS} FROM ledger_records ORDER BY seq DESC LIMIT 1")
+        rows = self._all(f"SELECT {_COLUMNS} FROM ledger_records r ORDER BY r.seq DESC LIMIT 1")
         return _record(rows[0]) if rows else None
 
     def get(self, seq: int) -> StoredRecord | None:
-        rows = self._all(f"SELECT {_COLUMNS} FROM ledger_records WHERE seq = ?", (seq,))
+        rows = self._all(f"SELECT {_COLUMNS} FROM ledger_records r WHERE r.seq = ?", (seq,))
         return _record(rows[0]) if rows else None
 
     def count(self) -> int:
         return int(self._all("SELECT count(*) FROM ledger_records")[0][0])
 
     def query(self, query: RecordQuery) -> Iterator[StoredRecord]:
-        where: list[str] = ["seq >= ?"]
+        where: list[str] = ["r.seq >= ?"]
         params: list[Any] = [query.start]
         if query.end is not None:
-            where.append("seq < ?")
+            where.append("r.seq < ?")
             params.append(query.end)
         if query.types:
-            where.append(f"type IN ({', '.join('?' * len(query.types))})")
+            where.append(f"r.type IN ({', '.join('?' * len(query.types))})")
             params.extend(query.types)
         if query.since is not None:
-            where.append("ts >= ?")
+            where.append("r.ts >= ?")
             params.append(query.since)
         if query.until is not None:
-            where.append("ts < ?")
+            where.append("r.ts < ?")
             params.append(query.until)
         if query.subject_ref is not None:
-            where.append("subject_ref = ?")
+            where.append("r.subject_ref = ?")
             params.append(query.subject_ref)
         sql = (
-            f"SELECT {_COLUMNS} FROM ledger_records WHERE {' AND '.join(where)} "
-            f"ORDER BY seq LIMIT {PAGE}"
+            f"SELECT {_COLUMNS} FROM ledger_records r WHERE {' AND '.join(where)} "
+            f"ORDER BY r.seq LIMIT {PAGE}"
         )
         while True:
             page = self._all(sql, params)
@@ -221,17 +247,10 @@ class SqliteStore(LedgerStore):
                 return
             params[0] = page[-1][0] + 1
 
-    def chain_rows(self, start: int, end: int) -> Iterator[ChainRow]:
-        sql = (
-            "SELECT seq, prev_hash, hash, body FROM ledger_records "
-            f"WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT {PAGE}"
-        )
-        while start < end:
-            page = self._all(sql, (start, end))
-            yield from page
-            if len(page) < PAGE:
-                return
-            start = page[-1][0] + 1
+    def chain_pages(self, start: int, end: int) -> Iterator[list[ChainRow]]:
+        sql = "SELECT seq, hash, body FROM ledger_records WHERE seq >= ? AND seq < ? ORDER BY seq"
+        for low, high in page_bounds(start, end):
+            yield self._all(sql, (low, high))
 
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         rows = self._all(
@@ -240,7 +259,23 @@ class SqliteStore(LedgerStore):
         return [bytes(row[0]) for row in rows]
 
     def column_mismatches(self, start: int, end: int, limit: int) -> list[int]:
-        return [int(row[0]) for row in self._all(_MISMATCH, (start, end, limit))]
+        return []  # the columns are generated from the hashed bytes; see structure_problems
+
+    def structure_problems(self) -> list[str]:
+        found = []
+        rows = self._all("SELECT type, name, sql FROM sqlite_master")
+        tables = {name: sql for kind, name, sql in rows if kind == "table"}
+        expected = " ".join(RECORDS_TABLE.replace("IF NOT EXISTS ", "").split())
+        if " ".join(str(tables.get("ledger_records", "")).split()) != expected:
+            found.append(
+                "the definition of ledger_records was changed: its ts, type and subject_ref "
+                "columns may no longer be derived from the hashed records"
+            )
+        triggers = {name for kind, name, _ in rows if kind == "trigger"}
+        for name in TRIGGERS:
+            if name not in triggers:
+                found.append(f"the append-only trigger {name} is missing: history was writable")
+        return found
 
     def receipt_rows(self, end: int) -> list[tuple[int, bytes]]:
         rows = self._all(
@@ -335,4 +370,12 @@ class SqliteStore(LedgerStore):
 
 def _record(row: Sequence[Any]) -> StoredRecord:
     seq, ts, kind, ref, prev, digest, body = row
-    return StoredRecord(int(seq), str(ts), str(kind), ref, bytes(prev), bytes(digest), bytes(body))
+    return StoredRecord(
+        int(seq),
+        str(ts),
+        str(kind),
+        ref,
+        bytes(prev) if prev else GENESIS,
+        bytes(digest),
+        bytes(body),
+    )

@@ -1,0 +1,170 @@
+"""Verifying a live ledger and signing its next checkpoint.
+
+Verification = the database's own protection still in place (triggers, derived
+columns), indexed columns equal to the hashed bytes, checkpoints merged from
+the database and the published directory with valid signatures, one pass over
+every record (links, content hashes, Merkle roots and chain heads at each
+checkpoint, nothing missing after the last one), and every erasure receipt's
+signature.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from crypto_bot_core.ledger.canonical import format_ts, parse_record
+from crypto_bot_core.ledger.checkpoints import (
+    Checkpoint,
+    make_checkpoint,
+    read_checkpoint_dir,
+    write_checkpoint_file,
+)
+from crypto_bot_core.ledger.erasure import verify_receipt
+from crypto_bot_core.ledger.hashing import GENESIS
+from crypto_bot_core.ledger.merkle import CompactRange
+from crypto_bot_core.ledger.parallel import MIN_PARALLEL, parallel_walk
+from crypto_bot_core.ledger.records import column_differences
+from crypto_bot_core.ledger.settings import sqlite_path
+from crypto_bot_core.ledger.stores import open_store
+from crypto_bot_core.ledger.verify import (
+    VerifyReport,
+    check_checkpoints,
+    compare_checkpoints,
+    merge_checkpoints,
+    timed,
+    walk_chain,
+)
+from crypto_bot_sdk import LedgerError, LedgerIntegrityError
+
+if TYPE_CHECKING:
+    from crypto_bot_core.ledger.ledger import Ledger
+    from crypto_bot_core.ledger.stores.base import LedgerStore
+
+COLUMN_PROBLEMS = 20
+
+
+def _shareable(ledger: Ledger) -> bool:
+    """Whether other processes can open this ledger by its URL."""
+    return not ledger.url.startswith("sqlite") or sqlite_path(ledger.url) is not None
+
+
+def _column_check(ledger: Ledger, end: int) -> list[int]:
+    # A connection of its own, so the database evaluates this while we hash.
+    if not _shareable(ledger):
+        return ledger.store.column_mismatches(0, end, COLUMN_PROBLEMS)
+    store = open_store(ledger.url, ledger.settings, read_only=True)
+    try:
+        return store.column_mismatches(0, end, COLUMN_PROBLEMS)
+    finally:
+        store.close()
+
+
+def verify_ledger(
+    ledger: Ledger, *, require_signatures: bool = True, workers: int | None = None
+) -> VerifyReport:
+    started = time.perf_counter()
+    store = ledger.store
+    report = VerifyReport(source=ledger.url)
+    last = store.last()
+    end = last.seq + 1 if last is not None else 0
+    for problem in store.structure_problems():
+        report.add(None, "protection", problem)
+    directory = ledger.checkpoint_dir()
+    published = read_checkpoint_dir(directory) if directory is not None else []
+    cps = merge_checkpoints(report, store.checkpoints(), published)
+    trusted = ledger.keys.trusted_keys()
+    if trusted or require_signatures:
+        check_checkpoints(report, cps, trusted, ledger.ledger_id)
+    else:
+        report.checkpoints = len(cps)
+        report.notes.append("signatures not checked: no public key configured")
+    targets = [cp.tree_size for cp in cps if 0 < cp.tree_size <= end]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if end >= MIN_PARALLEL and _shareable(ledger) else 1
+    with ThreadPoolExecutor(1) as background:
+        columns = background.submit(_column_check, ledger, end)
+        if workers > 1:
+            timeout = ledger.settings.busy_timeout_s
+            roots = parallel_walk(ledger.url, timeout, end, targets, report, workers=workers)
+        else:
+            state = walk_chain(store.chain_pages(0, end), report, targets=targets, end=end)
+            report.records = state.next_seq
+            report.head_hash = state.last_hash.hex() if state.next_seq else None
+            roots = {
+                size: (CompactRange(size, stack).root(), head)
+                for size, (stack, head) in state.at_checkpoint.items()
+            }
+        mismatches = columns.result()
+    compare_checkpoints(report, cps, roots, report.records)
+    for seq in mismatches:
+        row = store.get(seq)
+        for difference in column_differences(row) if row is not None else []:
+            report.add(seq, "columns", f"record {seq}: {difference}")
+    for seq, body in store.receipt_rows(end):
+        report.receipts_checked += 1
+        try:
+            verify_receipt(parse_record(body)["payload"], trusted)
+        except (LedgerError, KeyError) as exc:
+            report.add(seq, "receipt", f"record {seq}: erasure receipt: {exc}")
+    return timed(report, started)
+
+
+def _extension_base(ledger: Ledger, latest: Checkpoint | None) -> tuple[CompactRange, bytes]:
+    if latest is None:
+        return CompactRange(), GENESIS
+    signer = ledger.keys.trusted_keys().get(latest.key_id)
+    if signer is None or not latest.signature_ok(signer):
+        raise LedgerIntegrityError(
+            f"the last checkpoint (size {latest.tree_size}) does not verify with a trusted "
+            "key; refusing to extend it"
+        )
+    return latest.compact_range(), latest.chain_head
+
+
+def sign_checkpoint(ledger: Ledger) -> Checkpoint:
+    """Check the records added since the last checkpoint, extend its tree, sign, store, publish."""
+    key = ledger.keys.signing_key()
+    store: LedgerStore = ledger.store
+    last = store.last()
+    if last is None:
+        raise LedgerError("the ledger is empty: there is nothing to checkpoint yet")
+    size = last.seq + 1
+    existing = store.checkpoints()
+    latest = existing[-1] if existing else None
+    if latest is not None and latest.tree_size == size:
+        return latest
+    if latest is not None and latest.tree_size > size:
+        raise LedgerIntegrityError(
+            f"the ledger holds {size} records but its last checkpoint commits to "
+            f"{latest.tree_size}: records were removed; run `cryptobot ledger verify`",
+            sequence=size,
+        )
+    compact, prev = _extension_base(ledger, latest)
+    report = VerifyReport(source=ledger.url)
+    state = walk_chain(
+        store.chain_pages(compact.size, size),
+        report,
+        start=compact.size,
+        prev=prev,
+        compact=compact,
+        merkle_limit=size,
+        end=size,
+    )
+    if not report.ok:
+        report.raise_for_problems()
+    cp = make_checkpoint(
+        ledger_id=ledger.ledger_id,
+        compact=state.tree,
+        chain_head=last.hash,
+        ts=format_ts(datetime.now(UTC)),
+        private_key=key,
+    )
+    (ledger.checkpoint_store or store).add_checkpoint(cp)
+    directory = ledger.checkpoint_dir()
+    if directory is not None:
+        write_checkpoint_file(directory, cp)
+    return cp
