@@ -12,6 +12,7 @@ import typer
 
 from crypto_bot_core import __version__
 from crypto_bot_core.cli import config as config_commands
+from crypto_bot_core.cli import ledger as ledger_commands
 from crypto_bot_core.cli import plugins as plugins_commands
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ def version() -> None:
 # Command groups are registered below, one line each.
 app.add_typer(plugins_commands.app, name="plugins")
 app.add_typer(config_commands.app, name="config")
+app.add_typer(ledger_commands.app, name="ledger")
 
 
 def main() -> None:

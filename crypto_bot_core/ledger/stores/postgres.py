@@ -353,3 +353,41 @@ def _record(row: Sequence[Any]) -> StoredRecord:
         bytes(digest),
         bytes(body),
     )
+
+
+def initialise(
+    url: str,
+    *,
+    writer_role: str | None = None,
+    checkpointer_role: str | None = None,
+    months_ahead: int = 3,
+) -> list[str]:
+    """Create (or bring up to date) the schema, this and the coming months' partitions and
+    the writer and checkpointer roles; run it as the owner. Safe to run again (monthly)."""
+    store = PostgresStore(url, partition_months_ahead=months_ahead)
+    notes = [f"schema {store.schema} ready (ledger {store.ledger_id()})"]
+    try:
+        with store.conn.transaction():
+            statements, skipped = ddl.partition_sql(
+                store.schema, store.conn, datetime.now(UTC), months_ahead
+            )
+            for statement in statements + ddl.role_sql(
+                store.schema, writer_role, checkpointer_role
+            ):
+                store.conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise LedgerError(f"setting up the ledger needs its owner (and CREATEROLE): {exc}") from exc
+    finally:
+        store.close()
+    notes += [
+        f"created partition {s.split()[2]}" for s in statements if s.startswith("CREATE TABLE")
+    ]
+    notes += [
+        f"skipped partition {name}: the default partition already holds rows of that month"
+        for name in skipped
+    ]
+    if writer_role:
+        notes.append(f"role {writer_role}: INSERT and SELECT on records, vault access")
+    if checkpointer_role:
+        notes.append(f"role {checkpointer_role}: SELECT on records, INSERT on checkpoints")
+    return notes
