@@ -239,3 +239,21 @@ def test_csv_named_otherwise_reads_with_an_explicit_format(tmp_path: Path) -> No
         }
     )
     assert len(_events(source)) == 3
+
+
+def test_inferred_increments_follow_the_finest_value_wherever_it_appears(tmp_path: Path) -> None:
+    rows = [
+        (T0, "100", "101", "99", "100", "5"),
+        (T0 + 60_000, "100", "101", "99", "100.5", "5.25"),
+        # 30 significant digits: beyond Decimal's default precision, still read exactly.
+        (T0 + 120_000, "100.5", "123456789012345678901234567.125", "99", "100.5", "5"),
+    ]
+    path = _csv(tmp_path / "bars.csv", "timestamp,open,high,low,close,volume", rows)
+    source = ReplaySource.from_config(
+        {"files": [{"path": str(path), "symbol": "BTC/USDT", "venue": "x", "timeframe": "1m"}]}
+    )
+    (instrument,) = source.instruments()
+    assert (str(instrument.tick_size), str(instrument.lot_size)) == ("0.001", "0.01")
+    last = _events(source)[-1]
+    assert isinstance(last, Bar)
+    assert str(last.high) == "123456789012345678901234567.125"
