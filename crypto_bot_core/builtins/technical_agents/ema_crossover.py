@@ -10,6 +10,7 @@ the whipsaw a crossover system fears, and earns little confidence.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import ClassVar
 
 from crypto_bot_core.builtins.technical_agents.config import EmaCrossoverConfig
@@ -33,19 +34,46 @@ class EmaCrossoverAgent(IncrementalAgent[EmaCrossoverConfig, EmaCrossState]):
     def fold(self, state: EmaCrossState, bar: Bar) -> None:
         state.update(float(bar.close))
 
-    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
-        state = self.state_for(symbol, market)
-        if state is None or state.bars < self.config.required_bars:
-            return None
-        cfg = self.config
+    def _measure(self, state: EmaCrossState) -> tuple[float, float, float, float, float]:
+        """(spread, volatility, z, score, confidence) of a state: the one formula for both paths."""
         spread = (state.fast - state.slow) / state.slow
         volatility = math.sqrt(state.variance)
         if volatility > 0.0:
             z = max(-_Z_LIMIT, min(_Z_LIMIT, spread / volatility))
         else:
             z = 0.0 if spread == 0.0 else math.copysign(_Z_LIMIT, spread)
-        score = math.tanh(z / cfg.score_scale)
-        confidence = min(1.0, abs(z) / cfg.score_scale)
+        scale = self.config.score_scale
+        return spread, volatility, z, math.tanh(z / scale), min(1.0, abs(z) / scale)
+
+    def score_series(self, closes: Iterable[float]) -> tuple[list[float], list[float]]:
+        """Fast path for backtests: the score and confidence after each close, no Signals.
+
+        Runs the same fold and formula as :meth:`evaluate` over a whole series
+        (e.g. ``SyntheticMarket.arrays(...)["close"]``), so each value is
+        bit-identical to the signal ``evaluate`` gives on that bar; NaN before
+        ``required_bars``. About 1 us per bar instead of ~10 us per Signal.
+        """
+        state = self.new_state()
+        required = self.config.required_bars
+        scores: list[float] = []
+        confidences: list[float] = []
+        for close in closes:
+            state.update(float(close))
+            if state.bars < required:
+                scores.append(math.nan)
+                confidences.append(math.nan)
+                continue
+            _, _, _, score, confidence = self._measure(state)
+            scores.append(score)
+            confidences.append(confidence)
+        return scores, confidences
+
+    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
+        state = self.state_for(symbol, market)
+        if state is None or state.bars < self.config.required_bars:
+            return None
+        cfg = self.config
+        spread, volatility, z, score, confidence = self._measure(state)
         relation = "above" if spread > 0 else ("below" if spread < 0 else "level with")
         view = "bullish" if spread > 0 else ("bearish" if spread < 0 else "neutral")
         cross = {1: "; crossed up on this bar", -1: "; crossed down on this bar"}.get(

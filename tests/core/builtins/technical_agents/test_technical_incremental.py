@@ -184,3 +184,21 @@ def test_bad_settings_are_refused(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         agent.from_config(settings)
+
+
+def test_score_series_is_bit_identical_to_evaluate_on_every_bar() -> None:
+    bars = _bars(300, seed=12)
+    agent = EmaCrossoverAgent.from_config({"fast": 5, "slow": 13})
+    scores, confidences = agent.score_series(float(b.close) for b in bars)
+    view = InMemoryMarketView(max_bars=100_000)
+    live = EmaCrossoverAgent.from_config({"fast": 5, "slow": 13})
+    for index, bar in enumerate(bars):
+        view.update(bar)
+        signal = _run(live, "BTC/USDT", view)
+        if signal is None:
+            assert index < 12
+            assert np.isnan(scores[index])
+            assert np.isnan(confidences[index])
+        else:
+            assert (scores[index], confidences[index]) == (signal.score, signal.confidence)
+    assert len(scores) == 300
