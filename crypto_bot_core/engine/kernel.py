@@ -37,6 +37,7 @@ from crypto_bot_core.engine.risk import RiskPipeline
 from crypto_bot_core.engine.router import ExecutionRouter, NoRouteError
 from crypto_bot_core.engine.sizing import SizingConfig, intent_for
 from crypto_bot_core.engine.summary import RunSummary, TradeRow, VenueResult, summarise
+from crypto_bot_core.host.fence import Fence
 from crypto_bot_sdk import (
     Agent,
     AgentUnavailableError,
@@ -47,8 +48,10 @@ from crypto_bot_sdk import (
     Fill,
     InMemoryMarketView,
     Instrument,
+    InstrumentKind,
     MarketEvent,
     OrderBook,
+    PluginError,
     RecordType,
     RiskContext,
     Signal,
@@ -84,6 +87,8 @@ class Engine:
     selector: PolicySelector | None = None
     mode: str = "backtest"
     on_progress: Callable[[datetime], None] | None = None
+    agent_fences: Mapping[str, Fence] = field(default_factory=dict)
+    """Per agent instance: the host's fence, so a crashing agent is named and dropped."""
     market: InMemoryMarketView = field(init=False)
     portfolio: Portfolio = field(init=False)
     orders: OrderManager = field(init=False)
@@ -93,6 +98,7 @@ class Engine:
     killed: bool = field(init=False, default=False)
     equity_curve: list[tuple[datetime, Decimal]] = field(init=False, default_factory=list)
     trades: list[TradeRow] = field(init=False, default_factory=list)
+    _agent_failures: set[str] = field(init=False, default_factory=set)
 
     async def start(self) -> None:
         self.policies.check_agents(list(self.agents))
@@ -221,10 +227,31 @@ class Engine:
         signals: dict[str, Signal] = {}
         for member in spec.agents:
             agent = self.agents[member.agent]
+            fence = self.agent_fences.get(member.agent)
             try:
-                signal = await agent.evaluate(symbol, self.market)
+                if fence is None:
+                    signal = await agent.evaluate(symbol, self.market)
+                else:
+                    signal = await fence.call_async(agent.evaluate, symbol, self.market)
             except AgentUnavailableError:
                 self.stats.agent_fallbacks += 1
+                continue
+            except PluginError as exc:
+                # A crashing agent is dropped from this tick like an unavailable one,
+                # and the failure is recorded once per agent for the operator.
+                self.stats.agent_fallbacks += 1
+                if member.agent not in self._agent_failures:
+                    self._agent_failures.add(member.agent)
+                    self.ledger.append(
+                        RecordType.ALERT,
+                        {
+                            "source": member.agent,
+                            "severity": "high",
+                            "title": "agent failed",
+                            "detail": str(exc),
+                        },
+                        ts=self.clock.now(),
+                    )
                 continue
             if signal is not None:
                 signals[member.agent] = signal
@@ -313,7 +340,14 @@ class Engine:
         }
         self.stats.orders += 1
         await self.orders.submit(
-            result.intent, venue=route.venue, quantity=route.quantity, ts=ts, decision=decision
+            result.intent,
+            venue=route.venue,
+            quantity=route.quantity,
+            ts=ts,
+            decision=decision,
+            # Reduce-only is a derivatives flag; on spot the router's venue choice does the job.
+            reduce_only=result.intent.reduce_only
+            and route.instrument.kind is InstrumentKind.PERPETUAL,
         )
 
     async def kill(self, reason: str) -> None:

@@ -78,6 +78,7 @@ class OrderManager:
     fill_sink: Callable[[Fill], object] | None = None
     """Where fills found at submission go (the engine books ledger, order and portfolio)."""
     orders: dict[str, Order] = field(default_factory=dict)
+    _open: dict[str, Order] = field(default_factory=dict)
     seen_fills: set[str] = field(default_factory=set)
     _sequence: int = 0
 
@@ -113,6 +114,7 @@ class OrderManager:
         quantity: Any,
         ts: datetime,
         decision: Mapping[str, Any] | None = None,
+        reduce_only: bool | None = None,
     ) -> Order:
         """Record, send and record the outcome of one order built from ``intent``."""
         request = OrderRequest(
@@ -125,12 +127,12 @@ class OrderManager:
             price=intent.price,
             stop_price=intent.stop_price,
             time_in_force=intent.time_in_force,
-            reduce_only=intent.reduce_only,
+            reduce_only=intent.reduce_only if reduce_only is None else reduce_only,
             post_only=intent.post_only,
             intent_id=intent.intent_id,
         )
         order = Order(request=request, created_at=ts, updated_at=ts)
-        self.orders[request.client_order_id] = order
+        self._set(order)
         self.ledger.append(
             RecordType.ORDER_INTENT,
             {
@@ -149,12 +151,12 @@ class OrderManager:
             remote = await self._send(adapter, request)
         except ExchangeError as exc:
             rejected = sent.transition(OrderStatus.REJECTED, ts=ts, reason=str(exc))
-            self.orders[request.client_order_id] = rejected
+            self._set(rejected)
             self._persist(venue)
             self._record_status(rejected, ts, error=type(exc).__name__)
             return rejected
         self._persist(venue)
-        self.orders[request.client_order_id] = sent
+        self._set(sent)
         if remote.filled_quantity > 0:
             # Filled (in part) on arrival: book those fills before the final status, so an
             # IOC that filled partly and then expired passes through partially_filled.
@@ -164,7 +166,7 @@ class OrderManager:
                     sink(fill)
         current = self.orders[request.client_order_id]
         local = self._sync_status(current, remote, ts)
-        self.orders[request.client_order_id] = local
+        self._set(local)
         if local is not current or current.status is OrderStatus.SUBMITTED:
             self._record_status(local, ts)
         return local
@@ -221,7 +223,7 @@ class OrderManager:
             order = order.transition(OrderStatus.ACKNOWLEDGED, ts=fill.ts)
         self.ledger.append(RecordType.FILL, fill.model_dump(mode="json"), ts=fill.ts)
         updated = order.apply_fill(fill)
-        self.orders[fill.client_order_id] = updated
+        self._set(updated)
         self._record_status(updated, fill.ts, fill_id=fill.fill_id)
         return updated
 
@@ -232,9 +234,16 @@ class OrderManager:
         self._persist(order.venue)
         if remote.status is OrderStatus.CANCELLED and order.can_transition(OrderStatus.CANCELLED):
             order = order.transition(OrderStatus.CANCELLED, ts=ts, reason="cancelled")
-            self.orders[client_order_id] = order
+            self._set(order)
             self._record_status(order, ts)
         return order
 
+    def _set(self, order: Order) -> None:
+        self.orders[order.client_order_id] = order
+        if order.status.is_open:
+            self._open[order.client_order_id] = order
+        else:
+            self._open.pop(order.client_order_id, None)
+
     def open_orders(self) -> Sequence[Order]:
-        return [o for o in self.orders.values() if o.status.is_open]
+        return list(self._open.values())

@@ -15,7 +15,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crypto_bot_sdk import Instrument, OrderIntent, OrderType, Side, Signal, TimeInForce
+from crypto_bot_sdk import (
+    Instrument,
+    InstrumentKind,
+    OrderIntent,
+    OrderType,
+    Side,
+    Signal,
+    TimeInForce,
+)
 
 ZERO = Decimal(0)
 
@@ -53,7 +61,8 @@ def target_quantity(
         config.notional_per_symbol / (price * instrument.contract_size)
     )
     score = signal.score
-    if config.long_only and score < 0:
+    if (config.long_only or instrument.kind is InstrumentKind.SPOT) and score < 0:
+        # Spot cannot be shorted without borrowing, which no venue contract offers.
         score = 0.0
     if abs(score) <= config.entry_threshold:
         return ZERO

@@ -32,6 +32,12 @@ def inst(venue: str) -> Instrument:
     )
 
 
+def perp(venue: str) -> Instrument:
+    return Instrument(
+        symbol="BTC/USDT:USDT", venue=venue, kind="perpetual", tick_size="0.01", lot_size="0.001"
+    )
+
+
 def sig(score: float, confidence: float = 1.0) -> Signal:
     return Signal(agent="a", symbol="BTC/USDT", ts=TS, score=score, confidence=confidence)
 
@@ -58,12 +64,28 @@ def test_discrete_sizing_trades_only_on_state_change() -> None:
         )
         is None
     )
-    flip = intent_for(
+    # Spot cannot go short: a bearish signal only exits the long.
+    exit_ = intent_for(
         cfg, sig(-0.2), current=D("3.333"), price=D("300"), instrument=i, intent_id="3", policy="p"
+    )
+    assert exit_ is not None
+    assert exit_.side is Side.SELL
+    assert exit_.quantity == D("3.333")
+    assert exit_.reduce_only
+    # A perpetual flips from long to short in one order.
+    flip = intent_for(
+        cfg,
+        sig(-0.2),
+        current=D("3.333"),
+        price=D("300"),
+        instrument=perp("x"),
+        intent_id="4",
+        policy="p",
     )
     assert flip is not None
     assert flip.side is Side.SELL
     assert flip.quantity == D("6.666")
+    assert not flip.reduce_only
 
 
 def test_long_only_exits_instead_of_shorting() -> None:
