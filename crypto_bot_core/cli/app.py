@@ -14,6 +14,7 @@ from crypto_bot_core import __version__
 from crypto_bot_core.cli import config as config_commands
 from crypto_bot_core.cli import ledger as ledger_commands
 from crypto_bot_core.cli import plugins as plugins_commands
+from crypto_bot_core.cli import run as run_commands
 
 app = typer.Typer(
     name="cryptobot",
@@ -43,6 +44,7 @@ def version() -> None:
 app.add_typer(plugins_commands.app, name="plugins")
 app.add_typer(config_commands.app, name="config")
 app.add_typer(ledger_commands.app, name="ledger")
+app.command("run")(run_commands.run)
 
 
 def main() -> None:

@@ -15,13 +15,21 @@ from crypto_bot_core.config import (
 from crypto_bot_core.host import Host
 
 
-def test_default_config_is_a_seeded_backtest_on_builtin_plugins() -> None:
+def test_default_config_is_a_seeded_paper_session_on_builtin_plugins() -> None:
     config = default_config(environ={}).config
-    assert config.mode is Mode.BACKTEST
+    assert config.mode is Mode.PAPER
     assert config.run.seed == 42
     assert [s.plugin for s in config.data_sources] == ["synthetic-market"]
-    assert [s.plugin for s in config.exchanges] == ["paper-exchange"]
-    assert [s.plugin for s in config.agents] == ["technical-agents:ema_crossover"]
+    assert len(config.data_sources[0].config["symbols"]) >= 5
+    assert [s.plugin for s in config.exchanges] == ["paper-exchange"] * 3
+    assert [s.name for s in config.exchanges] == ["alpha", "beta", "gamma"]
+    assert [s.plugin for s in config.agents] == [
+        "technical-agents:ema_crossover",
+        "technical-agents:rsi_mean_reversion",
+        "technical-agents:momentum_breakout",
+    ]
+    # a policy per symbol
+    assert set(config.policies.symbol_policies) == set(config.data_sources[0].config["symbols"])
     assert {s.plugin.partition(":")[0] for s in config.risk_rules} == {"standard-risk"}
     assert [s.plugin for s in config.reporters] == ["standard-reporters:daily_trades"]
 
@@ -34,7 +42,7 @@ def test_default_config_takes_environment_overrides() -> None:
 def test_default_config_resolves_against_the_installed_builtin_plugins() -> None:
     host = Host(environ={}).load()
     resolved = default_config(environ={}).resolve(host)
-    assert [i.component.plugin for i in resolved.section("exchanges")] == ["paper-exchange"]
+    assert [i.component.plugin for i in resolved.section("exchanges")] == ["paper-exchange"] * 3
     assert len(resolved.section("risk_rules")) == 5
 
 
