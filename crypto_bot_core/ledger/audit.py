@@ -64,7 +64,11 @@ def _column_check(ledger: Ledger, end: int) -> list[int]:
 
 
 def verify_ledger(
-    ledger: Ledger, *, require_signatures: bool = True, workers: int | None = None
+    ledger: Ledger,
+    *,
+    require_signatures: bool = True,
+    workers: int | None = None,
+    chunk: int | None = None,
 ) -> VerifyReport:
     started = time.perf_counter()
     store = ledger.store
@@ -77,19 +81,21 @@ def verify_ledger(
     published = read_checkpoint_dir(directory) if directory is not None else []
     cps = merge_checkpoints(report, store.checkpoints(), published)
     trusted = ledger.keys.trusted_keys()
-    if trusted or require_signatures:
-        check_checkpoints(report, cps, trusted, ledger.ledger_id)
-    else:
-        report.checkpoints = len(cps)
+    if not trusted and not require_signatures:
         report.notes.append("signatures not checked: no public key configured")
+    checking = trusted if trusted or require_signatures else None
+    cps = check_checkpoints(report, cps, checking, ledger.ledger_id)
     targets = [cp.tree_size for cp in cps if 0 < cp.tree_size <= end]
     if workers is None:
         workers = (os.cpu_count() or 1) if end >= MIN_PARALLEL and _shareable(ledger) else 1
+    roots: dict[int, tuple[bytes, bytes] | None]
     with ThreadPoolExecutor(1) as background:
         columns = background.submit(_column_check, ledger, end)
         if workers > 1:
             timeout = ledger.settings.busy_timeout_s
-            roots = parallel_walk(ledger.url, timeout, end, targets, report, workers=workers)
+            roots = parallel_walk(
+                ledger.url, timeout, end, targets, report, workers=workers, chunk=chunk
+            )
         else:
             state = walk_chain(store.chain_pages(0, end), report, targets=targets, end=end)
             report.records = state.next_seq

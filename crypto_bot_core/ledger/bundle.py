@@ -182,7 +182,7 @@ def verify_bundle(directory: Path, *, public_key: Path | None = None) -> VerifyR
     ]
     checkpoints = merge_checkpoints(report, checkpoints, [])
     trusted = _load_keys(directory, public_key, report)
-    check_checkpoints(report, checkpoints, trusted, str(manifest.get("ledger_id")))
+    checkpoints = check_checkpoints(report, checkpoints, trusted, str(manifest.get("ledger_id")))
     receipts: list[tuple[int, bytes]] = []
     pages = _bundle_pages(directory / "records.txt", receipts)
     state = walk_chain(pages, report, targets=[cp.tree_size for cp in checkpoints])

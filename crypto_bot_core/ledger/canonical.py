@@ -151,9 +151,11 @@ class _Walk:
                 f"is {value!r}; JSON has no NaN or infinity: record a finite number, "
                 "or a string such as 'inf' with a documented meaning"
             )
-        if value.is_integer() and abs(value) <= _INT_MAX:
-            return int(value)  # RFC 8785 writes 2.0 as 2; so does int.
-        if not _FAST_FLOAT_MIN <= abs(value) < _FAST_FLOAT_MAX:
+        if value.is_integer():
+            if abs(value) <= _INT_MAX:
+                return int(value)  # RFC 8785 writes 2.0 as 2; so does int.
+            self.fast = False  # repr would write 9999000000000000.0
+        elif not _FAST_FLOAT_MIN <= abs(value) < _FAST_FLOAT_MAX:
             self.fast = False  # repr switches to exponent form where ECMAScript does not
         return value
 

@@ -233,14 +233,20 @@ class Ledger:
 
     # --- verification --------------------------------------------------------------
     def verify(
-        self, *, require_signatures: bool = True, workers: int | None = None
+        self,
+        *,
+        require_signatures: bool = True,
+        workers: int | None = None,
+        chunk: int | None = None,
     ) -> VerifyReport:
         """Check the whole ledger; the report names the first bad record and what differs.
 
         ``workers`` processes share the hashing (default: one per CPU for large
-        file or server ledgers, else one).
+        file or server ledgers, else one); ``chunk`` is their unit of work.
         """
-        return verify_ledger(self, require_signatures=require_signatures, workers=workers)
+        return verify_ledger(
+            self, require_signatures=require_signatures, workers=workers, chunk=chunk
+        )
 
     # --- lifetime ------------------------------------------------------------------
     def close(self) -> None:

@@ -32,6 +32,7 @@ class ChunkResult:
     problems: list[Problem]
     tree: list[bytes]
     tree_size: int
+    targets: list[int]
     at: dict[int, tuple[list[bytes], bytes]]
     next_seq: int
     last_hash: bytes
@@ -75,10 +76,23 @@ def _walk_chunk(chunk: Chunk) -> ChunkResult:
         report.problems,
         state.tree.hashes,
         state.tree.size,
+        chunk.targets,
         {size + start: value for size, value in state.at_checkpoint.items()},
         state.next_seq,
         state.last_hash,
     )
+
+
+def _combine(prefix: CompactRange, start: int, size: int, local: list[bytes]) -> CompactRange:
+    """The compact range of leaves [0, size): whole chunks before ``start``, then a worker's
+    compact range of [start, size), whose subtrees have the heights of (size - start)'s bits."""
+    tree = CompactRange(start, prefix.hashes)
+    heights = [
+        bit for bit in range((size - start).bit_length() - 1, -1, -1) if (size - start) >> bit & 1
+    ]
+    for height, root in zip(heights, local, strict=True):
+        tree.append_subtree(root, height)
+    return tree
 
 
 def chunk_size(records: int, workers: int) -> int:
@@ -95,9 +109,15 @@ def parallel_walk(
     report: VerifyReport,
     *,
     workers: int,
-) -> dict[int, tuple[bytes, bytes]]:
-    """Walk records [0, end) in ``workers`` processes; (root, chain head) at each target size."""
-    size = chunk_size(end, workers)
+    chunk: int | None = None,
+) -> dict[int, tuple[bytes, bytes] | None]:
+    """Walk records [0, end) in ``workers`` processes; (root, chain head) at each target size.
+
+    ``chunk`` (a power of two) overrides the chunk size, for tests on small ledgers.
+    """
+    size = chunk or chunk_size(end, workers)
+    if size & (size - 1):
+        raise ValueError(f"chunk size {size} is not a power of two")
     limit = max(targets, default=0)
     ranges = [(a, min(a + size, end)) for a in range(0, end, size)]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -111,15 +131,21 @@ def parallel_walk(
         ]
         results = [future.result() for future in futures]
     prefix = CompactRange()  # over whole-chunk roots: perfect subtrees of 2**k leaves
-    roots: dict[int, tuple[bytes, bytes]] = {}
+    roots: dict[int, tuple[bytes, bytes] | None] = {}
+    whole = True  # every chunk so far held all its records
     for result in results:
         for problem in result.problems:
             if len(report.problems) < MAX_PROBLEMS:
                 report.problems.append(problem)
         for tree_size, (stack, head) in result.at.items():
-            roots[tree_size] = (CompactRange(tree_size, prefix.hashes + stack).root(), head)
+            if whole and result.next_seq - result.start >= len(stack):
+                roots[tree_size] = (_combine(prefix, result.start, tree_size, stack).root(), head)
+        for tree_size in result.targets:
+            roots.setdefault(tree_size, None)
         if result.tree_size == size:
             prefix.append(result.tree[0])
+        else:
+            whole = False
     last = results[-1] if results else None
     report.records = last.next_seq if last is not None else 0
     report.head_hash = last.last_hash.hex() if last is not None and report.records else None

@@ -189,9 +189,9 @@ def _content_problems(
             report.add(
                 seq,
                 "content",
-                f"record {seq}: its bytes, linked to the stored hash of record {seq - 1}, hash "
-                f"to {c.hex()} but its stored hash is {bytes(h).hex()}: the record (or the "
-                "stored hash before it) was changed after it was written",
+                f"record {seq}: its bytes, linked to the stored hash of the record before it, "
+                f"hash to {c.hex()} but its stored hash is {bytes(h).hex()}: the record (or the "
+                "one before it) was changed, removed or inserted after it was written",
             )
 
 
@@ -208,10 +208,14 @@ class WalkState:
 def compare_checkpoints(
     report: VerifyReport,
     checkpoints: Sequence[Checkpoint],
-    roots: Mapping[int, tuple[bytes, bytes]],
+    roots: Mapping[int, tuple[bytes, bytes] | None],
     records: int,
 ) -> None:
-    """Compare the recomputed (root, chain head) at each checkpoint size; flag a removed tail."""
+    """Compare the recomputed (root, chain head) at each checkpoint size; flag a removed tail.
+
+    A size missing from ``roots`` (or None) means the tree there could not be
+    rebuilt because records before it are missing: reported, not compared.
+    """
     last_ok = 0
     for cp in sorted(checkpoints, key=lambda c: c.tree_size):
         if cp.tree_size > records:
@@ -223,10 +227,16 @@ def compare_checkpoints(
                 f"{records}..{cp.tree_size - 1} were removed",
             )
             return
-        if cp.tree_size in roots:
-            root, head = roots[cp.tree_size]
-            if _check_root(report, cp, root, head, last_ok):
-                last_ok = cp.tree_size
+        found = roots.get(cp.tree_size)
+        if found is None:
+            report.add(
+                None,
+                "checkpoint",
+                f"the records up to the checkpoint of size {cp.tree_size} cannot match it: "
+                "records before it are missing",
+            )
+        elif _check_root(report, cp, found[0], found[1], last_ok):
+            last_ok = cp.tree_size
 
 
 def _gap(report: VerifyReport, expected: int, seq: int) -> None:
@@ -295,10 +305,18 @@ def merge_checkpoints(
 def check_checkpoints(
     report: VerifyReport,
     checkpoints: Sequence[Checkpoint],
-    trusted: Mapping[str, Ed25519PublicKey],
+    trusted: Mapping[str, Ed25519PublicKey] | None,
     ledger_id: str,
-) -> None:
+) -> list[Checkpoint]:
+    """Check each checkpoint's ledger and signature; return those fit to compare records with.
+
+    ``trusted=None`` means signatures are deliberately not checked (every
+    checkpoint is used). A checkpoint that fails is reported and left out, so
+    the records are not also reported as differing from a forgery.
+    """
     report.checkpoints = len(checkpoints)
+    if trusted is None:
+        return list(checkpoints)
     if checkpoints and not trusted:
         report.add(
             None,
@@ -306,15 +324,17 @@ def check_checkpoints(
             "no public key is configured, so checkpoint signatures cannot be checked; set "
             "CRYPTOBOT_LEDGER_PUBLIC_KEY",
         )
-        return
+        return []
+    usable = []
     for cp in checkpoints:
-        key = trusted.get(cp.key_id)
         if cp.ledger_id != ledger_id:
             report.add(
                 None,
                 "checkpoint",
                 f"checkpoint {cp.tree_size} belongs to ledger {cp.ledger_id}, not {ledger_id}",
             )
+            continue
+        key = trusted.get(cp.key_id)
         if key is None:
             report.add(
                 None,
@@ -330,11 +350,14 @@ def check_checkpoints(
                 f"checkpoint {cp.tree_size} (signed at {cp.ts}) has an invalid signature: its "
                 "size, root or chain head was altered",
             )
-        elif cp.compact:
+            continue
+        if cp.compact:
             try:
                 cp.compact_range()
             except LedgerError as exc:
                 report.notes.append(str(exc))
+        usable.append(cp)
+    return usable
 
 
 def timed(report: VerifyReport, started: float) -> VerifyReport:
