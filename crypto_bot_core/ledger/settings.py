@@ -23,7 +23,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from crypto_bot_sdk import ConfigError, RecordType
 
@@ -57,6 +65,13 @@ class RetentionRule(BaseModel):
     until: datetime | None = None
     subjects: tuple[str, ...] = ()
 
+    @field_validator("until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # a date in configuration means UTC
+        return value
+
     @model_validator(mode="after")
     def _one_kind(self) -> RetentionRule:
         period = self.years > 0 or self.days > 0
@@ -65,8 +80,6 @@ class RetentionRule(BaseModel):
                 f"retention rule {self.name!r}: give either a period (years/days after the "
                 "subject's last matching record) or a fixed 'until', exactly one of them"
             )
-        if self.until is not None and self.until.tzinfo is None:
-            object.__setattr__(self, "until", self.until.replace(tzinfo=UTC))
         return self
 
     def expiry(self, last_record: datetime | None) -> datetime | None:
@@ -99,18 +112,17 @@ class LedgerSettings(BaseModel):
     busy_timeout_s: float = Field(default=60.0, gt=0)
     partition_months_ahead: int = Field(default=3, ge=0, le=120)
 
-    @model_validator(mode="after")
-    def _url(self) -> LedgerSettings:
-        for name in ("url", "checkpoint_url"):
-            value = getattr(self, name)
-            if value is not None and not value.startswith(
-                ("sqlite://", "postgresql://", "postgres://")
-            ):
-                raise ValueError(
-                    f"{name} {value!r} is not a ledger URL; use sqlite:///PATH or "
-                    "postgresql://USER@HOST:PORT/DB"
-                )
-        return self
+    @field_validator("url", "checkpoint_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(
+            ("sqlite://", "postgresql://", "postgres://")
+        ):
+            raise ValueError(
+                f"{value!r} is not a ledger URL; use sqlite:///PATH or "
+                "postgresql://USER@HOST:PORT/DB"
+            )
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> LedgerSettings:

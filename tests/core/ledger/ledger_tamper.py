@@ -30,7 +30,7 @@ def as_admin(url: str, sql: str, params: tuple[Any, ...] = (), *, triggers: bool
                 for name in TRIGGERS:
                     conn.execute(f"DROP TRIGGER IF EXISTS {name}")
             try:
-                return conn.execute(sql.format(t=""), params).rowcount
+                return conn.execute(sql.replace("{t}", ""), params).rowcount
             finally:
                 if not triggers:
                     conn.executescript(SCHEMA)  # puts the triggers back
@@ -42,4 +42,5 @@ def as_admin(url: str, sql: str, params: tuple[Any, ...] = (), *, triggers: bool
     with psycopg.connect(conninfo, autocommit=True) as conn:
         if not triggers:
             conn.execute("SET session_replication_role = replica")
-        return conn.execute(sql.replace("?", "%s").format(t=f"{schema}."), params).rowcount
+        statement = sql.replace("?", "%s").replace("{t}", f"{schema}.")
+        return conn.execute(statement, params).rowcount
