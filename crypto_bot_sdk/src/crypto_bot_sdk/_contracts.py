@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PlainValidator
 from pydantic import ValidationError as PydanticValidationError
 
 from crypto_bot_sdk._base import FrozenModel, NonNegativeMoney, UtcDatetime
@@ -244,6 +244,21 @@ class ExchangeAdapter(Component[ConfigT]):
         return ()
 
 
+def _check_market_view(value: object) -> MarketView:
+    # Checked on the type, not the instance: a view that has seen no event raises on
+    # ``now``, and Python 3.11's runtime protocol check would evaluate that property.
+    missing = [
+        name
+        for name in ("now", "instruments", "bars", "last_price", "order_book", "metrics")
+        if not hasattr(type(value), name)
+    ]
+    if missing:
+        raise ValueError(
+            f"{type(value).__name__} is not a MarketView: it lacks {', '.join(missing)}"
+        )
+    return value  # type: ignore[return-value]
+
+
 class RiskContext(FrozenModel):
     """What a risk rule may look at: the portfolio and a read-only market view, at ``ts``."""
 
@@ -251,7 +266,7 @@ class RiskContext(FrozenModel):
 
     ts: UtcDatetime
     portfolio: PortfolioSnapshot
-    market: MarketView
+    market: Annotated[MarketView, PlainValidator(_check_market_view)]
     open_orders: tuple[Order, ...] = ()
     reference_price: NonNegativeMoney | None = Field(
         default=None, description="The price the intent is expected to execute near."

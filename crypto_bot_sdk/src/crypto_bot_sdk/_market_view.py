@@ -105,8 +105,11 @@ class InMemoryMarketView:
         series = self._bars.get(key)
         if not series:
             return ()
-        items = tuple(series)
-        return items if limit is None else items[-limit:]
+        if limit is None or limit >= len(series):
+            return tuple(series)
+        # Index from the right: agents ask for a few recent bars every tick, and copying
+        # the whole window each time would dominate their cost.
+        return tuple(series[i] for i in range(-limit, 0))
 
     def last_price(self, symbol: str, venue: str | None = None) -> Decimal | None:
         return self._last.get((symbol, self._venue_for(symbol, venue, self._last.keys())))
