@@ -9,11 +9,11 @@ by name, built-ins included.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from crypto_bot_core.config import LoadedConfig, Mode, ResolvedConfig
 from crypto_bot_core.engine.clock import Clock, SimulatedClock, WallClock
@@ -27,18 +27,10 @@ from crypto_bot_sdk import (
     ConfigError,
     DataSource,
     ExchangeAdapter,
-    Instrument,
     Reporter,
     RiskRule,
     RiskVerdict,
 )
-
-
-@runtime_checkable
-class AdoptsSymbols(Protocol):
-    """Simulated venues that derive their instruments from the data they will see."""
-
-    def adopt_symbols(self, symbols: Iterable[str]) -> list[Instrument]: ...
 
 
 @dataclass
@@ -124,10 +116,6 @@ def assemble(
                 key=f"{item.key}.config.venue",
             )
         exchanges[adapter.venue] = adapter
-    symbols = sorted({i.symbol for s in data_sources for i in s.instruments()})
-    for adapter in exchanges.values():
-        if isinstance(adapter, AdoptsSymbols):
-            adapter.adopt_symbols(symbols)
 
     rules: list[tuple[str, RiskRule[Any]]] = []
     fences = {}

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from crypto_bot_core.engine.clock import Clock, SimulatedClock
+from crypto_bot_core.engine.fills import AdoptsSymbols, FillSync
 from crypto_bot_core.engine.orders import AuditLog, OrderManager
 from crypto_bot_core.engine.policy import (
     FixedPolicySelector,
@@ -99,6 +100,8 @@ class Engine:
     equity_curve: list[tuple[datetime, Decimal]] = field(init=False, default_factory=list)
     trades: list[TradeRow] = field(init=False, default_factory=list)
     _agent_failures: set[str] = field(init=False, default_factory=set)
+    _unavailable: set[str] = field(init=False, default_factory=set)
+    fill_sync: FillSync = field(init=False)
 
     async def start(self) -> None:
         self.policies.check_agents(list(self.agents))
@@ -108,7 +111,10 @@ class Engine:
             await component.start()
         self.portfolio = Portfolio()
         fees: dict[str, FeeSchedule] = {}
+        symbols = sorted({i.symbol for s in self.data_sources for i in s.instruments()})
         for venue, adapter in self.exchanges.items():
+            if isinstance(adapter, AdoptsSymbols):
+                adapter.adopt_symbols(symbols)
             listed = await adapter.load_instruments()
             for instrument in listed:
                 self.instruments[(venue, instrument.symbol)] = instrument
@@ -124,7 +130,11 @@ class Engine:
         instruments = [i for s in self.data_sources for i in s.instruments()]
         self.market = InMemoryMarketView(instruments, max_bars=512)
         self.router = ExecutionRouter(self.instruments, fees)
-        self.orders = OrderManager(self.ledger, self.exchanges, id_prefix=self.run_id[:12])
+        self.orders = OrderManager(
+            self.ledger, self.exchanges, id_prefix=self.run_id[:12], fill_sink=self._book
+        )
+        self.fill_sync = FillSync(self.exchanges)
+        self.fill_sync.start()
         self.ledger.append(
             RecordType.SYSTEM_START,
             {
@@ -137,6 +147,10 @@ class Engine:
         )
 
     async def close(self, reason: str = "completed") -> None:
+        if self.fill_sync.venues:
+            for fill in await self.fill_sync.collect(force=True):
+                self._book(fill)
+        await self.fill_sync.stop()
         self.ledger.append(
             RecordType.SYSTEM_STOP,
             {
@@ -207,6 +221,9 @@ class Engine:
             for adapter in self.exchanges.values():
                 for fill in await adapter.on_market_event(event):
                     self._book(fill)
+        if self.fill_sync.venues:
+            for fill in await self.fill_sync.collect():
+                self._book(fill)
         if not self.killed:
             for symbol in updated:
                 await self._decide(symbol, ts)
@@ -233,8 +250,22 @@ class Engine:
                     signal = await agent.evaluate(symbol, self.market)
                 else:
                     signal = await fence.call_async(agent.evaluate, symbol, self.market)
-            except AgentUnavailableError:
+            except AgentUnavailableError as exc:
                 self.stats.agent_fallbacks += 1
+                if member.agent not in self._unavailable:
+                    # Recorded once per outage, not every tick it lasts.
+                    self._unavailable.add(member.agent)
+                    self.ledger.append(
+                        RecordType.ALERT,
+                        {
+                            "source": member.agent,
+                            "severity": "warning",
+                            "title": "agent unavailable; dropped from aggregation",
+                            "detail": str(exc),
+                            "event": "agent_fallback",
+                        },
+                        ts=self.clock.now(),
+                    )
                 continue
             except PluginError as exc:
                 # A crashing agent is dropped from this tick like an unavailable one,
@@ -253,6 +284,18 @@ class Engine:
                         ts=self.clock.now(),
                     )
                 continue
+            if member.agent in self._unavailable:
+                self._unavailable.discard(member.agent)
+                self.ledger.append(
+                    RecordType.ALERT,
+                    {
+                        "source": member.agent,
+                        "severity": "info",
+                        "title": "agent available again",
+                        "event": "agent_recovered",
+                    },
+                    ts=self.clock.now(),
+                )
             if signal is not None:
                 signals[member.agent] = signal
         return signals

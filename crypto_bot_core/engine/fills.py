@@ -1,0 +1,91 @@
+"""Fills from real venues: streamed where the adapter can push them, polled otherwise.
+
+Simulated venues hand the engine their fills as they match market events;
+real venues fill on their own time. For those the engine consumes the
+adapter's fill stream in the background, and polls ``fetch_fills`` as well
+(at most every ``poll_interval`` seconds), which also recovers fills missed
+while a stream was down. Duplicates are harmless: the order manager books a
+fill id once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from crypto_bot_sdk import ExchangeAdapter, ExchangeError, Fill, Instrument
+
+
+@runtime_checkable
+class AdoptsSymbols(Protocol):
+    """Simulated venues that derive their instruments from the data they will see."""
+
+    def adopt_symbols(self, symbols: Iterable[str]) -> list[Instrument]: ...
+
+
+def overrides(adapter: ExchangeAdapter[Any], method: str) -> bool:
+    """Whether the adapter implements an optional contract method itself."""
+    return getattr(type(adapter), method) is not getattr(ExchangeAdapter, method)
+
+
+def is_simulated(adapter: ExchangeAdapter[Any]) -> bool:
+    return overrides(adapter, "on_market_event")
+
+
+@dataclass
+class FillSync:
+    adapters: Mapping[str, ExchangeAdapter[Any]]
+    poll_interval: float = 1.0
+    since: datetime | None = None
+    _queue: asyncio.Queue[Fill] = field(default_factory=asyncio.Queue)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _last_poll: dict[str, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def venues(self) -> list[str]:
+        return [v for v, a in self.adapters.items() if not is_simulated(a)]
+
+    def start(self) -> None:
+        for venue in self.venues:
+            adapter = self.adapters[venue]
+            if overrides(adapter, "fill_stream"):
+                self._tasks.append(asyncio.create_task(self._consume(venue, adapter)))
+
+    async def _consume(self, venue: str, adapter: ExchangeAdapter[Any]) -> None:
+        try:
+            async for fill in adapter.fill_stream():
+                self._queue.put_nowait(fill)
+        except ExchangeError as exc:
+            # The stream gave up; polling carries on and recovers what it misses.
+            self.errors.append(f"{venue}: fill stream stopped: {exc}")
+
+    async def collect(self, *, force: bool = False) -> list[Fill]:
+        """Fills that arrived since the last call (streamed, and polled when due)."""
+        fills: list[Fill] = []
+        while not self._queue.empty():
+            fills.append(self._queue.get_nowait())
+        now = time.monotonic()
+        for venue in self.venues:
+            if not force and now - self._last_poll.get(venue, 0.0) < self.poll_interval:
+                continue
+            self._last_poll[venue] = now
+            try:
+                fills.extend(await self.adapters[venue].fetch_fills(since=self.since))
+            except ExchangeError as exc:
+                self.errors.append(f"{venue}: fetch_fills failed: {exc}")
+        fills.sort(key=lambda f: (f.ts, f.fill_id))
+        return fills
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()

@@ -1,0 +1,126 @@
+"""The kernel with real built-in parts and a flaky agent: degrade, record, carry on."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from decimal import Decimal
+
+from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
+from crypto_bot_core.builtins.paper_exchange.exchange import PaperExchange
+from crypto_bot_core.builtins.synthetic_market.source import SyntheticMarket
+from crypto_bot_core.engine.kernel import Engine
+from crypto_bot_core.engine.orders import MemoryAuditLog
+from crypto_bot_core.engine.policy import PolicyRegistry
+from crypto_bot_core.engine.risk import RiskPipeline
+from crypto_bot_core.engine.sizing import SizingConfig
+from crypto_bot_sdk import (
+    Agent,
+    AgentUnavailableError,
+    MarketView,
+    PluginConfig,
+    RecordType,
+    Signal,
+)
+
+
+class Momentum(Agent[PluginConfig]):
+    """Long when the last close is above the one 5 bars back."""
+
+    name = "momentum"
+
+    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
+        bars = market.bars(symbol, limit=6)
+        if len(bars) < 6:
+            return None
+        score = 1.0 if bars[-1].close > bars[0].close else -1.0
+        return Signal(agent=self.name, symbol=symbol, ts=market.now, score=score, confidence=1.0)
+
+
+class Flaky(Agent[PluginConfig]):
+    """Down for ticks 100..199 of the run, like a hosted model service that fails."""
+
+    name = "flaky"
+
+    def __init__(self, config: PluginConfig) -> None:
+        super().__init__(config)
+        self.calls = 0
+
+    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
+        self.calls += 1
+        if 100 <= self.calls < 200:
+            raise AgentUnavailableError("sentiment service timed out after 2.0 s")
+        return Signal(agent=self.name, symbol=symbol, ts=market.now, score=0.5, confidence=0.5)
+
+
+def engine(agents: dict[str, Agent[PluginConfig]], policy: dict[str, object]) -> Engine:
+    source = SyntheticMarket.from_config(
+        {"symbols": ["BTC/USDT"], "venues": ["sim"], "bars": 400, "seed": 3}
+    )
+    venue = PaperExchange(PaperExchangeConfig(venue="sim", balances={"USDT": Decimal(100_000)}))
+    return Engine(
+        run_id="k1",
+        data_sources=[source],
+        agents=agents,
+        exchanges={"sim": venue},
+        policies=PolicyRegistry.from_mapping(policy),
+        risk=RiskPipeline(),
+        ledger=MemoryAuditLog(),
+        sizing=SizingConfig(notional_per_symbol=Decimal(1000)),
+    )
+
+
+async def _run(e: Engine) -> None:
+    await e.start()
+    await e.run()
+    await e.close()
+
+
+def test_unavailable_agent_is_dropped_recorded_once_and_trading_continues() -> None:
+    flaky = Flaky(PluginConfig())
+    e = engine(
+        {"m": Momentum(PluginConfig()), "f": flaky},
+        {"policies": {"blend": {"agents": [{"agent": "m"}, {"agent": "f"}]}}, "default": "blend"},
+    )
+    asyncio.run(_run(e))
+    assert e.stats.agent_fallbacks == 100
+    log = e.ledger
+    assert isinstance(log, MemoryAuditLog)
+    alerts = [p for t, p, _ in log.records if t is RecordType.ALERT]
+    assert [a["event"] for a in alerts] == ["agent_fallback", "agent_recovered"]
+    assert alerts[0]["source"] == "f"
+    assert "timed out after 2.0 s" in alerts[0]["detail"]
+    # the other agent kept trading through the outage
+    assert e.stats.fills > 0
+    outage_fills = [
+        row
+        for row in e.trades
+        if row.fill.ts >= alerts_ts(log, "agent_fallback")
+        and row.fill.ts < alerts_ts(log, "agent_recovered")
+    ]
+    assert outage_fills
+
+
+def alerts_ts(log: MemoryAuditLog, event: str) -> datetime:
+    found = [ts for t, p, ts in log.records if t is RecordType.ALERT and p["event"] == event]
+    assert found
+    assert found[0] is not None
+    return found[0]
+
+
+def test_equity_is_cash_plus_marked_positions_at_every_step() -> None:
+    e = engine(
+        {"m": Momentum(PluginConfig())},
+        {"policies": {"p": {"agents": [{"agent": "m"}]}}, "default": "p"},
+    )
+    asyncio.run(_run(e))
+    assert e.stats.fills >= 2
+    account = e.portfolio.accounts["sim"]
+    assert account.fees == sum((row.fill.fee for row in e.trades), Decimal(0))
+    final = e.equity_curve[-1][1]
+    book = e.portfolio.books.get(("sim", "BTC/USDT"))
+    held = book.quantity * book.mark if book and book.mark else Decimal(0)
+    assert final == account.cash + held
+    summary = e.summary()
+    assert summary.trades == e.stats.fills == len(e.trades)
+    assert summary.final_equity == final
