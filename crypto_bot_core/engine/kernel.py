@@ -17,31 +17,30 @@ Nothing here knows the mode: the clock and the adapters are injected.
 from __future__ import annotations
 
 import contextlib
-import heapq
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from crypto_bot_core.engine.clock import Clock, SimulatedClock
+from crypto_bot_core.engine.decisions import decide
 from crypto_bot_core.engine.fills import AdoptsSymbols, FillSync
 from crypto_bot_core.engine.orders import AuditLog, OrderManager
 from crypto_bot_core.engine.policy import (
     FixedPolicySelector,
     PolicyRegistry,
     PolicySelector,
-    combine,
 )
 from crypto_bot_core.engine.portfolio import Portfolio
 from crypto_bot_core.engine.risk import RiskPipeline
-from crypto_bot_core.engine.router import ExecutionRouter, NoRouteError
-from crypto_bot_core.engine.sizing import SizingConfig, intent_for
+from crypto_bot_core.engine.router import ExecutionRouter
+from crypto_bot_core.engine.sizing import SizingConfig
+from crypto_bot_core.engine.streams import merged
 from crypto_bot_core.engine.summary import RunSummary, TradeRow, VenueResult, summarise
 from crypto_bot_core.host.fence import Fence
 from crypto_bot_sdk import (
     Agent,
-    AgentUnavailableError,
     Bar,
     DataSource,
     ExchangeAdapter,
@@ -49,13 +48,9 @@ from crypto_bot_sdk import (
     Fill,
     InMemoryMarketView,
     Instrument,
-    InstrumentKind,
     MarketEvent,
     OrderBook,
-    PluginError,
     RecordType,
-    RiskContext,
-    Signal,
     Trade,
 )
 
@@ -164,34 +159,10 @@ class Engine:
         for component in (*self.exchanges.values(), *self.agents.values(), *self.data_sources):
             await component.close()
 
-    async def _merged(
-        self, start: datetime | None, end: datetime | None
-    ) -> AsyncIterator[MarketEvent]:
-        """Merge the sources' streams by timestamp (stable: source order breaks ties)."""
-        iterators = [source.stream(start, end) for source in self.data_sources]
-        heap: list[tuple[datetime, int, int, MarketEvent]] = []
-        counter = 0
-        for index, iterator in enumerate(iterators):
-            try:
-                event = await anext(iterator)
-            except StopAsyncIteration:
-                continue
-            heapq.heappush(heap, (event.ts, index, counter, event))
-            counter += 1
-        while heap:
-            _ts, index, _c, event = heapq.heappop(heap)
-            yield event
-            try:
-                nxt = await anext(iterators[index])
-            except StopAsyncIteration:
-                continue
-            counter += 1
-            heapq.heappush(heap, (nxt.ts, index, counter, nxt))
-
     async def run(self, start: datetime | None = None, end: datetime | None = None) -> EngineStats:
         batch: list[MarketEvent] = []
         current: datetime | None = None
-        async for event in self._merged(start, end):
+        async for event in merged(self.data_sources, start, end):
             if self.killed and not self.orders.open_orders():
                 break  # after the kill switch, events only serve to fill the flattening orders
             if current is not None and event.ts != current:
@@ -239,159 +210,8 @@ class Engine:
         self.trades.append(TradeRow(fill, realised))
         self.stats.fills += 1
 
-    async def _signals(self, policy: str, symbol: str) -> dict[str, Signal]:
-        spec = self.policies.policies[policy]
-        signals: dict[str, Signal] = {}
-        for member in spec.agents:
-            agent = self.agents[member.agent]
-            fence = self.agent_fences.get(member.agent)
-            try:
-                if fence is None:
-                    signal = await agent.evaluate(symbol, self.market)
-                else:
-                    signal = await fence.call_async(agent.evaluate, symbol, self.market)
-            except AgentUnavailableError as exc:
-                self.stats.agent_fallbacks += 1
-                if member.agent not in self._unavailable:
-                    # Recorded once per outage, not every tick it lasts.
-                    self._unavailable.add(member.agent)
-                    self.ledger.append(
-                        RecordType.ALERT,
-                        {
-                            "source": member.agent,
-                            "severity": "warning",
-                            "title": "agent unavailable; dropped from aggregation",
-                            "detail": str(exc),
-                            "event": "agent_fallback",
-                        },
-                        ts=self.clock.now(),
-                    )
-                continue
-            except PluginError as exc:
-                # A crashing agent is dropped from this tick like an unavailable one,
-                # and the failure is recorded once per agent for the operator.
-                self.stats.agent_fallbacks += 1
-                if member.agent not in self._agent_failures:
-                    self._agent_failures.add(member.agent)
-                    self.ledger.append(
-                        RecordType.ALERT,
-                        {
-                            "source": member.agent,
-                            "severity": "high",
-                            "title": "agent failed",
-                            "detail": str(exc),
-                        },
-                        ts=self.clock.now(),
-                    )
-                continue
-            if member.agent in self._unavailable:
-                self._unavailable.discard(member.agent)
-                self.ledger.append(
-                    RecordType.ALERT,
-                    {
-                        "source": member.agent,
-                        "severity": "info",
-                        "title": "agent available again",
-                        "event": "agent_recovered",
-                    },
-                    ts=self.clock.now(),
-                )
-            if signal is not None:
-                signals[member.agent] = signal
-        return signals
-
     async def _decide(self, symbol: str, ts: datetime) -> None:
-        assert self.selector is not None
-        policy = self.selector.select(symbol, self.market)
-        signals = await self._signals(policy, symbol)
-        combined = combine(policy, self.policies.policies[policy], signals, symbol, ts)
-        if combined is None:
-            return
-        self.stats.signals += 1
-        price = self.market.last_price(symbol)
-        venues = sorted(v for v, s in self.instruments if s == symbol)
-        if price is None or not venues:
-            return
-        instrument = self.instruments[(venues[0], symbol)]
-        current = self.portfolio.net_quantity(symbol)
-        intent = intent_for(
-            self.sizing,
-            combined,
-            current=current,
-            price=price,
-            instrument=instrument,
-            intent_id=f"{self.run_id[:12]}-i{self.stats.intents + 1:06d}",
-            policy=policy,
-        )
-        if intent is None:
-            return
-        intent = intent.model_copy(update={"venue": None})
-        self.stats.intents += 1
-        context = RiskContext.model_construct(
-            ts=ts,
-            portfolio=self.portfolio.snapshot(ts),
-            market=self.market,
-            open_orders=tuple(self.orders.open_orders()),
-            reference_price=price,
-        )
-        result = self.risk.evaluate(intent, context)
-        verdicts = [v.model_dump(mode="json") for v in result.verdicts]
-        if result.trip_kill_switch:
-            await self.kill(f"risk rule tripped the kill switch at {ts.isoformat()}")
-            return
-        if result.intent is None:
-            self.stats.rejected += 1
-            self.ledger.append(
-                RecordType.DECISION,
-                {
-                    "intent_id": intent.intent_id,
-                    "symbol": symbol,
-                    "policy": policy,
-                    "signals": {k: s.model_dump(mode="json") for k, s in signals.items()},
-                    "risk_verdicts": verdicts,
-                    "outcome": "rejected",
-                },
-                ts=ts,
-            )
-            return
-        positions = {venue: self.portfolio.position_quantity(venue, symbol) for venue in venues}
-        try:
-            route = self.router.route(result.intent, self.market, positions)
-        except NoRouteError as exc:
-            self.stats.rejected += 1
-            self.ledger.append(
-                RecordType.DECISION,
-                {
-                    "intent_id": intent.intent_id,
-                    "symbol": symbol,
-                    "outcome": "unroutable",
-                    "reason": str(exc),
-                },
-                ts=ts,
-            )
-            return
-        decision = {
-            "signals": {k: s.model_dump(mode="json") for k, s in signals.items()},
-            "combined": combined.model_dump(mode="json"),
-            "model_versions": {k: s.model_version for k, s in signals.items() if s.model_version},
-            "risk_verdicts": verdicts,
-            "routing": {
-                "venue": route.venue,
-                "reason": route.reason,
-                "quotes": route.quotes_payload(),
-            },
-        }
-        self.stats.orders += 1
-        await self.orders.submit(
-            result.intent,
-            venue=route.venue,
-            quantity=route.quantity,
-            ts=ts,
-            decision=decision,
-            # Reduce-only is a derivatives flag; on spot the router's venue choice does the job.
-            reduce_only=result.intent.reduce_only
-            and route.instrument.kind is InstrumentKind.PERPETUAL,
-        )
+        await decide(self, symbol, ts)
 
     async def kill(self, reason: str) -> None:
         """The kill switch: cancel every open order, flatten every position, record why."""

@@ -1,0 +1,181 @@
+"""One decision: the symbol's policy asks its agents, sizing makes an intent, risk rules judge
+it, the router picks a venue, and the order manager records and sends the order.
+
+Every step that changes nothing still leaves evidence: a rejected or
+unroutable intent is a decision record with the verdicts and the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from crypto_bot_core.engine.policy import combine
+from crypto_bot_core.engine.router import NoRouteError
+from crypto_bot_core.engine.sizing import intent_for
+from crypto_bot_sdk import (
+    AgentUnavailableError,
+    InstrumentKind,
+    PluginError,
+    RecordType,
+    RiskContext,
+    Signal,
+)
+
+if TYPE_CHECKING:
+    from crypto_bot_core.engine.kernel import Engine
+
+
+async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal]:
+    spec = engine.policies.policies[policy]
+    signals: dict[str, Signal] = {}
+    for member in spec.agents:
+        agent = engine.agents[member.agent]
+        fence = engine.agent_fences.get(member.agent)
+        try:
+            if fence is None:
+                signal = await agent.evaluate(symbol, engine.market)
+            else:
+                signal = await fence.call_async(agent.evaluate, symbol, engine.market)
+        except AgentUnavailableError as exc:
+            engine.stats.agent_fallbacks += 1
+            if member.agent not in engine._unavailable:
+                # Recorded once per outage, not every tick it lasts.
+                engine._unavailable.add(member.agent)
+                engine.ledger.append(
+                    RecordType.ALERT,
+                    {
+                        "source": member.agent,
+                        "severity": "warning",
+                        "title": "agent unavailable; dropped from aggregation",
+                        "detail": str(exc),
+                        "event": "agent_fallback",
+                    },
+                    ts=engine.clock.now(),
+                )
+            continue
+        except PluginError as exc:
+            # A crashing agent is dropped from this tick like an unavailable one,
+            # and the failure is recorded once per agent for the operator.
+            engine.stats.agent_fallbacks += 1
+            if member.agent not in engine._agent_failures:
+                engine._agent_failures.add(member.agent)
+                engine.ledger.append(
+                    RecordType.ALERT,
+                    {
+                        "source": member.agent,
+                        "severity": "high",
+                        "title": "agent failed",
+                        "detail": str(exc),
+                    },
+                    ts=engine.clock.now(),
+                )
+            continue
+        if member.agent in engine._unavailable:
+            engine._unavailable.discard(member.agent)
+            engine.ledger.append(
+                RecordType.ALERT,
+                {
+                    "source": member.agent,
+                    "severity": "info",
+                    "title": "agent available again",
+                    "event": "agent_recovered",
+                },
+                ts=engine.clock.now(),
+            )
+        if signal is not None:
+            signals[member.agent] = signal
+    return signals
+
+
+async def decide(engine: Engine, symbol: str, ts: datetime) -> None:
+    assert engine.selector is not None
+    policy = engine.selector.select(symbol, engine.market)
+    signals = await _signals(engine, policy, symbol)
+    combined = combine(policy, engine.policies.policies[policy], signals, symbol, ts)
+    if combined is None:
+        return
+    engine.stats.signals += 1
+    price = engine.market.last_price(symbol)
+    venues = sorted(v for v, s in engine.instruments if s == symbol)
+    if price is None or not venues:
+        return
+    instrument = engine.instruments[(venues[0], symbol)]
+    current = engine.portfolio.net_quantity(symbol)
+    intent = intent_for(
+        engine.sizing,
+        combined,
+        current=current,
+        price=price,
+        instrument=instrument,
+        intent_id=f"{engine.run_id[:12]}-i{engine.stats.intents + 1:06d}",
+        policy=policy,
+    )
+    if intent is None:
+        return
+    intent = intent.model_copy(update={"venue": None})
+    engine.stats.intents += 1
+    context = RiskContext.model_construct(
+        ts=ts,
+        portfolio=engine.portfolio.snapshot(ts),
+        market=engine.market,
+        open_orders=tuple(engine.orders.open_orders()),
+        reference_price=price,
+    )
+    result = engine.risk.evaluate(intent, context)
+    verdicts = [v.model_dump(mode="json") for v in result.verdicts]
+    if result.trip_kill_switch:
+        await engine.kill(f"risk rule tripped the kill switch at {ts.isoformat()}")
+        return
+    if result.intent is None:
+        engine.stats.rejected += 1
+        engine.ledger.append(
+            RecordType.DECISION,
+            {
+                "intent_id": intent.intent_id,
+                "symbol": symbol,
+                "policy": policy,
+                "signals": {k: s.model_dump(mode="json") for k, s in signals.items()},
+                "risk_verdicts": verdicts,
+                "outcome": "rejected",
+            },
+            ts=ts,
+        )
+        return
+    positions = {venue: engine.portfolio.position_quantity(venue, symbol) for venue in venues}
+    try:
+        route = engine.router.route(result.intent, engine.market, positions)
+    except NoRouteError as exc:
+        engine.stats.rejected += 1
+        engine.ledger.append(
+            RecordType.DECISION,
+            {
+                "intent_id": intent.intent_id,
+                "symbol": symbol,
+                "outcome": "unroutable",
+                "reason": str(exc),
+            },
+            ts=ts,
+        )
+        return
+    decision = {
+        "signals": {k: s.model_dump(mode="json") for k, s in signals.items()},
+        "combined": combined.model_dump(mode="json"),
+        "model_versions": {k: s.model_version for k, s in signals.items() if s.model_version},
+        "risk_verdicts": verdicts,
+        "routing": {
+            "venue": route.venue,
+            "reason": route.reason,
+            "quotes": route.quotes_payload(),
+        },
+    }
+    engine.stats.orders += 1
+    await engine.orders.submit(
+        result.intent,
+        venue=route.venue,
+        quantity=route.quantity,
+        ts=ts,
+        decision=decision,
+        # Reduce-only is a derivatives flag; on spot the router's venue choice does the job.
+        reduce_only=result.intent.reduce_only and route.instrument.kind is InstrumentKind.PERPETUAL,
+    )
