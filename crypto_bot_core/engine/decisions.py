@@ -39,9 +39,9 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                 signal = await fence.call_async(agent.evaluate, symbol, engine.market)
         except AgentUnavailableError as exc:
             engine.stats.agent_fallbacks += 1
-            if member.agent not in engine._unavailable:
+            if member.agent not in engine.unavailable_agents:
                 # Recorded once per outage, not every tick it lasts.
-                engine._unavailable.add(member.agent)
+                engine.unavailable_agents.add(member.agent)
                 engine.ledger.append(
                     RecordType.ALERT,
                     {
@@ -58,8 +58,8 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
             # A crashing agent is dropped from this tick like an unavailable one,
             # and the failure is recorded once per agent for the operator.
             engine.stats.agent_fallbacks += 1
-            if member.agent not in engine._agent_failures:
-                engine._agent_failures.add(member.agent)
+            if member.agent not in engine.failed_agents:
+                engine.failed_agents.add(member.agent)
                 engine.ledger.append(
                     RecordType.ALERT,
                     {
@@ -71,8 +71,8 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                     ts=engine.clock.now(),
                 )
             continue
-        if member.agent in engine._unavailable:
-            engine._unavailable.discard(member.agent)
+        if member.agent in engine.unavailable_agents:
+            engine.unavailable_agents.discard(member.agent)
             engine.ledger.append(
                 RecordType.ALERT,
                 {

@@ -94,8 +94,8 @@ class Engine:
     killed: bool = field(init=False, default=False)
     equity_curve: list[tuple[datetime, Decimal]] = field(init=False, default_factory=list)
     trades: list[TradeRow] = field(init=False, default_factory=list)
-    _agent_failures: set[str] = field(init=False, default_factory=set)
-    _unavailable: set[str] = field(init=False, default_factory=set)
+    failed_agents: set[str] = field(init=False, default_factory=set)
+    unavailable_agents: set[str] = field(init=False, default_factory=set)
     fill_sync: FillSync = field(init=False)
 
     async def start(self) -> None:
