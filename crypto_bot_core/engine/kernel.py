@@ -23,8 +23,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from crypto_bot_core.engine import chaos
 from crypto_bot_core.engine.clock import Clock, SimulatedClock
 from crypto_bot_core.engine.decisions import decide
+from crypto_bot_core.engine.durability import VenueStateStore
 from crypto_bot_core.engine.fills import AdoptsSymbols, FillSync
 from crypto_bot_core.engine.orders import AuditLog, OrderManager
 from crypto_bot_core.engine.policy import (
@@ -33,6 +35,8 @@ from crypto_bot_core.engine.policy import (
     PolicySelector,
 )
 from crypto_bot_core.engine.portfolio import Portfolio
+from crypto_bot_core.engine.reconcile import LedgerState, ReconciliationReport
+from crypto_bot_core.engine.resume import client_id_prefix, continue_run
 from crypto_bot_core.engine.risk import RiskPipeline
 from crypto_bot_core.engine.router import ExecutionRouter
 from crypto_bot_core.engine.sizing import SizingConfig
@@ -85,6 +89,10 @@ class Engine:
     on_progress: Callable[[datetime], None] | None = None
     agent_fences: Mapping[str, Fence] = field(default_factory=dict)
     """Per agent instance: the host's fence, so a crashing agent is named and dropped."""
+    state_store: VenueStateStore | None = None
+    """Paper and live runs: where simulated venues' state is saved after every change."""
+    kill_requested: Callable[[], str | None] | None = None
+    """Polled every tick; a reason string trips the kill switch (``cryptobot kill``)."""
     market: InMemoryMarketView = field(init=False)
     portfolio: Portfolio = field(init=False)
     orders: OrderManager = field(init=False)
@@ -97,8 +105,12 @@ class Engine:
     failed_agents: set[str] = field(init=False, default_factory=set)
     unavailable_agents: set[str] = field(init=False, default_factory=set)
     fill_sync: FillSync = field(init=False)
+    decide_after: datetime | None = field(init=False, default=None)
+    venue_marks: dict[str, datetime | None] = field(init=False, default_factory=dict)
+    reconciliation: ReconciliationReport | None = field(init=False, default=None)
 
-    async def start(self) -> None:
+    async def start(self, resume: LedgerState | None = None) -> None:
+        """Start every component; with ``resume``, continue a run from its ledger and venues."""
         self.policies.check_agents(list(self.agents))
         if self.selector is None:
             self.selector = FixedPolicySelector(self.policies)
@@ -113,10 +125,14 @@ class Engine:
             listed = await adapter.load_instruments()
             for instrument in listed:
                 self.instruments[(venue, instrument.symbol)] = instrument
-            balances = await adapter.fetch_balances()
-            cash = sum(
-                (b.total for b in balances if b.asset == self.portfolio.quote_currency), Decimal(0)
-            )
+            if resume is None:
+                balances = await adapter.fetch_balances()
+                cash = sum(
+                    (b.total for b in balances if b.asset == self.portfolio.quote_currency),
+                    Decimal(0),
+                )
+            else:
+                cash = resume.initial_cash.get(venue, Decimal(0))
             self.portfolio.open_account(venue, cash)
             if listed:
                 # Without a fee schedule the router compares this venue's raw prices.
@@ -126,10 +142,13 @@ class Engine:
         self.market = InMemoryMarketView(instruments, max_bars=512)
         self.router = ExecutionRouter(self.instruments, fees)
         self.orders = OrderManager(
-            self.ledger, self.exchanges, id_prefix=self.run_id[:12], fill_sink=self._book
+            self.ledger,
+            self.exchanges,
+            id_prefix=client_id_prefix(self.run_id),
+            fill_sink=self._book,
+            state_store=self.state_store,
         )
         self.fill_sync = FillSync(self.exchanges)
-        self.fill_sync.start()
         self.ledger.append(
             RecordType.SYSTEM_START,
             {
@@ -138,8 +157,13 @@ class Engine:
                 "venues": sorted(self.exchanges),
                 "agents": sorted(self.agents),
                 "policies": sorted(self.policies.policies),
+                "initial_cash": {v: str(a.initial) for v, a in self.portfolio.accounts.items()},
+                "resumed": resume is not None,
             },
         )
+        if resume is not None:
+            self.reconciliation = await continue_run(self, resume)
+        self.fill_sync.start()
 
     async def close(self, reason: str = "completed") -> None:
         if self.fill_sync.venues:
@@ -177,6 +201,7 @@ class Engine:
     async def _process(self, ts: datetime, events: list[MarketEvent]) -> None:
         self.clock.advance(ts)
         updated: list[str] = []
+        filled = False
         for event in events:
             self.stats.events += 1
             self.market.update(event)
@@ -189,18 +214,43 @@ class Engine:
                 price = event.price if isinstance(event, Trade) else event.mid
                 if price is not None:
                     self.portfolio.mark(event.venue, event.symbol, price)
-            for adapter in self.exchanges.values():
-                for fill in await adapter.on_market_event(event):
-                    self._book(fill)
+            filled = await self._match(event) or filled
+        if self.state_store is not None:
+            self.state_store.tick = ts
+            if filled:
+                self.state_store.persist_all()
         if self.fill_sync.venues:
             for fill in await self.fill_sync.collect():
                 self._book(fill)
-        if not self.killed:
+        await self._check_kill_request()
+        if not self.killed and (self.decide_after is None or ts > self.decide_after):
             for symbol in updated:
                 await self._decide(symbol, ts)
         self.equity_curve.append((ts, self.portfolio.update_peak()))
         if self.on_progress is not None:
             self.on_progress(ts)
+        chaos.point("tick_done")
+
+    async def _match(self, event: MarketEvent) -> bool:
+        """Let simulated venues match the event; book their fills. True if anything filled."""
+        filled = False
+        for venue, adapter in self.exchanges.items():
+            mark = self.venue_marks.get(venue)
+            if mark is not None and event.ts <= mark:
+                continue  # a restored venue has seen this event already
+            fills = await adapter.on_market_event(event)
+            if fills:
+                filled = True
+                chaos.point("fills_matched")
+                for fill in fills:
+                    self._book(fill)
+        return filled
+
+    async def _check_kill_request(self) -> None:
+        if self.kill_requested is not None and not self.killed:
+            reason = self.kill_requested()
+            if reason:
+                await self.kill(reason)
 
     def _book(self, fill: Fill) -> None:
         if self.orders.book_fill(fill) is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from crypto_bot_core.engine import chaos
 from crypto_bot_sdk import (
     ExchangeAdapter,
     ExchangeError,
@@ -86,6 +87,17 @@ class OrderManager:
         self._sequence += 1
         return f"{self.id_prefix}-{self._sequence:06d}"
 
+    def adopt(self, order: Order) -> None:
+        """Take over an order rebuilt from the ledger (restart)."""
+        self._set(order)
+
+    def restart_sequence(self, issued: int) -> None:
+        """Continue client order ids after the ``issued`` ones a previous process used."""
+        self._sequence = max(self._sequence, issued)
+
+    def record_status(self, order: Order, ts: datetime, **extra: Any) -> None:
+        self._record_status(order, ts, **extra)
+
     def _record_status(self, order: Order, ts: datetime, **extra: Any) -> None:
         payload: dict[str, Any] = {
             "client_order_id": order.client_order_id,
@@ -145,17 +157,21 @@ class OrderManager:
             },
             ts=ts,
         )
+        chaos.point("intent_recorded")
         adapter = self.adapters[venue]
         sent = order.transition(OrderStatus.SUBMITTED, ts=ts)
         try:
             remote = await self._send(adapter, request)
         except ExchangeError as exc:
+            chaos.point("exchange_answered")
             rejected = sent.transition(OrderStatus.REJECTED, ts=ts, reason=str(exc))
             self._set(rejected)
             self._persist(venue)
             self._record_status(rejected, ts, error=type(exc).__name__)
             return rejected
+        chaos.point("exchange_answered")
         self._persist(venue)
+        chaos.point("venue_persisted")
         self._set(sent)
         if remote.filled_quantity > 0:
             # Filled (in part) on arrival: book those fills before the final status, so an
@@ -222,6 +238,7 @@ class OrderManager:
         if order.status in (OrderStatus.CREATED, OrderStatus.SUBMITTED):
             order = order.transition(OrderStatus.ACKNOWLEDGED, ts=fill.ts)
         self.ledger.append(RecordType.FILL, fill.model_dump(mode="json"), ts=fill.ts)
+        chaos.point("fill_recorded")
         updated = order.apply_fill(fill)
         self._set(updated)
         self._record_status(updated, fill.ts, fill_id=fill.fill_id)

@@ -50,6 +50,11 @@ class LedgerState:
     order_count: int = 0
     intent_count: int = 0
     killed: bool = False
+    initial_cash: dict[str, Decimal] = field(default_factory=dict)
+    """Each venue's starting cash, from the run's first start record."""
+    run_id: str | None = None
+    stopped: bool = False
+    """Whether the last system record is a stop (a clean end, not a crash)."""
 
 
 def rebuild(records: Iterable[LedgerRecord]) -> LedgerState:
@@ -93,6 +98,15 @@ def rebuild(records: Iterable[LedgerRecord]) -> LedgerState:
                 state.intent_count += 1
         elif record.type is RecordType.KILL_SWITCH:
             state.killed = True
+        elif record.type is RecordType.SYSTEM_START:
+            state.stopped = False
+            if state.run_id is None:
+                state.run_id = payload.get("run_id")
+                state.initial_cash = {
+                    venue: Decimal(cash) for venue, cash in payload.get("initial_cash", {}).items()
+                }
+        elif record.type is RecordType.SYSTEM_STOP:
+            state.stopped = True
     return state
 
 

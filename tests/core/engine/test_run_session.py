@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from crypto_bot_core.config import default_config
+from crypto_bot_core.engine.resume import client_id_prefix
 from crypto_bot_core.engine.runner import run_session
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
@@ -78,6 +79,6 @@ def test_backtest_and_paper_trade_identically(tmp_path: Path) -> None:
         assert result.summary.mode == mode
         # client order ids carry the run id; everything else must be identical
         text = (result.run_dir / "trades.csv").read_text()
-        trades[mode] = text.replace(f"cmp-{mode}-", "RUN-")
+        trades[mode] = text.replace(client_id_prefix(f"cmp-{mode}"), "RUN")
     assert trades["backtest"].count("\n") > 2
     assert trades["backtest"] == trades["paper"]

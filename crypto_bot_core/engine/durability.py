@@ -1,0 +1,97 @@
+"""Durable simulated venues: their state saved in the run folder after every change.
+
+A paper venue lives in the engine's process, so a crash would take the
+"exchange" down with it and there would be nothing to reconcile against. The
+store saves each simulated venue's snapshot, atomically (write, fsync,
+rename), after every submit or cancel and after every tick that filled
+something, together with the tick whose events the venue has fully seen. On
+restart the venue is restored and fed only the events after that tick, so it
+ends exactly where it would have been.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from crypto_bot_sdk import ExchangeAdapter, LedgerError
+
+FORMAT = 1
+
+
+@runtime_checkable
+class Snapshotting(Protocol):
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def restore(self, data: dict[str, Any]) -> None: ...
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class VenueStateStore:
+    """Snapshots of the simulated venues among ``adapters``, one JSON file each."""
+
+    def __init__(self, folder: Path, adapters: Mapping[str, ExchangeAdapter[Any]]) -> None:
+        self.folder = folder
+        self.adapters = {v: a for v, a in adapters.items() if isinstance(a, Snapshotting)}
+        self.tick: datetime | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, venue: str) -> Path:
+        return self.folder / f"{venue}.json"
+
+    def persist(self, venue: str) -> None:
+        adapter = self.adapters.get(venue)
+        if adapter is None:
+            return
+        assert isinstance(adapter, Snapshotting)
+        document = {
+            "format": FORMAT,
+            "venue": venue,
+            "tick": self.tick.isoformat() if self.tick else None,
+            "state": adapter.snapshot(),
+        }
+        write_atomically(self.path(venue), json.dumps(document, sort_keys=True))
+
+    def persist_all(self) -> None:
+        for venue in self.adapters:
+            self.persist(venue)
+
+    def restore_all(self) -> dict[str, datetime | None]:
+        """Load every saved venue; return each venue's last fully processed tick."""
+        marks: dict[str, datetime | None] = {}
+        for venue, adapter in self.adapters.items():
+            path = self.path(venue)
+            if not path.exists():
+                marks[venue] = None
+                continue
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise LedgerError(
+                    f"venue state {path} is unreadable ({exc}); the run cannot be resumed "
+                    "safely — inspect or restore the file from a backup"
+                ) from exc
+            if document.get("format") != FORMAT or document.get("venue") != venue:
+                raise LedgerError(f"{path} is not a saved state of venue {venue!r}")
+            assert isinstance(adapter, Snapshotting)
+            adapter.restore(document["state"])
+            tick = document.get("tick")
+            marks[venue] = datetime.fromisoformat(tick) if tick else None
+        return marks
