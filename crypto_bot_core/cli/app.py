@@ -45,6 +45,7 @@ app.add_typer(plugins_commands.app, name="plugins")
 app.add_typer(config_commands.app, name="config")
 app.add_typer(ledger_commands.app, name="ledger")
 app.command("run")(run_commands.run)
+app.command("kill")(run_commands.kill)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ and the ledger load inside the commands.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from crypto_bot_core.config import LoadedConfig
     from crypto_bot_core.engine.runner import RunResult
 
 
@@ -52,31 +52,34 @@ def _print_summary(result: RunResult) -> None:
     typer.echo(f"ledger: {result.ledger_url}  (check it: cryptobot ledger verify --url ...)")
 
 
-def _execute(loaded: LoadedConfig, *, run_id: str | None, progress: bool) -> None:
+def _progress() -> tuple[Any, Any]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("simulated time {task.fields[now]}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} ticks"),
+        TimeElapsedColumn(),
+        transient=True,
+    )
+    task = bar.add_task("run", total=None, now="-")
+
+    def callback(ts: datetime) -> None:
+        bar.update(task, advance=1, now=f"{ts:%Y-%m-%d %H:%M}")
+
+    return bar, callback
+
+
+def _execute(action: Callable[[Any], RunResult], *, progress: bool) -> RunResult:
+    """Run ``action(on_progress)`` with a progress bar, turning our errors into exit codes."""
     from crypto_bot_core.config import ConfigFileError
-    from crypto_bot_core.engine.runner import run_session
     from crypto_bot_sdk import CryptoBotError
 
-    callback: Any = None
-    bar: Any = None
-    if progress:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar = Progress(
-            TextColumn("simulated time {task.fields[now]}"),
-            BarColumn(),
-            TextColumn("{task.completed:,} ticks"),
-            TimeElapsedColumn(),
-            transient=True,
-        )
-        task = bar.add_task("run", total=None, now="-")
-
-        def callback(ts: datetime) -> None:
-            bar.update(task, advance=1, now=f"{ts:%Y-%m-%d %H:%M}")
-
+    bar, callback = _progress() if progress else (None, None)
+    if bar is not None:
         bar.start()
     try:
-        result = run_session(loaded, run_id=run_id, on_progress=callback)
+        result = action(callback)
     except ConfigFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -86,9 +89,16 @@ def _execute(loaded: LoadedConfig, *, run_id: str | None, progress: bool) -> Non
     finally:
         if bar is not None:
             bar.stop()
+    if result.reconciliation is not None:
+        rec = result.reconciliation.to_payload()
+        typer.echo(
+            "reconciled with the venues: "
+            + ", ".join(f"{len(v)} {k.replace('_', ' ')}" for k, v in rec.items())
+        )
     _print_summary(result)
     if result.interrupted:
         raise typer.Exit(130)
+    return result
 
 
 def run(
@@ -99,14 +109,61 @@ def run(
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Name of the run folder (default: generated).")
     ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            help="Continue a run (its folder, or its id under runs/) after a crash or stop; "
+            "its orders are reconciled with the venues first.",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run a trading session: with no options, paper trading on the embedded defaults."""
     from crypto_bot_core.config import ConfigFileError, default_config, load_config
+    from crypto_bot_core.engine.runner import find_run, resume_session, run_session
+    from crypto_bot_sdk import ConfigError
 
+    if resume is not None:
+        if config is not None or run_id is not None:
+            typer.echo(
+                "error: --resume continues a run as it was configured; drop --config and --run-id",
+                err=True,
+            )
+            raise typer.Exit(2)
+        try:
+            folder = find_run(resume)
+        except ConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        _execute(lambda cb: resume_session(folder, on_progress=cb), progress=progress)
+        return
     try:
         loaded = load_config(config) if config is not None else default_config()
     except ConfigFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    _execute(loaded, run_id=run_id, progress=progress)
+    _execute(lambda cb: run_session(loaded, run_id=run_id, on_progress=cb), progress=progress)
+
+
+def kill(
+    run: Annotated[str, typer.Argument(help="The run folder, or its id under runs/.")],
+    reason: Annotated[str, typer.Option(help="Why; recorded in the ledger.")] = "operator kill",
+) -> None:
+    """The kill switch: cancel open orders, flatten every position, write a final record.
+
+    A running session is asked to do it at its next tick; a stopped or crashed
+    one is settled here (reconciled with its venues first).
+    """
+    from crypto_bot_core.engine.runner import find_run, request_kill, resume_session
+    from crypto_bot_sdk import ConfigError
+
+    try:
+        folder = find_run(run)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if request_kill(folder, reason):
+        typer.echo(f"kill requested; the running session in {folder} stops at its next tick")
+        return
+    _execute(lambda cb: resume_session(folder, on_progress=cb, kill_reason=reason), progress=False)

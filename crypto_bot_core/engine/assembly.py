@@ -90,12 +90,13 @@ def assemble(
     ledger: AuditLog | None = None,
     ledger_factory: Callable[[str], AuditLog] | None = None,
     run_id: str | None = None,
+    run_dir: Path | None = None,
 ) -> Assembled:
     """Resolve the config against ``host`` and wire an :class:`Engine` (not yet started)."""
     resolved = loaded.resolve(host)
     config = resolved.config
     run_id = run_id or new_run_id(config.mode)
-    run_dir = config.run.run_dir / run_id
+    run_dir = run_dir or config.run.run_dir / run_id
     ledger_url = config.ledger.url or f"sqlite:///{(run_dir / 'ledger.sqlite').as_posix()}"
     if ledger is None:
         if ledger_factory is None:

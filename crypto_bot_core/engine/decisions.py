@@ -51,7 +51,7 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                         "detail": str(exc),
                         "event": "agent_fallback",
                     },
-                    ts=engine.clock.now(),
+                    ts=engine.now(),
                 )
             continue
         except PluginError as exc:
@@ -68,7 +68,7 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                         "title": "agent failed",
                         "detail": str(exc),
                     },
-                    ts=engine.clock.now(),
+                    ts=engine.now(),
                 )
             continue
         if member.agent in engine.unavailable_agents:
@@ -81,7 +81,7 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                     "title": "agent available again",
                     "event": "agent_recovered",
                 },
-                ts=engine.clock.now(),
+                ts=engine.now(),
             )
         if signal is not None:
             signals[member.agent] = signal

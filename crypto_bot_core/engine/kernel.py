@@ -119,9 +119,12 @@ class Engine:
         self.portfolio = Portfolio()
         fees: dict[str, FeeSchedule] = {}
         symbols = sorted({i.symbol for s in self.data_sources for i in s.instruments()})
-        for venue, adapter in self.exchanges.items():
+        for adapter in self.exchanges.values():
             if isinstance(adapter, AdoptsSymbols):
                 adapter.adopt_symbols(symbols)
+        if resume is not None and self.state_store is not None:
+            self.venue_marks = self.state_store.restore_all()
+        for venue, adapter in self.exchanges.items():
             listed = await adapter.load_instruments()
             for instrument in listed:
                 self.instruments[(venue, instrument.symbol)] = instrument
@@ -262,6 +265,15 @@ class Engine:
 
     async def _decide(self, symbol: str, ts: datetime) -> None:
         await decide(self, symbol, ts)
+
+    def now(self) -> datetime:
+        """The engine's time; before the first event of a resumed run, its last decision's."""
+        try:
+            return self.clock.now()
+        except LookupError:
+            if self.decide_after is not None:
+                return self.decide_after
+            raise
 
     async def kill(self, reason: str) -> None:
         """The kill switch: cancel every open order, flatten every position, record why."""

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 async def flatten_everything(engine: Engine, reason: str) -> list[str]:
     """Cancel open orders and close positions on every venue; return the problems met."""
-    ts = engine.clock.now()
+    ts = engine.now()
     problems: list[str] = []
     engine.ledger.append(RecordType.KILL_SWITCH, {"run_id": engine.run_id, "reason": reason}, ts=ts)
     for order in list(engine.orders.open_orders()):

@@ -55,15 +55,13 @@ async def continue_run(engine: Engine, state: LedgerState) -> ReconciliationRepo
     orders.restart_sequence(state.order_count)
     engine.stats.intents = state.intent_count + state.order_count
     engine.decide_after = state.last_decision_ts
-    if state.last_decision_ts is not None:
-        engine.clock.advance(state.last_decision_ts)
 
     report = ReconciliationReport()
     first_ts = min((o.created_at for o in state.orders.values()), default=None)
     remote, fills, strangers = await venue_truth(
         state, engine.exchanges, orders.id_prefix, first_ts
     )
-    ts = engine.clock.now() if state.last_decision_ts is not None else None
+    ts = state.last_decision_ts
     for cid, venue_order in remote.items():
         local = state.orders[cid]
         moved = order_after_restart(local, venue_order, ts or local.updated_at)
