@@ -1,0 +1,1 @@
+"""Deployment tests: the plugin install step, the Dockerfiles and the Helm chart."""
