@@ -235,7 +235,9 @@ class OrderManager:
         if order is None:
             return None
         self.seen_fills.add(fill.fill_id)
-        if order.status in (OrderStatus.CREATED, OrderStatus.SUBMITTED):
+        if order.status is OrderStatus.CREATED:
+            order = order.transition(OrderStatus.SUBMITTED, ts=fill.ts)
+        if order.status is OrderStatus.SUBMITTED:
             order = order.transition(OrderStatus.ACKNOWLEDGED, ts=fill.ts)
         self.ledger.append(RecordType.FILL, fill.model_dump(mode="json"), ts=fill.ts)
         chaos.point("fill_recorded")

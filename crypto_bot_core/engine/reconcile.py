@@ -162,6 +162,35 @@ async def venue_truth(
     return remote, fills, strangers
 
 
+def catch_up_fills(order: Order, fills: list[Fill]) -> Order:
+    """The order with all its ledger fills applied, if its last status record lags behind them.
+
+    A crash between a fill's record and the order's next status record leaves
+    the order one step behind its own fills; replaying them fixes that.
+    """
+    total = sum((f.quantity for f in fills), Decimal(0))
+    if total <= order.filled_quantity:
+        return order
+    status = {
+        OrderStatus.CREATED: OrderStatus.SUBMITTED,
+        OrderStatus.PARTIALLY_FILLED: OrderStatus.ACKNOWLEDGED,
+    }.get(order.status, order.status)
+    base = Order.model_construct(
+        **{
+            **dict(order),
+            "status": status,
+            "filled_quantity": Decimal(0),
+            "average_fill_price": None,
+            "fees": Decimal(0),
+        }
+    )
+    if base.status is OrderStatus.SUBMITTED:
+        base = base.transition(OrderStatus.ACKNOWLEDGED, ts=fills[0].ts)
+    for fill in fills:
+        base = base.apply_fill(fill)
+    return base
+
+
 def order_after_restart(local: Order, remote: Order | None, ts: datetime) -> Order:
     """The order's state once the venue's answer is taken into account (fills apart)."""
     if remote is None:
@@ -174,9 +203,13 @@ def order_after_restart(local: Order, remote: Order | None, ts: datetime) -> Ord
                 "updated_at": ts,
             }
         )
+    if local.status is OrderStatus.CREATED:
+        # Only the intent was recorded, yet the venue has the order: it was sent.
+        local = local.transition(OrderStatus.SUBMITTED, ts=ts)
     target = remote.status
     if target in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
-        return local  # fills move these states
+        # Fills move these states when they are booked; until then it rests acknowledged.
+        target = OrderStatus.ACKNOWLEDGED
     if target is local.status or not local.can_transition(target):
         return local
     return local.transition(target, ts=ts, exchange_order_id=remote.exchange_order_id)

@@ -19,11 +19,12 @@ from crypto_bot_core.engine.orders import STATUS_RECORD
 from crypto_bot_core.engine.reconcile import (
     LedgerState,
     ReconciliationReport,
+    catch_up_fills,
     order_after_restart,
     venue_truth,
 )
 from crypto_bot_core.engine.summary import TradeRow
-from crypto_bot_sdk import ExchangeAdapter, NotSupportedError, OrderStatus, RecordType
+from crypto_bot_sdk import ExchangeAdapter, Fill, NotSupportedError, OrderStatus, RecordType
 
 if TYPE_CHECKING:
     from crypto_bot_core.engine.kernel import Engine
@@ -41,8 +42,8 @@ async def _venue_positions(adapter: ExchangeAdapter[Any]) -> dict[str, Decimal]:
         return {}
 
 
-async def continue_run(engine: Engine, state: LedgerState) -> ReconciliationReport:
-    """Load ``state`` into ``engine`` and reconcile it with the venues; record the outcome."""
+def _load(engine: Engine, state: LedgerState) -> list[str]:
+    """Book the ledger's fills and orders into the engine; return orders that lagged their fills."""
     orders = engine.orders
     for fill in state.fills:
         orders.seen_fills.add(fill.fill_id)
@@ -50,13 +51,31 @@ async def continue_run(engine: Engine, state: LedgerState) -> ReconciliationRepo
         realised = engine.portfolio.apply_fill(fill, instrument)
         engine.trades.append(TradeRow(fill, realised))
         engine.stats.fills += 1
-    for order in state.orders.values():
-        orders.adopt(order)
+    by_order: dict[str, list[Fill]] = {}
+    for fill in state.fills:
+        by_order.setdefault(fill.client_order_id, []).append(fill)
+    lagging: list[str] = []
+    for cid, order in list(state.orders.items()):
+        caught_up = catch_up_fills(order, by_order.get(cid, []))
+        if caught_up is not order:
+            state.orders[cid] = caught_up
+            lagging.append(cid)
+        orders.adopt(caught_up)
     orders.restart_sequence(state.order_count)
     engine.stats.intents = state.intent_count + state.order_count
     engine.decide_after = state.last_decision_ts
+    return lagging
 
+
+async def continue_run(engine: Engine, state: LedgerState) -> ReconciliationReport:
+    """Load ``state`` into ``engine`` and reconcile it with the venues; record the outcome."""
+    orders = engine.orders
+    lagging = _load(engine, state)
     report = ReconciliationReport()
+    for cid in lagging:
+        order = state.orders[cid]
+        orders.record_status(order, order.updated_at, reconciled=True)
+        report.updated.append(cid)
     first_ts = min((o.created_at for o in state.orders.values()), default=None)
     remote, fills, strangers = await venue_truth(
         state, engine.exchanges, orders.id_prefix, first_ts
