@@ -1,0 +1,65 @@
+"""A portfolio's signed exposure per symbol, in its own currency, exactly.
+
+Exposure is ``quantity x price x contract size x rate``: the P&L of a
+position for a simple return ``r`` of its price is ``exposure x r`` (spot and
+linear perpetuals alike). The price is the mark, else the entry price; the
+rate turns the symbol's settlement currency into the portfolio's and comes
+from the market view (``QUOTE/CCY`` or the inverse of ``CCY/QUOTE``). The
+same symbol on several venues is one exposure: it moves with one price.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from crypto_bot_sdk import MarketView, PortfolioSnapshot, Position, RiskError, parse_symbol
+
+
+def settlement_currency(symbol: str) -> str:
+    _base, quote, settle = parse_symbol(symbol)
+    return settle or quote
+
+
+def currency_rate(currency: str, into: str, market: MarketView | None) -> Decimal:
+    """How many ``into`` one unit of ``currency`` is worth, from the market view."""
+    if currency == into:
+        return Decimal(1)
+    if market is not None:
+        direct = market.last_price(f"{currency}/{into}")
+        if direct is not None and direct > 0:
+            return direct
+        inverse = market.last_price(f"{into}/{currency}")
+        if inverse is not None and inverse > 0:
+            return 1 / inverse
+    raise RiskError(
+        f"cannot value {currency} in the portfolio currency {into}: no price for "
+        f"{currency}/{into} or {into}/{currency} in the market data"
+    )
+
+
+def position_price(position: Position) -> Decimal:
+    price = position.mark_price or position.average_entry_price
+    if price is None:
+        raise RiskError(
+            f"position {position.symbol}@{position.venue} has neither a mark nor an entry price"
+        )
+    return price
+
+
+def position_exposure(
+    position: Position, currency: str, market: MarketView | None = None
+) -> Decimal:
+    """Signed value of ``position`` at its price, in ``currency``."""
+    rate = currency_rate(settlement_currency(position.symbol), currency, market)
+    return position.quantity * position_price(position) * position.contract_size * rate
+
+
+def exposures(portfolio: PortfolioSnapshot, market: MarketView | None = None) -> dict[str, Decimal]:
+    """Signed exposure per symbol (summed over venues), symbols in first-seen order."""
+    out: dict[str, Decimal] = {}
+    for position in portfolio.positions:
+        if position.quantity == 0:
+            continue
+        value = position_exposure(position, portfolio.quote_currency, market)
+        out[position.symbol] = out.get(position.symbol, Decimal(0)) + value
+    return out
