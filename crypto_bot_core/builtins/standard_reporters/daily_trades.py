@@ -12,16 +12,21 @@ be re-created and compared years later.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crypto_bot_core.builtins.standard_reporters.config import DailyTradesConfig
+from crypto_bot_core.builtins.standard_reporters.rendering import (
+    artefact,
+    check_format,
+    iso_utc,
+    period_filename,
+    period_json,
+    render_csv,
+    render_json,
+)
 from crypto_bot_core.builtins.standard_reporters.trades import TradeRow, trade_rows
-from crypto_bot_sdk import ConfigError, LedgerRecord, ReportArtefact, Reporter, ReportPeriod
+from crypto_bot_sdk import LedgerRecord, ReportArtefact, Reporter, ReportPeriod
 
 COLUMNS = (
     "trade_id",
@@ -36,12 +41,6 @@ COLUMNS = (
     "model_versions",
     "risk_flags",
 )
-MEDIA_TYPES = {"csv": "text/csv", "json": "application/json"}
-
-
-def iso_utc(ts: datetime) -> str:
-    """``2024-06-01T09:30:00.000000Z``: always UTC, always microseconds, so strings sort."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _row(trade: TradeRow) -> dict[str, Any]:
@@ -61,33 +60,6 @@ def _row(trade: TradeRow) -> dict[str, Any]:
     }
 
 
-def _compact(mapping: dict[str, str]) -> str:
-    return json.dumps(mapping, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def render_csv(rows: Sequence[dict[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow(
-            [_compact(row[c]) if c in ("model_versions", "risk_flags") else row[c] for c in COLUMNS]
-        )
-    return buffer.getvalue().encode("utf-8")
-
-
-def render_json(rows: Sequence[dict[str, Any]], period: ReportPeriod) -> bytes:
-    document = {
-        "report": "daily_trades",
-        "period": {"start": iso_utc(period.start), "end": iso_utc(period.end)},
-        "trade_count": len(rows),
-        "columns": list(COLUMNS),
-        "trades": list(rows),
-    }
-    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
-
-
 class DailyTradesReporter(Reporter[DailyTradesConfig]):
     """The daily trade report in CSV and JSON; see the module doc for the layout."""
 
@@ -96,27 +68,23 @@ class DailyTradesReporter(Reporter[DailyTradesConfig]):
     formats = ("csv", "json")
 
     def filename(self, period: ReportPeriod, fmt: str) -> str:
-        start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
-        if start.time() == datetime.min.time() and end - start == timedelta(days=1):
-            span = start.strftime("%Y-%m-%d")
-        else:
-            span = f"{start:%Y%m%dT%H%M%SZ}_{end:%Y%m%dT%H%M%SZ}"
-        return f"{self.config.filename_prefix}_{span}.{fmt}"
+        return period_filename(self.config.filename_prefix, period, fmt)
 
     def render(
         self, records: Sequence[LedgerRecord], period: ReportPeriod, fmt: str
     ) -> ReportArtefact:
-        if fmt not in self.formats:
-            raise ConfigError(
-                f"the daily trade report has no format {fmt!r}; choose one of "
-                f"{', '.join(self.formats)}"
-            )
+        check_format("daily trade report", fmt, self.formats)
         rows = [_row(trade) for trade in trade_rows(records, period)]
-        content = render_csv(rows) if fmt == "csv" else render_json(rows, period)
-        return ReportArtefact(
-            reporter=self.name,
-            filename=self.filename(period, fmt),
-            media_type=MEDIA_TYPES[fmt],
-            content=content,
-            period=period,
-        )
+        if fmt == "csv":
+            content = render_csv(COLUMNS, rows)
+        else:
+            content = render_json(
+                {
+                    "report": self.name,
+                    "period": period_json(period),
+                    "trade_count": len(rows),
+                    "columns": list(COLUMNS),
+                    "trades": rows,
+                }
+            )
+        return artefact(self.name, self.filename(period, fmt), fmt, content, period)

@@ -90,7 +90,7 @@ def _annotations(record: LedgerRecord) -> _Annotations:
     return found
 
 
-def _ids(payload: Mapping[str, Any]) -> tuple[str | None, str | None]:
+def payload_ids(payload: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(client_order_id, intent_id) of a payload, from its top level or its ``request``."""
     request = payload.get("request")
     nested = request if isinstance(request, Mapping) else {}
@@ -99,7 +99,7 @@ def _ids(payload: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return (str(coid) if coid else None, str(intent) if intent else None)
 
 
-def _fill(record: LedgerRecord) -> tuple[Fill, str | None]:
+def parse_fill(record: LedgerRecord) -> tuple[Fill, str | None]:
     payload = dict(record.payload)
     intent_id = payload.pop("intent_id", None)
     try:
@@ -124,13 +124,13 @@ def trade_rows(records: Sequence[LedgerRecord], period: ReportPeriod) -> list[Tr
     fills: list[tuple[Fill, str | None, int]] = []
     for record in ordered:
         if record.type is RecordType.FILL:
-            fill, intent_id = _fill(record)
+            fill, intent_id = parse_fill(record)
             if period.contains(fill.ts):
                 fills.append((fill, intent_id, record.sequence))
             continue
         if record.ts >= period.end:
             continue
-        coid, intent_id = _ids(record.payload)
+        coid, intent_id = payload_ids(record.payload)
         if coid and intent_id:
             intent_of[coid] = intent_id
         if record.type in _ANNOTATING:
