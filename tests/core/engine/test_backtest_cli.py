@@ -1,0 +1,102 @@
+"""`cryptobot backtest --data`: recorded files through the same engine; bad files refused."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crypto_bot_core.cli.app import app
+from crypto_bot_core.ledger import open_ledger
+from crypto_bot_sdk import RecordType
+
+START_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+
+
+def _write_ohlcv(path: Path, closes: list[float]) -> None:
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["timestamp", "open", "high", "low", "close", "volume"])
+        previous = closes[0]
+        for i, close in enumerate(closes):
+            low, high = min(previous, close) - 0.5, max(previous, close) + 0.5
+            writer.writerow([START_MS + i * 60_000, previous, high, low, close, 5])
+            previous = close
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("CRYPTOBOT")]:
+        monkeypatch.delenv(name)
+    return CliRunner()
+
+
+def test_backtest_replays_a_file_and_trades_the_trend(runner: CliRunner, tmp_path: Path) -> None:
+    # a clean rise then a clean fall: one EMA crossover each way
+    closes = [100.0 + i for i in range(60)] + [159.0 - i for i in range(60)]
+    _write_ohlcv(tmp_path / "btc.csv", closes)
+    result = runner.invoke(
+        app,
+        [
+            "backtest",
+            "--data",
+            "btc.csv",
+            "--symbol",
+            "BTC/USDT",
+            "--run-id",
+            "bt",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "runs" / "bt" / "summary.json").read_text())
+    assert summary["mode"] == "backtest"
+    assert summary["events"] == 120
+    assert [v["venue"] for v in summary["venues"]] == ["backtest"]
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'runs' / 'bt' / 'ledger.sqlite'}")
+    try:
+        fills = [r.payload for r in ledger.records() if r.type is RecordType.FILL]
+    finally:
+        ledger.close()
+    assert [f["side"] for f in fills][:2] == ["buy", "sell"]
+    assert summary["trades"] == len(fills)
+
+
+def test_backtest_window_limits_the_events(runner: CliRunner, tmp_path: Path) -> None:
+    _write_ohlcv(tmp_path / "btc.csv", [100.0 + (i % 7) for i in range(100)])
+    result = runner.invoke(
+        app,
+        [
+            "backtest",
+            "--data",
+            "btc.csv",
+            "--from",
+            "2024-01-01T00:30:00",
+            "--to",
+            "2024-01-01T01:00:00",
+            "--run-id",
+            "w",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "runs" / "w" / "summary.json").read_text())
+    assert summary["events"] == 30
+    assert summary["start"] == "2024-01-01T00:30:00+00:00"
+
+
+def test_bad_file_is_refused_naming_file_and_row(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        f"{START_MS},100,101,99,100.5,10\n"
+        f"{START_MS + 60_000},100.5,101,99,-3,10\n"
+    )
+    result = runner.invoke(app, ["backtest", "--data", "bad.csv", "--run-id", "b", "--no-progress"])
+    assert result.exit_code == 1
+    assert "bad.csv: line 3 (data row 2): close -3 is not positive" in result.output
