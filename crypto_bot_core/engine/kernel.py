@@ -169,6 +169,8 @@ class Engine:
         self.fill_sync.start()
 
     async def close(self, reason: str = "completed") -> None:
+        if self.killed and reason == "completed":
+            reason = "settled after the kill switch"
         if self.fill_sync.venues:
             for fill in await self.fill_sync.collect(force=True):
                 self._book(fill)

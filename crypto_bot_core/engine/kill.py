@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crypto_bot_sdk import ExchangeError, OrderIntent, OrderType, RecordType, Side, TimeInForce
+from crypto_bot_sdk import (
+    ExchangeError,
+    InstrumentKind,
+    OrderIntent,
+    OrderType,
+    RecordType,
+    Side,
+    TimeInForce,
+)
 
 if TYPE_CHECKING:
     from crypto_bot_core.engine.kernel import Engine
@@ -47,7 +55,13 @@ async def flatten_everything(engine: Engine, reason: str) -> list[str]:
             reason=reason,
         )
         order = await engine.orders.submit(
-            intent, venue=venue, quantity=abs(book.quantity), ts=ts, decision={"kill_switch": True}
+            intent,
+            venue=venue,
+            quantity=abs(book.quantity),
+            ts=ts,
+            decision={"kill_switch": True},
+            # Reduce-only exists for derivatives; a spot sale of what is held is the same thing.
+            reduce_only=book.kind is InstrumentKind.PERPETUAL,
         )
         if order.status.value == "rejected":
             problems.append(f"flatten {symbol} on {venue}: {order.reason}")

@@ -124,3 +124,39 @@ def test_equity_is_cash_plus_marked_positions_at_every_step() -> None:
     summary = e.summary()
     assert summary.trades == e.stats.fills == len(e.trades)
     assert summary.final_equity == final
+
+
+def test_kill_switch_cancels_flattens_and_records_then_stops_trading() -> None:
+    e = engine(
+        {"m": Momentum(PluginConfig())},
+        {"policies": {"p": {"agents": [{"agent": "m"}]}}, "default": "p"},
+    )
+    ticks = 0
+
+    def kill_when_long() -> str | None:
+        nonlocal ticks
+        ticks += 1
+        if ticks > 50 and e.portfolio.position_quantity("sim", "BTC/USDT") > 0:
+            return "operator drill"
+        return None
+
+    e.kill_requested = kill_when_long
+    asyncio.run(_run(e))
+    assert e.killed
+    log = e.ledger
+    assert isinstance(log, MemoryAuditLog)
+    types = [t for t, _, _ in log.records]
+    kill_at = types.index(RecordType.KILL_SWITCH)
+    # the flattening order was recorded after the kill, it filled, and nothing traded after
+    after = log.records[kill_at:]
+    intents = [p for t, p, _ in after if t is RecordType.ORDER_INTENT]
+    assert len(intents) == 1
+    assert intents[0]["policy"] == "kill-switch"
+    assert intents[0]["request"]["side"] == "sell"
+    assert any(t is RecordType.FILL for t, _, _ in after)
+    assert e.portfolio.position_quantity("sim", "BTC/USDT") == 0
+    stops = [p for t, p, _ in after if t is RecordType.SYSTEM_STOP]
+    assert stops[0]["reason"] == "kill switch: operator drill"
+    assert stops[0]["problems"] == []
+    # the run stopped once the flattening order filled, well before the data ran out
+    assert e.stats.events < 400
