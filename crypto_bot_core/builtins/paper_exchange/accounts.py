@@ -103,7 +103,11 @@ class Account:
         self.reserved[order.reserve_asset] -= amount
 
     def reservation(
-        self, market: Market, order: WorkingOrder, price: Decimal | None, open_same_side: Decimal,
+        self,
+        market: Market,
+        order: WorkingOrder,
+        price: Decimal | None,
+        open_same_side: Decimal,
         fee_rate: Decimal,
     ) -> tuple[str, Decimal]:
         """The asset and amount an order must set aside while open.
@@ -128,7 +132,11 @@ class Account:
         return market.settle, margin + size * price * fee_rate
 
     def cap_quantity(
-        self, market: Market, order: WorkingOrder, quantity: Decimal, price: Decimal,
+        self,
+        market: Market,
+        order: WorkingOrder,
+        quantity: Decimal,
+        price: Decimal,
         fee_rate: Decimal,
     ) -> tuple[Decimal, bool]:
         """The part of a proposed fill the account can carry, and whether the order is done.
@@ -149,8 +157,9 @@ class Account:
                 per_unit, asset = size, market.base
             else:
                 per_unit, asset = price * size * (1 + fee_rate), market.quote
-            return self._fit(market, self.free(asset), reserved, held=held, per_unit=per_unit,
-                             wanted=quantity)
+            return self._fit(
+                market, self.free(asset), reserved, held=held, per_unit=per_unit, wanted=quantity
+            )
         pos = self.position(market.symbol)
         closing = min(quantity, pos.closable_by(req.side))
         if req.reduce_only:
@@ -165,22 +174,34 @@ class Account:
         budget = self.free(market.settle) + freed + pnl - closing * price * size * fee_rate
         per_unit = price * size * (1 / leverage + fee_rate)
         opened, done = self._fit(
-            market, budget + held * closing, reserved - held * closing,
-            held=held, per_unit=per_unit, wanted=opening,
+            market,
+            budget + held * closing,
+            reserved - held * closing,
+            held=held,
+            per_unit=per_unit,
+            wanted=opening,
         )
         return closing + opened, done
 
     @staticmethod
-    def _fit(market: Market, free: Decimal, reserved: Decimal, *, held: Decimal,
-             per_unit: Decimal, wanted: Decimal) -> tuple[Decimal, bool]:
+    def _fit(
+        market: Market,
+        free: Decimal,
+        reserved: Decimal,
+        *,
+        held: Decimal,
+        per_unit: Decimal,
+        wanted: Decimal,
+    ) -> tuple[Decimal, bool]:
         if wanted * (per_unit - held) <= free:
             return wanted, False
         return min(wanted, market.floor_lot((free + reserved) / per_unit)), True
 
     # --- settlement -----------------------------------------------------------
 
-    def settle(self, market: Market, side: Side, quantity: Decimal, price: Decimal,
-               fee: Decimal) -> None:
+    def settle(
+        self, market: Market, side: Side, quantity: Decimal, price: Decimal, fee: Decimal
+    ) -> None:
         """Book one fill: move balances (spot) or the position and its margin (perpetual)."""
         size = quantity * market.contract_size
         if not market.is_perpetual:
@@ -215,7 +236,9 @@ class Account:
 
     def _remargin(self, market: Market, pos: PositionState) -> None:
         margin = (
-            abs(pos.quantity) * (pos.entry or _ZERO) * market.contract_size
+            abs(pos.quantity)
+            * (pos.entry or _ZERO)
+            * market.contract_size
             / self.leverage_of(market.symbol)
         ).quantize(_GRID, rounding=ROUND_CEILING)
         self.margin[market.settle] += margin - pos.margin
@@ -259,9 +282,7 @@ class Account:
             used = self.reserved.get(asset, _ZERO) + self.margin.get(asset, _ZERO) or _ZERO
             cash = self.cash.get(asset, _ZERO)
             result.append(
-                Balance.model_construct(
-                    asset=asset, venue=venue, free=cash - used, used=used
-                )
+                Balance.model_construct(asset=asset, venue=venue, free=cash - used, used=used)
             )
         return result
 

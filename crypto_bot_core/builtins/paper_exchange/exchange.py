@@ -155,7 +155,11 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         )
         try:
             asset, amount = check_submission(
-                self.config, self._markets, self._account, market, order,
+                self.config,
+                self._markets,
+                self._account,
+                market,
+                order,
                 reference=self._reference(request.symbol, order.is_buy),
                 resting=self._resting.get(request.symbol, ()),
             )
@@ -229,7 +233,8 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         self, symbol: str | None = None, since: datetime | None = None
     ) -> Sequence[Fill]:
         fills = [
-            f for f in self._settlement.fills
+            f
+            for f in self._settlement.fills
             if (symbol is None or f.symbol == symbol) and (since is None or f.ts >= since)
         ]
         return sorted(fills, key=lambda f: f.ts)  # stable: same-ts fills keep their order

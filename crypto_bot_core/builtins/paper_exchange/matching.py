@@ -38,11 +38,13 @@ _STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT})
 class FillSink(Protocol):
     """The venue side of a match: the account's limits, booking fills, expiring orders."""
 
-    def capacity(self, order: WorkingOrder, quantity: Decimal, price: Decimal,
-                 taker: bool) -> Decimal: ...
+    def capacity(
+        self, order: WorkingOrder, quantity: Decimal, price: Decimal, taker: bool
+    ) -> Decimal: ...
 
-    def fill(self, order: WorkingOrder, quantity: Decimal, price: Decimal, taker: bool,
-             ts: datetime) -> None: ...
+    def fill(
+        self, order: WorkingOrder, quantity: Decimal, price: Decimal, taker: bool, ts: datetime
+    ) -> None: ...
 
     def expire(self, order: WorkingOrder, reason: str, ts: datetime) -> None: ...
 
@@ -58,8 +60,14 @@ class Matcher:
 
     # --- prices ---------------------------------------------------------------
 
-    def taker_price(self, reference: Decimal, is_buy: bool, quantity: Decimal,
-                    volume: Decimal | None, tick: Decimal) -> Decimal:
+    def taker_price(
+        self,
+        reference: Decimal,
+        is_buy: bool,
+        quantity: Decimal,
+        volume: Decimal | None,
+        tick: Decimal,
+    ) -> Decimal:
         """Reference price moved against the taker, then onto the tick grid (adversely).
 
         ``fraction = slippage_bps / 10000 + impact_coefficient * (quantity / volume) **
@@ -122,22 +130,33 @@ class Matcher:
         left = tape.pool.left
         return order.remaining if left is None else min(order.remaining, left)
 
-    def _arrive_tape(self, order: WorkingOrder, tape: Tape, reference: Decimal, tick: Decimal,
-                     *, rest_in_event: bool) -> None:
+    def _arrive_tape(
+        self,
+        order: WorkingOrder,
+        tape: Tape,
+        reference: Decimal,
+        tick: Decimal,
+        *,
+        rest_in_event: bool,
+    ) -> None:
         order.arrived = True
         req = order.request
         limit = req.price
         marketable = limit is None or (reference <= limit if order.is_buy else reference >= limit)
         if not marketable:
             if req.time_in_force in _IMMEDIATE:
-                self._sink.expire(order, f"{req.time_in_force.value} limit {limit} not "
-                                  f"marketable at {reference}", tape.ts)
+                self._sink.expire(
+                    order,
+                    f"{req.time_in_force.value} limit {limit} not marketable at {reference}",
+                    tape.ts,
+                )
             elif rest_in_event:
                 self._rest_tape(order, tape, tick)
             return
         if order.post_only:
-            self._sink.expire(order, f"post-only limit {limit} would take liquidity at "
-                              f"{reference}", tape.ts)
+            self._sink.expire(
+                order, f"post-only limit {limit} would take liquidity at {reference}", tape.ts
+            )
             return
         quantity = self._take(order, tape)
         if quantity > 0:
@@ -167,8 +186,9 @@ class Matcher:
             if quantity > 0:
                 self._execute(order, quantity, limit, False, tape)
 
-    def _execute(self, order: WorkingOrder, quantity: Decimal, price: Decimal, taker: bool,
-                 tape: Tape) -> None:
+    def _execute(
+        self, order: WorkingOrder, quantity: Decimal, price: Decimal, taker: bool, tape: Tape
+    ) -> None:
         before = order.filled
         self._sink.fill(order, quantity, price, taker, tape.ts)
         if tape.pool.left is not None:
@@ -208,12 +228,16 @@ class Matcher:
         )
         if not marketable:
             if req.time_in_force in _IMMEDIATE:
-                self._sink.expire(order, f"{req.time_in_force.value} limit {limit} not "
-                                  f"marketable against best {best}", depth.ts)
+                self._sink.expire(
+                    order,
+                    f"{req.time_in_force.value} limit {limit} not marketable against best {best}",
+                    depth.ts,
+                )
             return
         if order.post_only:
-            self._sink.expire(order, f"post-only limit {limit} would take liquidity at "
-                              f"{best}", depth.ts)
+            self._sink.expire(
+                order, f"post-only limit {limit} would take liquidity at {best}", depth.ts
+            )
             return
         if req.time_in_force is TimeInForce.FOK and not self._fok_fits(order, depth):
             self._sink.expire(order, "FOK: the full quantity is not available", depth.ts)

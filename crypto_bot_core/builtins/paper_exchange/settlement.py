@@ -22,8 +22,9 @@ from crypto_bot_sdk import Fill, Liquidity, OrderStatus
 class Settlement:
     """Books fills for one venue; keeps every fill, oldest first, and the ones per order."""
 
-    def __init__(self, config: PaperExchangeConfig, markets: MarketRegistry,
-                 account: Account) -> None:
+    def __init__(
+        self, config: PaperExchangeConfig, markets: MarketRegistry, account: Account
+    ) -> None:
         self._venue = config.venue
         self._maker = config.maker_fee
         self._taker = config.taker_fee
@@ -37,15 +38,17 @@ class Settlement:
         """Set when an order reached a terminal state, so the venue prunes its resting list."""
         self.fill_seq = 0
 
-    def capacity(self, order: WorkingOrder, quantity: Decimal, price: Decimal,
-                 taker: bool) -> Decimal:
+    def capacity(
+        self, order: WorkingOrder, quantity: Decimal, price: Decimal, taker: bool
+    ) -> Decimal:
         market = self._markets.get(order.request.symbol)
         assert market is not None
         rate = self._taker if taker else self._maker
         return self._account.cap_quantity(market, order, quantity, price, rate)[0]
 
-    def fill(self, order: WorkingOrder, quantity: Decimal, price: Decimal, taker: bool,
-             ts: datetime) -> None:
+    def fill(
+        self, order: WorkingOrder, quantity: Decimal, price: Decimal, taker: bool, ts: datetime
+    ) -> None:
         market = self._markets.get(order.request.symbol)
         assert market is not None
         rate = self._taker if taker else self._maker
@@ -58,8 +61,10 @@ class Settlement:
                 held = self._account.position(req.symbol).quantity
                 reason = f"reduce-only: the position is {held}, nothing more to reduce"
             else:
-                asset = market.settle if market.is_perpetual else (
-                    market.quote if order.is_buy else market.base
+                asset = (
+                    market.settle
+                    if market.is_perpetual
+                    else (market.quote if order.is_buy else market.base)
                 )
                 reason = (
                     f"insufficient {asset} to fill the remaining {order.remaining} at {price} "
@@ -67,8 +72,17 @@ class Settlement:
                 )
             self.expire(order, reason, ts)
 
-    def _book_fill(self, market: Market, order: WorkingOrder, quantity: Decimal, *,
-                   price: Decimal, rate: Decimal, taker: bool, ts: datetime) -> None:
+    def _book_fill(
+        self,
+        market: Market,
+        order: WorkingOrder,
+        quantity: Decimal,
+        *,
+        price: Decimal,
+        rate: Decimal,
+        taker: bool,
+        ts: datetime,
+    ) -> None:
         fee = quantity * price * market.contract_size * rate
         self._account.release(order, quantity)
         self._account.settle(market, order.request.side, quantity, price, fee)
@@ -82,20 +96,23 @@ class Settlement:
         else:
             order.status = OrderStatus.PARTIALLY_FILLED
         self.fill_seq += 1
-        fill = build(Fill, {
-            "fill_id": f"{self._venue}-fill-{self.fill_seq}",
-            "client_order_id": order.request.client_order_id,
-            "exchange_order_id": order.exchange_order_id,
-            "symbol": market.symbol,
-            "venue": self._venue,
-            "side": order.request.side,
-            "quantity": quantity,
-            "price": price,
-            "fee": fee,
-            "fee_currency": market.settle,
-            "liquidity": Liquidity.TAKER if taker else Liquidity.MAKER,
-            "ts": ts,
-        })
+        fill = build(
+            Fill,
+            {
+                "fill_id": f"{self._venue}-fill-{self.fill_seq}",
+                "client_order_id": order.request.client_order_id,
+                "exchange_order_id": order.exchange_order_id,
+                "symbol": market.symbol,
+                "venue": self._venue,
+                "side": order.request.side,
+                "quantity": quantity,
+                "price": price,
+                "fee": fee,
+                "fee_currency": market.settle,
+                "liquidity": Liquidity.TAKER if taker else Liquidity.MAKER,
+                "ts": ts,
+            },
+        )
         self.fills.append(fill)
         self.by_order.setdefault(fill.client_order_id, []).append(fill)
         if self.collected is not None:

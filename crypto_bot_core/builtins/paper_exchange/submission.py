@@ -46,8 +46,11 @@ def check_submission(
     registry.check_precision(market, req)
     price = req.price or req.stop_price or reference
     registry.check_min_notional(market, req, price)
-    if order.post_only and reference is not None and req.price is not None and (
-        reference <= req.price if order.is_buy else reference >= req.price
+    if (
+        order.post_only
+        and reference is not None
+        and req.price is not None
+        and (reference <= req.price if order.is_buy else reference >= req.price)
     ):
         raise InvalidOrderError(
             f"post-only order {req.client_order_id} at {req.price} would take liquidity "

@@ -108,8 +108,9 @@ def depth_of(book: OrderBook, adjust: PriceAdjust, participation: Decimal | None
     )
 
 
-def view_of(event: Bar | Trade | OrderBook, adjust: PriceAdjust,
-            participation: Decimal | None) -> View:
+def view_of(
+    event: Bar | Trade | OrderBook, adjust: PriceAdjust, participation: Decimal | None
+) -> View:
     if isinstance(event, OrderBook):
         return depth_of(event, adjust, participation)
     return tape_of(event, adjust, participation)

@@ -68,15 +68,18 @@ class WorkingOrder:
     def to_order(self) -> Order:
         """The SDK view of this record; trusted, so built without re-validation."""
         average = self.notional / self.filled if self.filled else None
-        return build(Order, {
-            "request": self.request,
-            "status": self.status,
-            "exchange_order_id": self.exchange_order_id,
-            "filled_quantity": self.filled,
-            "average_fill_price": average,
-            "fees": self.fees,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at or self.created_at,
-            "reason": self.reason,
-            "kind": "order",
-        })
+        return build(
+            Order,
+            {
+                "request": self.request,
+                "status": self.status,
+                "exchange_order_id": self.exchange_order_id,
+                "filled_quantity": self.filled,
+                "average_fill_price": average,
+                "fees": self.fees,
+                "created_at": self.created_at,
+                "updated_at": self.updated_at or self.created_at,
+                "reason": self.reason,
+                "kind": "order",
+            },
+        )
