@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 MarginalKind = Literal["normal", "t", "empirical"]
 MIN_T_DOF = 2.5
+MAX_T_DOF = 1000.0  # beyond this a t is a normal to every digit VaR reports
 
 
 class Marginal(Protocol):
@@ -117,7 +118,7 @@ def _fit_t(x: NDArray[np.float64], zero_mean: bool) -> StudentTMarginal:
         dof, loc, scale = stats.t.fit(x)
         if dof < MIN_T_DOF:
             dof, loc, scale = stats.t.fit(x, fix_df=MIN_T_DOF)
-    return StudentTMarginal(float(dof), float(loc), float(scale))
+    return StudentTMarginal(min(float(dof), MAX_T_DOF), float(loc), float(scale))
 
 
 def fit_marginal(

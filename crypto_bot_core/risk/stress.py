@@ -53,6 +53,11 @@ if TYPE_CHECKING:
 ZERO = Decimal(0)
 
 
+def _plain(amount: Decimal) -> Decimal:
+    """``-0`` and ``0.0`` read as ``0`` (exact arithmetic keeps the sign and scale of zero)."""
+    return ZERO if amount == 0 else amount
+
+
 @dataclass(frozen=True)
 class PositionImpact:
     symbol: str
@@ -281,10 +286,10 @@ def stress(
                 price=m0,
                 shocked_price=m1,
                 exposure=units * m0,
-                price_pnl=units * (m1 - m0),
-                funding_pnl=funding,
-                ban_pnl=ban,
-                liquidity_pnl=liquidity,
+                price_pnl=_plain(units * (m1 - m0)),
+                funding_pnl=_plain(funding),
+                ban_pnl=_plain(ban),
+                liquidity_pnl=None if liquidity is None else _plain(liquidity),
                 frozen=frozen,
             )
         )
