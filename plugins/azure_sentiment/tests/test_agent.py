@@ -104,7 +104,7 @@ def test_documents_go_in_batches_of_the_service_limit(
             for i in range(23)]  # fmt: skip
     url = feeds.serve("/many.xml", rss(many))
     (signal,) = _evaluate(make_agent(feeds=[url], max_headlines=23), ("BTC/USDT", _view()))
-    assert [len(texts) for texts in _texts(language)] == [10, 10, 3]
+    assert sorted(len(texts) for texts in _texts(language)) == [3, 10, 10]  # sent concurrently
     assert isinstance(signal, Signal)
     assert signal.features["headlines"] == 23.0
     assert signal.score == 0.0  # no loaded words: every note is neutral
