@@ -37,6 +37,7 @@ class StreamStats:
     def __init__(self) -> None:
         self.disconnects = 0
         self.pushed = 0
+        self.streamed = 0
         self.recovered = 0
         self.last_error = ""
 
@@ -74,6 +75,7 @@ class WebsocketWatcher:
             for trade in trades:
                 fill = self._fill(trade)
                 if fill is not None:
+                    self.stats.streamed += 1
                     self.book.add(fill)
                     self.queue.put_nowait(fill)
 

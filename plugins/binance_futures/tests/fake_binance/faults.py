@@ -28,6 +28,7 @@ class Fault:
     code: int = 0
     msg: str = ""
     status: int = 400
+    headers: dict[str, str] = field(default_factory=dict)
     hits: int = field(default=0)
 
 

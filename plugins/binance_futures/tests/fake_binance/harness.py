@@ -58,6 +58,8 @@ class FakeBinanceServer:
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-binance")
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._connected = threading.Condition()
+        self._connections = 0
         self.state: FakeBinance
 
     # --- life -----------------------------------------------------------------------------
@@ -73,6 +75,7 @@ class FakeBinanceServer:
         venue.clock = self.state.now
         venue.listeners.append(self.state.push)
         venue.add_account(API_KEY, API_SECRET, self._wallet)
+        self.state.on_stream_connected.append(self._stream_connected)
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self.state.handle)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -97,6 +100,21 @@ class FakeBinanceServer:
         self.state.disconnect_streams()
         assert self._runner is not None
         await self._runner.cleanup()
+
+    def _stream_connected(self, count: int) -> None:
+        with self._connected:
+            self._connections = count
+            self._connected.notify_all()
+
+    def wait_for_stream_connections(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` user-data websockets have connected in total (or time out)."""
+        with self._connected:
+            return self._connected.wait_for(lambda: self._connections >= count, timeout)
+
+    async def until_stream_connections(self, count: int, timeout: float = 15.0) -> None:
+        """:meth:`wait_for_stream_connections` from a test's event loop; fails on timeout."""
+        if not await asyncio.to_thread(self.wait_for_stream_connections, count, timeout):
+            raise AssertionError(f"the user-data stream did not reach {count} connection(s)")
 
     def _submit(self, coroutine: Any) -> Future[Any]:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)

@@ -14,6 +14,8 @@ class WeightLimiter:
     limit: int = 2400
     ban_after: int = 3
     """Refused requests in one window before the IP is banned (418) for the rest of it."""
+    pinned: bool = False
+    """Never start a new window (tests that must not straddle a minute boundary)."""
     window: int = -1
     used: int = 0
     refused: int = 0
@@ -21,7 +23,7 @@ class WeightLimiter:
     def charge(self, now_ms: int, weight: int) -> int:
         """Count ``weight``; raise the 429/418 answer when the minute's budget is spent."""
         window = now_ms // MINUTE_MS
-        if window != self.window:
+        if window != self.window and not (self.pinned and self.window >= 0):
             self.window, self.used, self.refused = window, 0, 0
         retry_after = str(max(1, ((window + 1) * MINUTE_MS - now_ms + 999) // 1000))
         if self.refused >= self.ban_after:

@@ -16,6 +16,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -53,6 +54,7 @@ class FakeBinance:
     refuse_streams: int = 0
     stream_connections: int = 0
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    on_stream_connected: list[Callable[[int], None]] = field(default_factory=list)
 
     def now(self) -> int:
         return int(time.time() * 1000) + self.clock_offset_ms
@@ -73,7 +75,7 @@ class FakeBinance:
             if fault is not None and fault.kind is FaultKind.SERVER_ERROR:
                 raise BinanceError(503, -1001, "Service Unavailable.")
             if fault is not None and fault.kind is FaultKind.ERROR:
-                raise BinanceError(fault.status, fault.code, fault.msg)
+                raise BinanceError(fault.status, fault.code, fault.msg, dict(fault.headers))
             payload, used = self._dispatch(request, params, body)
         except BinanceError as exc:
             return web.json_response(
@@ -162,6 +164,8 @@ class FakeBinance:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self.stream_connections += 1
+        for notify in self.on_stream_connected:
+            notify(self.stream_connections)
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.sockets.setdefault(account, []).append(queue)
         reader = asyncio.ensure_future(self._read_until_closed(ws, queue))
