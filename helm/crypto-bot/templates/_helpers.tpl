@@ -1,0 +1,128 @@
+{{/* Names, labels and the pieces every component shares. */}}
+
+{{- define "crypto-bot.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "crypto-bot.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "crypto-bot.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "crypto-bot.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "crypto-bot.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "crypto-bot.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: crypto-bot
+{{- with .Values.cluster.name }}
+crypto-bot.dev/cluster: {{ . }}
+{{- end }}
+{{- if .Values.canary.enabled }}
+crypto-bot.dev/track: canary
+{{- else }}
+crypto-bot.dev/track: stable
+{{- end }}
+{{- end -}}
+
+{{/* The image reference: repository@digest when a digest is given, else repository:tag. */}}
+{{- define "crypto-bot.imageRef" -}}
+{{- if .digest -}}
+{{- printf "%s@%s" .repository .digest -}}
+{{- else -}}
+{{- printf "%s:%s" .repository (toString .tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "crypto-bot.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "crypto-bot.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "crypto-bot.secretName" -}}
+{{- if .Values.secrets.existingSecret -}}
+{{- .Values.secrets.existingSecret -}}
+{{- else if .Values.secrets.create -}}
+{{- printf "%s-secrets" (include "crypto-bot.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The cryptobot config: `config` from the values, then each plugin's instances
+appended to their sections, `plugin:` defaulting to the plugin's name.
+*/}}
+{{- define "crypto-bot.config" -}}
+{{- $config := deepCopy .Values.config -}}
+{{- range $section := list "data_sources" "agents" "exchanges" "risk_rules" "reporters" -}}
+{{- $items := list -}}
+{{- range (get $config $section | default list) -}}
+{{- $items = append $items . -}}
+{{- end -}}
+{{- range $plugin := $.Values.plugins -}}
+{{- range $instance := (get ($plugin.config | default dict) $section | default list) -}}
+{{- $items = append $items (merge (deepCopy $instance) (dict "plugin" $plugin.name)) -}}
+{{- end -}}
+{{- end -}}
+{{- if $items -}}
+{{- $_ := set $config $section $items -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $config -}}
+{{- end -}}
+
+{{/* plugins.json for the install step: expected plugins, digest pins, signing keys. */}}
+{{- define "crypto-bot.pluginLock" -}}
+{{- $plugins := list -}}
+{{- range .Values.plugins -}}
+{{- $plugins = append $plugins (dict "name" .name "sha256" (.sha256 | default dict)) -}}
+{{- end -}}
+{{- $signatures := dict "required" .Values.pluginSignatures.required "public_keys" .Values.pluginSignatures.publicKeys -}}
+{{- dict "plugins" $plugins "signatures" $signatures | toPrettyJson -}}
+{{- end -}}
+
+{{/* Labels of one component's pods: the release's selector labels plus the component. */}}
+{{- define "crypto-bot.componentSelector" -}}
+{{ include "crypto-bot.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "crypto-bot.componentName" -}}
+{{- printf "%s-%s" (include "crypto-bot.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The enabled components as a JSON list of {"component", "spec"}: the engine,
+the API and each worker pool ("worker-<pool>"). Every workload template
+ranges over it, so all components get the same pod shape.
+*/}}
+{{- define "crypto-bot.componentList" -}}
+{{- $components := list -}}
+{{- if .Values.engine.enabled -}}
+{{- $components = append $components (dict "component" "engine" "spec" .Values.engine) -}}
+{{- end -}}
+{{- if .Values.api.enabled -}}
+{{- $components = append $components (dict "component" "api" "spec" .Values.api) -}}
+{{- end -}}
+{{- if .Values.workers.enabled -}}
+{{- range .Values.workers.pools -}}
+{{- $components = append $components (dict "component" (printf "worker-%s" .name) "spec" .) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $components -}}
+{{- end -}}
