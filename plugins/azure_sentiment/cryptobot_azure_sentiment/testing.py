@@ -19,9 +19,11 @@ Both bind 127.0.0.1 on an ephemeral port and run in a daemon thread; pass an
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import socket
 import ssl
 import threading
 from collections.abc import Iterable
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
@@ -112,6 +114,7 @@ class _Loopback:
         self.released = threading.Event()
         self.held = False
         self.failing: tuple[int, dict[str, Any]] | None = None
+        self.connections: set[socket.socket] = set()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.scheme = "http"
@@ -128,18 +131,24 @@ class _Loopback:
         host, port = self._server.server_address[:2]
         return f"{self.scheme}://{host!s}:{port}"
 
-    def start(self) -> Any:
+    def start(self) -> Self:
         self._thread.start()
         self._running = True
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the port: clients now get 'connection refused'."""
+        """Stop serving, drop open connections and close the port, like a crashed service:
+        pooled keep-alive connections break, new ones are refused."""
         if self._running:
             self.released.set()
             self._server.shutdown()
             self._running = False
         self._server.server_close()
+        with self.lock:
+            open_connections = list(self.connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def hold(self) -> None:
         """Answer nothing until :meth:`release` (a slow service)."""
@@ -167,6 +176,17 @@ class _Loopback:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with fake.lock:
+                    fake.connections.add(self.connection)
+
+            def finish(self) -> None:
+                with fake.lock:
+                    fake.connections.discard(self.connection)
+                with contextlib.suppress(OSError):
+                    super().finish()
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the test output is for the tests."""

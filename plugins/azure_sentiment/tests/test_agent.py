@@ -253,3 +253,29 @@ def test_missing_key_says_where_to_put_it(monkeypatch: pytest.MonkeyPatch) -> No
         )
     assert caught.value.key == "config.api_key"
     assert "api_key: Field required" in str(caught.value)
+
+
+def test_a_service_that_dies_mid_use_breaks_pooled_connections(
+    make_agent: MakeAgent, language: FakeLanguageService, feeds: FakeFeeds
+) -> None:
+    agent = make_agent(feed_refresh=0)
+
+    async def scenario() -> list[Any]:
+        await agent.start()
+        try:
+            first = await agent.evaluate("BTC/USDT", _view())
+            language.stop()  # the client still holds a keep-alive connection to it
+            fresh = Item("late", "Bitcoin rally extends", NOW - timedelta(minutes=1))
+            feeds.serve("/news.xml", rss([fresh]))
+            try:
+                second: Any = await agent.evaluate("BTC/USDT", _view())
+            except AgentUnavailableError as exc:
+                second = exc
+            return [first, second]
+        finally:
+            await agent.close()
+
+    first, second = run(scenario)
+    assert isinstance(first, Signal)
+    assert isinstance(second, AgentUnavailableError)
+    assert "sentiment service failed" in str(second)

@@ -1,0 +1,1 @@
+"""End-to-end tests of the repository's plugins inside the engine (they may import the core)."""
