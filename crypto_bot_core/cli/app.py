@@ -17,6 +17,7 @@ from crypto_bot_core.cli import plugin as plugin_commands
 from crypto_bot_core.cli import plugins as plugins_commands
 from crypto_bot_core.cli import risk as risk_commands
 from crypto_bot_core.cli import run as run_commands
+from crypto_bot_core.cli import serve as serve_commands
 
 app = typer.Typer(
     name="cryptobot",
@@ -48,6 +49,7 @@ app.add_typer(plugin_commands.app, name="plugin")
 app.add_typer(config_commands.app, name="config")
 app.add_typer(ledger_commands.app, name="ledger")
 app.add_typer(risk_commands.app, name="risk")
+app.add_typer(serve_commands.app, name="serve")
 app.command("run")(run_commands.run)
 app.command("kill")(run_commands.kill)
 app.command("backtest")(run_commands.backtest)

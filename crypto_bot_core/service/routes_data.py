@@ -1,0 +1,217 @@
+"""Reports, regulatory exports, ledger verification and GDPR erasure."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response
+from pydantic import AwareDatetime
+
+from crypto_bot_core.service.auth import Scope
+from crypto_bot_core.service.context import ServiceContext
+from crypto_bot_core.service.errors import ServiceError
+from crypto_bot_core.service.models import (
+    EraseRequest,
+    ErasureReceipt,
+    LedgerVerification,
+    VerifyProblem,
+)
+from crypto_bot_core.service.routes_ops import Context
+from crypto_bot_core.service.security import secured
+from crypto_bot_sdk import (
+    ConfigError,
+    CryptoBotError,
+    ErasureRefusedError,
+    LedgerError,
+    ReportPeriod,
+)
+
+router = APIRouter()
+NAME = r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$"
+FORMAT = r"^[a-z0-9][a-z0-9_-]{0,15}$"
+SUBJECT = r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$"
+REPORT_CONTENT = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"type": "object"}},
+    "application/xml": {"schema": {"type": "string"}},
+}
+REPORT_HEADERS = {
+    "Content-Disposition": {
+        "description": "attachment; filename=...",
+        "schema": {"type": "string"},
+    },
+    "X-Report-SHA256": {"description": "SHA-256 of the body", "schema": {"type": "string"}},
+}
+
+
+def _render(
+    context: ServiceContext, name: str, start: datetime, end: datetime, fmt: str | None
+) -> Response:
+    reporter = context.reporters.get(name)
+    if reporter is None:
+        configured = ", ".join(sorted(context.reporters)) or "none"
+        raise ServiceError(
+            404,
+            "Reporter not configured",
+            f"no reporter named {name!r} is configured (configured: {configured}); add it to "
+            "the reporters section of the config file",
+        )
+    chosen = fmt or reporter.formats[0]
+    if chosen not in reporter.formats:
+        raise ServiceError(
+            422,
+            "Unknown format",
+            f"reporter {name!r} has no format {chosen!r}; choose one of "
+            f"{', '.join(reporter.formats)}",
+        )
+    period = ReportPeriod(start=start, end=end)
+    since = start - timedelta(days=context.settings.report_lookback_days)
+    try:
+        records = list(context.ledger.records(since=since, until=end))
+        artefact = reporter.render(records, period, chosen)
+    except LedgerError as exc:
+        raise ServiceError(500, "Ledger records unreadable", str(exc)) from exc
+    except (ConfigError, CryptoBotError) as exc:
+        raise ServiceError(422, "Report not possible", str(exc)) from exc
+    return Response(
+        artefact.content,
+        media_type=artefact.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{artefact.filename}"',
+            "X-Report-SHA256": artefact.sha256,
+        },
+    )
+
+
+@router.get(
+    "/report/daily",
+    tags=["reports"],
+    summary="The daily trade report of one UTC day.",
+    response_class=Response,
+    **secured(
+        Scope.REPORT_READ,
+        404,
+        422,
+        500,
+        responses={200: {"content": REPORT_CONTENT, "headers": REPORT_HEADERS}},
+    ),
+)
+def report_daily(
+    context: Context,
+    day: Annotated[date, Query(alias="date", description="The UTC day, YYYY-MM-DD.")],
+    fmt: Annotated[
+        str | None, Query(alias="format", pattern=FORMAT, description="csv or json.")
+    ] = None,
+    reporter: Annotated[
+        str, Query(pattern=NAME, description="Configured reporter instance.")
+    ] = "daily_trades",
+) -> Response:
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    return _render(context, reporter, start, start + timedelta(days=1), fmt)
+
+
+@router.get(
+    "/regulatory/export",
+    tags=["reports"],
+    summary="A regulatory report over a period (MiFIR XML, best execution, venue summary).",
+    response_class=Response,
+    **secured(
+        Scope.REGULATORY_EXPORT,
+        404,
+        422,
+        500,
+        responses={200: {"content": REPORT_CONTENT, "headers": REPORT_HEADERS}},
+    ),
+)
+def regulatory_export(
+    context: Context,
+    start: Annotated[AwareDatetime, Query(description="Period start, ISO 8601 with offset.")],
+    end: Annotated[AwareDatetime, Query(description="Period end (exclusive).")],
+    fmt: Annotated[
+        str | None,
+        Query(alias="format", pattern=FORMAT, description="Default: the report's first."),
+    ] = None,
+    report: Annotated[
+        str, Query(pattern=NAME, description="Configured reporter instance.")
+    ] = "mifir_transactions",
+) -> Response:
+    if end <= start:
+        raise ServiceError(422, "Invalid period", f"end {end} must be after start {start}")
+    longest = context.settings.max_report_days
+    if end - start > timedelta(days=longest):
+        raise ServiceError(
+            422,
+            "Invalid period",
+            f"the period from {start} to {end} is longer than {longest} days; split it",
+        )
+    return _render(context, report, start, end, fmt)
+
+
+@router.get(
+    "/ledger/verify",
+    tags=["ledger"],
+    summary="Verify the audit ledger: chain, Merkle roots, checkpoint signatures, receipts.",
+    description="200 whatever the outcome: `ok` says whether the ledger is intact and "
+    "`first_bad_record` where it is not.",
+    **secured(Scope.LEDGER_READ, 422, 500),
+)
+def ledger_verify(
+    context: Context,
+    require_signatures: Annotated[
+        bool, Query(description="Fail unsigned checkpoints when no public key is set.")
+    ] = True,
+    workers: Annotated[int, Query(ge=1, le=16, description="Processes to hash with.")] = 1,
+) -> LedgerVerification:
+    try:
+        report = context.ledger.verify(require_signatures=require_signatures, workers=workers)
+    except CryptoBotError as exc:
+        raise ServiceError(500, "Verification failed to run", str(exc)) from exc
+    data: dict[str, Any] = report.to_dict()
+    return LedgerVerification(
+        ok=data["ok"],
+        records=data["records"],
+        checkpoints=data["checkpoints"],
+        signatures_checked=data["signatures_checked"],
+        receipts_checked=data["receipts_checked"],
+        head_hash=data["head_hash"],
+        first_bad_record=data["first_bad_record"],
+        elapsed_s=data["elapsed_s"],
+        problems=[VerifyProblem(**p) for p in data["problems"]],
+        notes=data["notes"],
+    )
+
+
+@router.post(
+    "/subjects/{subject_id}/erase",
+    tags=["ledger"],
+    summary="GDPR erasure: destroy a subject's personal data, append a signed receipt.",
+    description="The hash chain holds only pseudonymous references, so erasure never breaks "
+    "it. While a retention rule holds the subject, the answer is 409 and processing of the "
+    "subject is restricted (that decision is recorded too).",
+    **secured(Scope.GDPR_ERASE, 409, 422, 500),
+)
+def erase_subject(
+    context: Context,
+    subject_id: Annotated[str, Path(pattern=SUBJECT, description="The subject's identifier.")],
+    body: Annotated[EraseRequest | None, Body()] = None,
+) -> ErasureReceipt:
+    request = body or EraseRequest()
+    try:
+        result = context.ledger.subjects.erase(
+            subject_id, reason=request.reason, request_id=request.request_id
+        )
+    except ErasureRefusedError as exc:
+        raise ServiceError(409, "Erasure refused", str(exc)) from exc
+    except CryptoBotError as exc:
+        raise ServiceError(500, "Erasure failed", str(exc)) from exc
+    payload = result.receipt.payload
+    return ErasureReceipt(
+        subject_ref=payload["subject_ref"],
+        receipt_sequence=result.receipt.sequence,
+        receipt_hash=result.receipt.hash,
+        vault_rows_deleted=result.vault_rows_deleted,
+        key_destroyed=result.key_destroyed,
+        receipt=payload["receipt"],
+        signature=payload["signature"],
+    )
