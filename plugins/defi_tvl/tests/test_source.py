@@ -236,3 +236,16 @@ def test_unreadable_secret_file_is_a_config_error(monkeypatch: pytest.MonkeyPatc
 def test_bad_config_is_refused(config: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         DefiTvlSource.from_config(config)
+
+
+def test_live_mode_emits_current_tvl_per_protocol_chain(llama: FakeLlama) -> None:
+    serve_defaults(llama)
+    source = _source(llama, _Clock(day(8)), chains=[], live=True, poll_interval=0.001,
+                     protocol_chains=["Ethereum", "Solana"], symbols={})  # fmt: skip
+    events = _read(source, end=day(8) + timedelta(hours=2))
+    live = [(e.name, e.labels, e.value) for e in events if e.ts >= day(8)]
+    # Solana is not among the protocol's chains: no point rather than a made-up zero.
+    assert live == [
+        (PROTOCOL_CHAIN_TVL, {"protocol": "aave", "chain": "Ethereum"}, AAVE_ETHEREUM[-1]),
+        (PROTOCOL_TVL, {"protocol": "aave"}, 12.3e9),
+    ]
