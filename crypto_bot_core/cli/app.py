@@ -13,6 +13,7 @@ import typer
 from crypto_bot_core import __version__
 from crypto_bot_core.cli import config as config_commands
 from crypto_bot_core.cli import ledger as ledger_commands
+from crypto_bot_core.cli import plugin as plugin_commands
 from crypto_bot_core.cli import plugins as plugins_commands
 from crypto_bot_core.cli import risk as risk_commands
 from crypto_bot_core.cli import run as run_commands
@@ -44,6 +45,7 @@ def version() -> None:
 
 # Command groups are registered below, one line each.
 app.add_typer(plugins_commands.app, name="plugins")
+app.add_typer(plugin_commands.app, name="plugin")
 app.add_typer(config_commands.app, name="config")
 app.add_typer(ledger_commands.app, name="ledger")
 app.add_typer(risk_commands.app, name="risk")
