@@ -189,12 +189,20 @@ class CopulaModel:
                 y *= np.float32(1.0 / tables.step)
             y += centre
             np.clip(y, 0.0, top, out=y)
-            frac, whole = np.modf(y)
+            # In place where possible: at most five (symbols x chunk) arrays live at once.
+            whole = np.floor(y)
             index = whole.astype(np.int32)
+            y -= whole  # y is now the fraction between grid points
+            del whole
             index += tables.offsets
             block = np.take(tables.values, index)
-            block += np.take(tables.slopes, index) * frac
+            slope = np.take(tables.slopes, index)
+            del index
+            slope *= y
+            block += slope
+            del slope, y
             yield block
+            del block  # before the next chunk is drawn, not after
 
     def scenarios(self, paths: int, seed: int) -> NDArray[np.float64]:
         """All ``paths`` x ``symbols`` horizon returns at once (for repeated re-weighting)."""
@@ -217,4 +225,5 @@ class CopulaModel:
             m = block.shape[1]
             out[start : start + m] = weights @ block
             start += m
+            del block
         return out

@@ -101,8 +101,9 @@ def max_quantity_within(
 ) -> Decimal:
     """The largest quantity whose average price stays within ``max_bps`` of the reference.
 
-    The average rises level by level; inside the first level priced beyond the
-    target average it crosses the target where ``cost + (q - Q) p = q target``.
+    The average rises level by level; inside a level priced beyond the target
+    average it crosses the target where ``cost + (q - Q) p = q target`` -- unless
+    the whole level fits before that, and the walk goes on.
     """
     reference, _ = reference_price(book, side)
     if reference is None:
@@ -117,7 +118,8 @@ def max_quantity_within(
         if beyond:
             # average(q) = (cost + (q - filled) p) / q = target  ->  q = (filled p - cost) / (p - t)
             crossing = (filled * level.price - cost) / (level.price - target)
-            return max(filled, min(filled + level.amount, crossing))
+            if crossing < filled + level.amount:
+                return max(filled, crossing)
         filled += level.amount
         cost += level.amount * level.price
     return filled

@@ -179,7 +179,7 @@ class RiskMonitor:
                 out.append(
                     Reading(
                         f"stress:{scenario.name}",
-                        result.loss,
+                        _money(result.loss),
                         stress_limit,
                         f"projected loss of scenario {scenario.name!r} ({scenario.description})",
                     )

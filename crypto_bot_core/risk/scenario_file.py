@@ -90,8 +90,13 @@ def _message(error: Any, loc: Loc) -> str:
 
 def _validation_problems(doc: YamlDocument, exc: ValidationError) -> list[ConfigProblem]:
     merged: dict[Loc, list[str]] = {}
-    for error in exc.errors():
-        loc = _data_loc(doc.data, tuple(error["loc"]))
+    located = [(_data_loc(doc.data, tuple(e["loc"])), e) for e in exc.errors()]
+    for loc, error in located:
+        # A list whose items failed also reports itself "too short"; the items' errors say why.
+        if error["type"] == "too_short" and any(
+            other[: len(loc)] == loc and len(other) > len(loc) for other, _ in located
+        ):
+            continue
         message = _message(error, loc)
         if message not in merged.setdefault(loc, []):
             merged[loc].append(message)

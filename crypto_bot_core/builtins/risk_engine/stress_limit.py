@@ -1,12 +1,14 @@
-"""``stress_limit``: no order may take the worst scenario's projected loss beyond the limit.
+"""``stress_limit``: no order may push a scenario's projected loss beyond the limit.
 
 Each configured scenario (shipped name or file, parsed once at configuration)
 is projected on the portfolio with the order added as a position at its
 price -- a spot buy also spends the cash on its venue, so a venue halt sees
-the same equity. The worst projected loss after the order is compared with
-``max_loss`` and ``max_loss_fraction x equity`` (the tighter wins). Orders
-that lower the worst loss, or only shrink a position, pass; one that breaks
-the limit is resized by bisection to the largest size that fits, or refused.
+the same equity. The limit is ``max_loss`` and/or ``max_loss_fraction x
+equity`` (the tighter wins). The order breaks it when some scenario's loss
+after the order is over the limit *and* larger than before: an order that
+lowers every loss over the limit (a hedge), or only shrinks a position,
+passes. One that breaks it is resized by bisection to the largest size that
+keeps every scenario within (or no worse), or refused.
 """
 
 from __future__ import annotations
@@ -51,12 +53,10 @@ class StressLimit(RiskRule[StressLimitConfig]):
         super().__init__(config)
         self._scenarios: list[Scenario] = [load_scenario(ref) for ref in config.scenarios]
 
-    def _worst(self, portfolio: PortfolioSnapshot, context: RiskContext) -> tuple[Decimal, str]:
+    def _losses(self, portfolio: PortfolioSnapshot, context: RiskContext) -> dict[str, Decimal]:
         from crypto_bot_core.risk.stress import stress
 
-        results = [stress(portfolio, s, context.market) for s in self._scenarios]
-        worst = max(results, key=lambda r: r.loss)
-        return worst.loss, worst.scenario
+        return {s.name: stress(portfolio, s, context.market).loss for s in self._scenarios}
 
     @staticmethod
     def _with_order(
@@ -88,55 +88,52 @@ class StressLimit(RiskRule[StressLimitConfig]):
         portfolio = context.portfolio
         if reduces_position(intent, portfolio.net_quantity(intent.symbol)):
             return RiskVerdict.approve(self.name, f"only reduces the {intent.symbol} position")
-        try:
-            valued = value_intent(intent, context)
-            before, _ = self._worst(portfolio, context)
-            after, scenario = self._worst(
-                self._with_order(portfolio, intent, intent.quantity, valued), context
-            )
-        except RiskError as exc:
-            return RiskVerdict.reject(self.name, f"cannot project the scenarios: {exc}")
         limits = [x for x in (cfg.max_loss,) if x is not None]
         if cfg.max_loss_fraction is not None:
             limits.append(max(Decimal(0), cfg.max_loss_fraction * portfolio.equity))
         limit = min(limits)
+        try:
+            valued = value_intent(intent, context)
+            before = self._losses(portfolio, context)
+
+            def breaches(quantity: Decimal) -> tuple[dict[str, Decimal], list[str]]:
+                after = self._losses(self._with_order(portfolio, intent, quantity, valued), context)
+                return after, [n for n, v in after.items() if v > limit and v > before[n]]
+
+            after, broken = breaches(intent.quantity)
+        except RiskError as exc:
+            return RiskVerdict.reject(self.name, f"cannot project the scenarios: {exc}")
+        worst = max(after, key=lambda n: after[n])
+        named = broken[0] if broken else worst
         ccy = portfolio.quote_currency
         figures = {
-            "loss_before": money(before),
-            "loss_after": money(after),
+            "loss_before": money(before[named]),
+            "loss_after": money(after[named]),
             "limit": money(limit),
-            "worst_scenario": scenario,
+            "scenario": named,
+            "worst_scenario": worst,
+            "worst_loss_after": money(after[worst]),
             "price": format(valued.price, "f"),
         }
         state = (
-            f"worst projected loss {show(before)} -> {show(after)} {ccy} ({scenario}), limit "
-            f"{show(limit)} {ccy}"
+            f"projected loss of {named} {show(before[named])} -> {show(after[named])} {ccy}, "
+            f"limit {show(limit)} {ccy}"
         )
-        if after <= limit:
+        if not broken:
+            over = after[worst] > limit
+            reason = "over the limit, but the order lowers it" if over else "within"
             return RiskVerdict(
-                rule=self.name, action="approve", reason=f"{state}: within", figures=figures
-            )
-        if after <= before:
-            return RiskVerdict(
-                rule=self.name,
-                action="approve",
-                reason=f"{state}: over the limit, but the order lowers it",
-                figures=figures,
-            )
-        if before >= limit:
-            return RiskVerdict.reject(
-                self.name, f"{state}: already at the limit; no new risk", **figures
+                rule=self.name, action="approve", reason=f"{state}: {reason}", figures=figures
             )
         low, high = Decimal(0), intent.quantity
         for _ in range(_BISECTIONS):
             middle = (low + high) / 2
-            loss, _ = self._worst(self._with_order(portfolio, intent, middle, valued), context)
-            if loss <= limit:
-                low = middle
-            else:
+            if breaches(middle)[1]:
                 high = middle
+            else:
+                low = middle
         allowed = valued.round_down(low)
-        if allowed >= intent.quantity or not valued.fits_venue(allowed):
+        if allowed <= 0 or allowed >= intent.quantity or not valued.fits_venue(allowed):
             return RiskVerdict.reject(
                 self.name, f"{state}: no size on the lot grid fits", **figures
             )
