@@ -27,7 +27,8 @@ def test_credentials_from_environment_variables(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("BINANCE_FUTURES_API_SECRET", SECRET)
     key, secret = read_credentials(BinanceFuturesConfig())
     assert (key.get_secret_value(), secret.get_secret_value()) == (KEY, SECRET)
-    assert str(key) == "**********" and KEY not in repr((key, secret))
+    assert str(key) == "**********"
+    assert KEY not in repr((key, secret))
 
 
 def test_credentials_from_file_variables_and_named_variables(
@@ -61,17 +62,18 @@ def test_missing_credentials_say_where_to_put_them() -> None:
 
 
 def test_unreadable_or_empty_secret_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read the API key from .*missing"):
+    with pytest.raises(ConfigError, match=r"cannot read the API key from .*missing"):
         read_credentials(BinanceFuturesConfig(api_key_file=tmp_path / "missing"))
     (tmp_path / "empty").write_text("\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="the API key file .*empty is empty"):
+    with pytest.raises(ConfigError, match=r"the API key file .*empty is empty"):
         read_credentials(BinanceFuturesConfig(api_key_file=tmp_path / "empty"))
 
 
 def test_secrets_cannot_be_written_into_the_config() -> None:
     with pytest.raises(ConfigError) as caught:
         BinanceFuturesExchange.from_config({"api_key": KEY, "api_secret": SECRET})
-    assert caught.value.key is not None and caught.value.key.startswith("config.api_")
+    assert caught.value.key is not None
+    assert caught.value.key.startswith("config.api_")
     assert "Extra inputs are not permitted" in str(caught.value)
 
 
@@ -80,14 +82,16 @@ def test_config_dump_holds_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BINANCE_FUTURES_API_SECRET", SECRET)
     config = BinanceFuturesConfig(symbols=("BTC/USDT:USDT",))
     dumped = config.model_dump_json() + repr(config)
-    assert KEY not in dumped and SECRET not in dumped
+    assert KEY not in dumped
+    assert SECRET not in dumped
     assert config.model_dump()["api_key_env"] == "BINANCE_FUTURES_API_KEY"
 
 
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"symbols": ["BTC/USDT"]}, "is spot; USDⓈ-M futures are perpetuals: write 'BTC/USDT:USDT'"),
+        ({"symbols": ["BTC/USDT"]},
+         "is spot; USDⓈ-M futures are perpetuals: write 'BTC/USDT:USDT'"),
         ({"symbols": ["btc-usdt"]}, "is not a ccxt unified symbol"),
         ({"symbols": ["BTC/USDT:USDT", "BTC/USDT:USDT"]}, "symbols repeat an entry"),
         ({"resolve": {"fapi.binance.com": "127.0.0.1"}}, "is not HOST:PORT"),

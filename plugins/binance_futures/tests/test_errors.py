@@ -63,7 +63,9 @@ def order(quantity: str, *, kind: OrderType = OrderType.MARKET, price: str | Non
     )  # fmt: skip
 
 
-def submit_error(make_adapter: AdapterFactory, request: OrderRequest, **config: Any) -> ExchangeError:
+def submit_error(
+    make_adapter: AdapterFactory, request: OrderRequest, **config: Any
+) -> ExchangeError:
     async def scenario(adapter: BinanceFuturesExchange) -> ExchangeError:
         with pytest.raises(ExchangeError) as caught:
             await adapter.submit_order(request)
@@ -87,7 +89,8 @@ def test_notional_below_minimum_is_invalid_order(
 ) -> None:
     error = submit_error(make_adapter, order("0.001"))  # 60 USDT, the minimum is 100
     assert type(error) is InvalidOrderError
-    assert "-4164" in str(error) and "trade a larger size" in str(error)
+    assert "-4164" in str(error)
+    assert "trade a larger size" in str(error)
 
 
 @pytest.mark.parametrize(
@@ -102,7 +105,7 @@ def test_notional_below_minimum_is_invalid_order(
          "rejected.", InvalidOrderError, "price it away from the market"),
     ],
 )  # fmt: skip
-def test_order_refusals_map_to_invalid_order(
+def test_order_refusals_map_to_invalid_order(  # noqa: PLR0917 (fixtures and parameters)
     fake: FakeBinanceServer, make_adapter: AdapterFactory, code: int, msg: str,
     expected: type[ExchangeError], advice: str,
 ) -> None:  # fmt: skip
@@ -190,11 +193,13 @@ def test_too_many_requests_is_rate_limited_with_retry_after_then_banned(
         return errors
 
     limited, banned = run(make_adapter, scenario, max_retries=0)
-    assert "HTTP 429" in str(limited) and "-1003" in str(limited)
+    assert "HTTP 429" in str(limited)
+    assert "-1003" in str(limited)
     assert "lower the request rate" in str(limited)
     assert "HTTP 418 (the IP is banned until then)" in str(banned)
     for error in (limited, banned):
-        assert error.retry_after is not None and 1 <= error.retry_after <= 60
+        assert error.retry_after is not None
+        assert 1 <= error.retry_after <= 60
         assert f"wait {error.retry_after:g} s" in str(error)
 
 
@@ -242,7 +247,8 @@ def test_ccxt_picks_binance_futures_error_table_by_the_real_host(
         params = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "40"}
         with pytest.raises(ccxt.BaseError) as caught:
             await adapter.conn.client.fapiPrivatePostOrder(params)
-        return caught.value
+        error: BaseException = caught.value
+        return error
 
     error = run(make_adapter, raw_order)
     assert type(error) is ccxt.InsufficientFunds

@@ -10,6 +10,8 @@ import pytest
 from crypto_bot_sdk import (
     DuplicateOrderError,
     ExchangeUnavailableError,
+    Fill,
+    Order,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -29,8 +31,10 @@ def market_buy(coid: str, quantity: str = "0.010") -> OrderRequest:
     )  # fmt: skip
 
 
-def submit(make_adapter: AdapterFactory, request: OrderRequest, **config: object):  # type: ignore[no-untyped-def]
-    async def main():  # type: ignore[no-untyped-def]
+def submit(
+    make_adapter: AdapterFactory, request: OrderRequest, **config: object
+) -> tuple[Order, list[Fill]]:
+    async def main() -> tuple[Order, list[Fill]]:
         adapter = make_adapter(**config)
         await adapter.start()
         try:

@@ -43,12 +43,13 @@ def test_guard_refuses_to_resolve_outside_names() -> None:
         return []
 
     getaddrinfo = guard_getaddrinfo(recorder)
-    with pytest.raises(socket.gaierror, match="refusing to resolve 'fapi.binance.com'"):
+    with pytest.raises(socket.gaierror, match=r"refusing to resolve 'fapi\.binance\.com'"):
         getaddrinfo("fapi.binance.com", 443)
     assert getaddrinfo("localhost", 80) == []
     assert getaddrinfo("127.0.0.1", 80) == []
     assert looked_up == ["localhost", "127.0.0.1"]
-    assert is_loopback("127.0.0.1") and not is_loopback("fapi.binance.com")
+    assert is_loopback("127.0.0.1")
+    assert not is_loopback("fapi.binance.com")
 
 
 def test_guard_is_installed_for_every_test() -> None:

@@ -111,9 +111,9 @@ class FakeBinanceServer:
         with self._connected:
             return self._connected.wait_for(lambda: self._connections >= count, timeout)
 
-    async def until_stream_connections(self, count: int, timeout: float = 15.0) -> None:
-        """:meth:`wait_for_stream_connections` from a test's event loop; fails on timeout."""
-        if not await asyncio.to_thread(self.wait_for_stream_connections, count, timeout):
+    async def until_stream_connections(self, count: int, limit_s: float = 15.0) -> None:
+        """:meth:`wait_for_stream_connections` from a test's event loop; fails after ``limit_s``."""
+        if not await asyncio.to_thread(self.wait_for_stream_connections, count, limit_s):
             raise AssertionError(f"the user-data stream did not reach {count} connection(s)")
 
     def _submit(self, coroutine: Any) -> Future[Any]:

@@ -180,6 +180,22 @@ def position_risk(venue: FakeVenue, account: FakeAccount | None, params: dict[st
     return rows
 
 
+def leverage_bracket(venue: FakeVenue, account: FakeAccount | None, params: dict[str, str]) -> Any:
+    symbol = params.get("symbol")
+    specs = [venue.spec(symbol)] if symbol is not None else list(venue.symbols.values())
+    tiers = [(125, 50_000, "0.004"), (100, 250_000, "0.005"), (50, 3_000_000, "0.01"),
+             (20, 20_000_000, "0.025"), (10, 50_000_000, "0.05")]  # fmt: skip
+    return [{
+        "symbol": spec.id, "notionalCoef": 1.0,
+        "brackets": [
+            {"bracket": n + 1, "initialLeverage": lev, "notionalCap": cap,
+             "notionalFloor": tiers[n - 1][1] if n else 0, "maintMarginRatio": float(mmr),
+             "cum": 0.0}
+            for n, (lev, cap, mmr) in enumerate(tiers)
+        ],
+    } for spec in specs]  # fmt: skip
+
+
 def commission_rate(venue: FakeVenue, account: FakeAccount | None, params: dict[str, str]) -> Any:
     spec = venue.spec(params.get("symbol"))
     return {"symbol": spec.id, "makerCommissionRate": text(MAKER_FEE),
@@ -311,6 +327,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/fapi/v3/positionRisk"): Route(position_risk, signed=True, weight=5),
     ("GET", "/fapi/v1/commissionRate"): Route(commission_rate, signed=True, weight=20),
     ("POST", "/fapi/v1/leverage"): Route(leverage, signed=True),
+    ("GET", "/fapi/v1/leverageBracket"): Route(leverage_bracket, signed=True),
     ("POST", "/fapi/v1/marginType"): Route(margin_type, signed=True),
     ("POST", "/fapi/v1/order"): Route(new_order, signed=True, weight=0),
     ("GET", "/fapi/v1/order"): Route(get_order, signed=True),
