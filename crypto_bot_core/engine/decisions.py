@@ -92,6 +92,13 @@ async def decide(engine: Engine, symbol: str, ts: datetime) -> None:
     assert engine.selector is not None
     policy = engine.selector.select(symbol, engine.market)
     signals = await _signals(engine, policy, symbol)
+    await decide_on(engine, symbol, ts, policy, signals)
+
+
+async def decide_on(
+    engine: Engine, symbol: str, ts: datetime, policy: str, signals: dict[str, Signal]
+) -> None:
+    """Everything after the agents: the one decision pipeline both kernel paths share."""
     combined = combine(policy, engine.policies.policies[policy], signals, symbol, ts)
     if combined is None:
         return

@@ -21,13 +21,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from crypto_bot_core.engine import chaos
 from crypto_bot_core.engine.clock import Clock, SimulatedClock
 from crypto_bot_core.engine.decisions import decide
 from crypto_bot_core.engine.durability import VenueStateStore
-from crypto_bot_core.engine.fills import AdoptsSymbols, FillSync
+from crypto_bot_core.engine.batching import BatchingLog, BatchLedger, can_batch
+from crypto_bot_core.engine.curve import EquityCurve
+from crypto_bot_core.engine.fastpath import MARKET_WINDOW
+from crypto_bot_core.engine.fills import AdoptsSymbols, FillSync, is_simulated
 from crypto_bot_core.engine.orders import AuditLog, OrderManager
 from crypto_bot_core.engine.policy import (
     FixedPolicySelector,
@@ -53,6 +56,7 @@ from crypto_bot_sdk import (
     InMemoryMarketView,
     Instrument,
     MarketEvent,
+    MarketView,
     OrderBook,
     RecordType,
     Trade,
@@ -93,14 +97,19 @@ class Engine:
     """Paper and live runs: where simulated venues' state is saved after every change."""
     kill_requested: Callable[[], str | None] | None = None
     """Polled every tick; a reason string trips the kill switch (``cryptobot kill``)."""
-    market: InMemoryMarketView = field(init=False)
+    market: MarketView = field(init=False)
+    """What agents, rules and the router see; on the event path, ``feed``."""
+    feed: InMemoryMarketView = field(init=False)
+    """The event path's view, folded event by event."""
     portfolio: Portfolio = field(init=False)
     orders: OrderManager = field(init=False)
     router: ExecutionRouter = field(init=False)
     instruments: dict[tuple[str, str], Instrument] = field(init=False, default_factory=dict)
     stats: EngineStats = field(init=False, default_factory=EngineStats)
     killed: bool = field(init=False, default=False)
-    equity_curve: list[tuple[datetime, Decimal]] = field(init=False, default_factory=list)
+    fast_path: bool = True
+    """Backtests use the columnar fast path when every part offers it (see :mod:`.fastpath`)."""
+    equity_curve: EquityCurve = field(init=False, default_factory=EquityCurve)
     trades: list[TradeRow] = field(init=False, default_factory=list)
     failed_agents: set[str] = field(init=False, default_factory=set)
     unavailable_agents: set[str] = field(init=False, default_factory=set)
@@ -108,6 +117,9 @@ class Engine:
     decide_after: datetime | None = field(init=False, default=None)
     venue_marks: dict[str, datetime | None] = field(init=False, default_factory=dict)
     reconciliation: ReconciliationReport | None = field(init=False, default=None)
+    path: str = field(init=False, default="event")
+    """Which path ran: ``event`` or ``columnar``; ``path_notes`` says why not columnar."""
+    path_notes: list[str] = field(init=False, default_factory=list)
 
     async def start(self, resume: LedgerState | None = None) -> None:
         """Start every component; with ``resume``, continue a run from its ledger and venues."""
@@ -142,7 +154,8 @@ class Engine:
                 with contextlib.suppress(NotImplementedError):
                     fees[venue] = await adapter.fetch_fees(listed[0].symbol)
         instruments = [i for s in self.data_sources for i in s.instruments()]
-        self.market = InMemoryMarketView(instruments, max_bars=512)
+        self.feed = InMemoryMarketView(instruments, max_bars=MARKET_WINDOW)
+        self.market = self.feed
         self.router = ExecutionRouter(self.instruments, fees)
         self.orders = OrderManager(
             self.ledger,
@@ -152,6 +165,15 @@ class Engine:
             state_store=self.state_store,
         )
         self.fill_sync = FillSync(self.exchanges)
+        if (
+            self.mode == "backtest"
+            and can_batch(self.ledger)
+            and all(is_simulated(a) for a in self.exchanges.values())
+        ):
+            # No venue outside this process and no resume: see batching.py for why
+            # a backtest may commit its records in batches.
+            self.ledger = BatchingLog(cast(BatchLedger, self.ledger))
+            self.orders.ledger = self.ledger
         self.ledger.append(
             RecordType.SYSTEM_START,
             {
@@ -189,19 +211,30 @@ class Engine:
             await component.close()
 
     async def run(self, start: datetime | None = None, end: datetime | None = None) -> EngineStats:
+        if self.fast_path:
+            from crypto_bot_core.engine.fastpath import run_columnar
+
+            if await run_columnar(self, start, end):
+                return self.stats
+        if self._settled():
+            return self.stats
         batch: list[MarketEvent] = []
         current: datetime | None = None
         async for event in merged(self.data_sources, start, end):
-            if self.killed and not self.orders.open_orders():
-                break  # after the kill switch, events only serve to fill the flattening orders
             if current is not None and event.ts != current:
                 await self._process(current, batch)
                 batch = []
+                if self._settled():
+                    return self.stats
             current = event.ts
             batch.append(event)
         if batch and current is not None:
             await self._process(current, batch)
         return self.stats
+
+    def _settled(self) -> bool:
+        """After the kill switch, ticks only serve to fill the flattening orders."""
+        return self.killed and not self.orders.open_orders()
 
     async def _process(self, ts: datetime, events: list[MarketEvent]) -> None:
         self.clock.advance(ts)
@@ -209,7 +242,7 @@ class Engine:
         filled = False
         for event in events:
             self.stats.events += 1
-            self.market.update(event)
+            self.feed.update(event)
             if isinstance(event, Bar):
                 self.stats.bars += 1
                 self.portfolio.mark(event.venue, event.symbol, event.close)
@@ -230,6 +263,8 @@ class Engine:
         await self._check_kill_request()
         if not self.killed and (self.decide_after is None or ts > self.decide_after):
             for symbol in updated:
+                if self.killed:
+                    break  # a decision tripped the kill switch: no new orders after it
                 await self._decide(symbol, ts)
         self.equity_curve.append((ts, self.portfolio.update_peak()))
         if self.on_progress is not None:

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast, runtime_checkable
 
 from crypto_bot_core.engine import chaos
 from crypto_bot_sdk import (
@@ -60,6 +60,45 @@ class MemoryAuditLog:
     ) -> object:
         self.records.append((type, dict(payload), ts))
         return None
+
+
+@runtime_checkable
+class SyncOrderEntry(Protocol):
+    """An in-process venue that answers a submit synchronously (the paper exchange).
+
+    ``place_order`` must be what the class's own ``submit_order`` awaits. Such a
+    call cannot time out or lose its connection, so the order manager calls it
+    directly instead of paying for a task and a timer per order.
+    """
+
+    def place_order(self, request: OrderRequest) -> Order: ...
+
+
+_SYNC_ENTRY: dict[type, bool] = {}
+
+
+def sync_entry(adapter: object) -> bool:
+    """Whether ``adapter``'s submit is its synchronous ``place_order``, not overridden.
+
+    A subclass that overrides ``submit_order`` (a test double adding a delay, a
+    wrapper) keeps the awaited path with its timeout and lookups.
+    """
+    kind = type(adapter)
+    known = _SYNC_ENTRY.get(kind)
+    if known is None:
+        definer = next((c for c in kind.__mro__ if "place_order" in vars(c)), None)
+        known = definer is not None and getattr(kind, "submit_order", None) is getattr(
+            definer, "submit_order", None
+        )
+        _SYNC_ENTRY[kind] = known
+    return known
+
+
+@runtime_checkable
+class FillsByOrder(Protocol):
+    """A venue that can list one order's fills without scanning all of them."""
+
+    def fills_for_order(self, client_order_id: str) -> Sequence[Fill]: ...
 
 
 class StateStore(Protocol):
@@ -177,9 +216,8 @@ class OrderManager:
             # Filled (in part) on arrival: book those fills before the final status, so an
             # IOC that filled partly and then expired passes through partially_filled.
             sink = self.fill_sink or self.book_fill
-            for fill in await adapter.fetch_fills(request.symbol, since=ts):
-                if fill.client_order_id == request.client_order_id:
-                    sink(fill)
+            for fill in await self._fills_of(adapter, request, ts):
+                sink(fill)
         current = self.orders[request.client_order_id]
         local = self._sync_status(current, remote, ts)
         self._set(local)
@@ -187,11 +225,22 @@ class OrderManager:
             self._record_status(local, ts)
         return local
 
+    @staticmethod
+    async def _fills_of(
+        adapter: ExchangeAdapter[Any], request: OrderRequest, since: datetime
+    ) -> Sequence[Fill]:
+        if isinstance(adapter, FillsByOrder):
+            return adapter.fills_for_order(request.client_order_id)
+        fills = await adapter.fetch_fills(request.symbol, since=since)
+        return [f for f in fills if f.client_order_id == request.client_order_id]
+
     async def _send(self, adapter: ExchangeAdapter[Any], request: OrderRequest) -> Order:
         """Submit; after a timeout or a dropped connection, look the order up before resending."""
         last_error: Exception | None = None
         for _attempt in range(self.max_attempts):
             try:
+                if sync_entry(adapter):
+                    return cast(SyncOrderEntry, adapter).place_order(request)
                 return await asyncio.wait_for(adapter.submit_order(request), self.submit_timeout)
             except (TimeoutError, ExchangeUnavailableError) as exc:
                 last_error = exc

@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from crypto_bot_core.engine.curve import EquityCurve
 from crypto_bot_sdk import Fill
 
 SECONDS_PER_YEAR = 365 * 24 * 3600
@@ -98,7 +99,8 @@ def _ratios(curve: Sequence[tuple[datetime, Decimal]]) -> tuple[float, float, fl
     """(Sharpe, Sortino, max drawdown) of an equity curve; zeros when too short."""
     if len(curve) < 3:
         return 0.0, 0.0, 0.0
-    values = [float(v) for _, v in curve]
+    equities = curve.values() if isinstance(curve, EquityCurve) else [v for _, v in curve]
+    values = [float(v) for v in equities]
     returns = [b / a - 1.0 for a, b in itertools.pairwise(values) if a > 0]
     spacing = (curve[-1][0] - curve[0][0]).total_seconds() / (len(curve) - 1)
     periods = SECONDS_PER_YEAR / spacing if spacing > 0 else 0.0

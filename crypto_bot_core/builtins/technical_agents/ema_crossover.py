@@ -10,15 +10,17 @@ the whipsaw a crossover system fears, and earns little confidence.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import ClassVar
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar
 
 from crypto_bot_core.builtins.technical_agents.config import EmaCrossoverConfig
 from crypto_bot_core.builtins.technical_agents.indicators import EmaCrossState, ema_alpha
+from crypto_bot_core.builtins.technical_agents.series import Z_LIMIT, EmaSignalSeries
 from crypto_bot_core.builtins.technical_agents.tracking import IncrementalAgent
 from crypto_bot_sdk import Bar, MarketView, Signal
 
-_Z_LIMIT = 1e6  # a flat market has zero volatility; keep z finite
+_Z_LIMIT = Z_LIMIT  # a flat market has zero volatility; keep z finite
 
 
 class EmaCrossoverAgent(IncrementalAgent[EmaCrossoverConfig, EmaCrossState]):
@@ -68,10 +70,31 @@ class EmaCrossoverAgent(IncrementalAgent[EmaCrossoverConfig, EmaCrossState]):
             confidences.append(confidence)
         return scores, confidences
 
+    def signal_series(self, symbol: str, bars: Mapping[str, Mapping[str, Any]]) -> EmaSignalSeries:
+        """Fast path for backtests: this agent's signal on every bar of ``symbol`` at once.
+
+        ``bars`` maps venue to that venue's arrays (``close`` at least), the
+        venue a ``venue=None`` market-view query picks first; the agent reads its
+        configured venue's closes, as :meth:`evaluate` does. The series' scores,
+        confidences and per-bar :class:`Signal` are bit-identical to ``evaluate``
+        (see :mod:`.series`); this is the engine's ``SeriesAgent`` protocol.
+        """
+        venue = self.config.venue
+        columns = bars.get(venue) if venue is not None else next(iter(bars.values()), None)
+        closes: list[float] = []
+        if columns is not None:
+            raw = columns["close"]
+            closes = raw.tolist() if hasattr(raw, "tolist") else [float(c) for c in raw]
+        return EmaSignalSeries(self, symbol, closes)
+
     async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
         state = self.state_for(symbol, market)
         if state is None or state.bars < self.config.required_bars:
             return None
+        return self.signal_of(symbol, state, market.now)
+
+    def signal_of(self, symbol: str, state: EmaCrossState, ts: datetime) -> Signal:
+        """The signal a state stands for: the one place a Signal is built, for both paths."""
         cfg = self.config
         spread, volatility, z, score, confidence = self._measure(state)
         relation = "above" if spread > 0 else ("below" if spread < 0 else "level with")
@@ -95,7 +118,7 @@ class EmaCrossoverAgent(IncrementalAgent[EmaCrossoverConfig, EmaCrossState]):
         return Signal.model_construct(
             agent=self.name,
             symbol=symbol,
-            ts=market.now,
+            ts=ts,
             score=score,
             confidence=confidence,
             rationale=(

@@ -1,0 +1,173 @@
+"""Where a backtest's decisions can change: every agent's series, blended and sized at once.
+
+For each symbol the policy's agents score the whole series (their
+``signal_series``), the blend of :func:`~.policy.combine` is applied to the
+columns with the same float operations in the same order (so it is
+bit-identical), and discrete sizing's rule turns the blend into the target's
+sign per bar. The event path asks for an order on a bar only if that sign
+differs from the sign of the position held; so the bars where the fast path
+must run the decision pipeline are exactly those, plus the rare bars where a
+full position could round to zero lots (flagged ``uncertain``, decided
+exactly). Everything here is a precomputation: it trades nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from crypto_bot_core.engine.columnar import Columns, Market, NotColumnar, SeriesAgent, SignalSeries
+from crypto_bot_core.engine.policy import PolicySpec
+from crypto_bot_core.engine.sizing import SizingConfig
+from crypto_bot_sdk import Instrument, InstrumentKind
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+NO_SIGNAL = 2
+"""Target code of a bar where the policy has no signal (``combine`` returns None)."""
+
+
+@dataclass
+class SymbolPlan:
+    """One symbol's precomputed decisions."""
+
+    symbol: str
+    policy: str
+    series: dict[str, SignalSeries]
+    """Per agent instance of the policy, in the policy's order."""
+    target: NDArray[np.int8]
+    """Sign of the sized target per bar: -1, 0, 1, or NO_SIGNAL."""
+    uncertain: NDArray[np.bool_]
+    candidates: dict[int, NDArray[np.int64]]
+    """Per sign of the held position: the bars where the pipeline must run."""
+    signal_counts: NDArray[np.int64]
+    """Cumulative number of bars with a signal, for the engine's statistics."""
+
+    def next_candidate(self, held: int, index: int) -> int:
+        """The first bar at or after ``index`` whose decision may trade, holding ``held``."""
+        import numpy as np
+
+        bars = self.candidates[held]
+        at = int(np.searchsorted(bars, index, "left"))
+        return int(bars[at]) if at < len(bars) else -1
+
+    def may_trade(self, held: int, index: int) -> bool:
+        code = int(self.target[index])
+        return code != NO_SIGNAL and (code != held or bool(self.uncertain[index]))
+
+    def signals_between(self, first: int, stop: int) -> int:
+        """Bars in ``[first, stop)`` with a signal."""
+        if stop <= first:
+            return 0
+        before = int(self.signal_counts[first - 1]) if first > 0 else 0
+        return int(self.signal_counts[stop - 1]) - before
+
+
+def blend(
+    spec: PolicySpec, series: dict[str, SignalSeries], length: int
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """The policy's combined score per bar and where it exists, as ``combine`` computes it."""
+    import numpy as np
+
+    total_weight = sum(w.weight for w in spec.agents)
+    numerator = np.zeros(length)
+    weight_conf = np.zeros(length)
+    for member in spec.agents:
+        scores = np.asarray(series[member.agent].scores, dtype=np.float64)
+        confidences = np.asarray(series[member.agent].confidences, dtype=np.float64)
+        if scores.shape != (length,) or confidences.shape != (length,):
+            raise NotColumnar(f"agent {member.agent!r} scored {len(scores)} of {length} bars")
+        present = ~np.isnan(scores)
+        wc = member.weight * np.where(present, confidences, 0.0)
+        numerator = np.where(present, numerator + wc * np.where(present, scores, 0.0), numerator)
+        weight_conf = np.where(present, weight_conf + wc, weight_conf)
+    valid = weight_conf != 0.0
+    safe = np.where(valid, weight_conf, 1.0)
+    confidence = safe / total_weight
+    valid &= ~(confidence < spec.min_confidence)
+    ratio = numerator / safe
+    capped = np.where(ratio < 1.0, ratio, 1.0)
+    score = np.where(capped > -1.0, capped, -1.0)
+    return score, valid
+
+
+def target_signs(
+    score: NDArray[np.float64], valid: NDArray[np.bool_], sizing: SizingConfig, spot: bool
+) -> NDArray[np.int8]:
+    """``target_quantity``'s sign per bar (discrete sizing), NO_SIGNAL where none."""
+    import numpy as np
+
+    effective = np.where((sizing.long_only or spot) & (score < 0), 0.0, score)
+    flat = np.abs(effective) <= sizing.entry_threshold
+    signs = np.where(flat, 0, np.where(effective > 0, 1, -1))
+    return np.where(valid, signs, NO_SIGNAL).astype(np.int8)
+
+
+def maybe_zero_lots(
+    closes: NDArray[np.float64], sizing: SizingConfig, instrument: Instrument
+) -> NDArray[np.bool_]:
+    """Bars where a full position might round to zero lots (price x size x lot near notional)."""
+    notional = float(sizing.notional_per_symbol)
+    unit = float(instrument.contract_size) * float(instrument.lot_size)
+    flagged: NDArray[np.bool_] = closes * unit >= notional * (1.0 - 1e-6)
+    return flagged
+
+
+def plan_symbol(
+    symbol: str,
+    policy: str,
+    spec: PolicySpec,
+    agents: dict[str, SeriesAgent],
+    markets: list[Market],
+    sizing: SizingConfig,
+    instrument: Instrument | None,
+    call: Any,
+) -> SymbolPlan:
+    """``call(agent_name, fn, *args)`` runs agent code behind the host's fence."""
+    import numpy as np
+
+    length = len(markets[0].arrays["close"])
+    bars = {m.venue: m.arrays for m in markets}
+    series = {
+        member.agent: call(member.agent, agents[member.agent].signal_series, symbol, bars)
+        for member in spec.agents
+    }
+    score, valid = blend(spec, series, length)
+    spot = instrument is not None and instrument.kind is InstrumentKind.SPOT
+    target = target_signs(score, valid, sizing, spot)
+    if instrument is None:
+        # No venue lists the symbol: decisions stop after counting the signal.
+        uncertain = np.zeros(length, dtype=bool)
+        candidates = {held: np.empty(0, dtype=np.int64) for held in (-1, 0, 1)}
+    else:
+        uncertain = valid & (target != 0) & maybe_zero_lots(markets[0].arrays["close"], sizing, instrument)
+        candidates = {
+            held: np.flatnonzero(valid & ((target != held) | uncertain)).astype(np.int64)
+            for held in (-1, 0, 1)
+        }
+    return SymbolPlan(
+        symbol=symbol,
+        policy=policy,
+        series=series,
+        target=target,
+        uncertain=uncertain,
+        candidates=candidates,
+        signal_counts=np.cumsum(valid, dtype=np.int64),
+    )
+
+
+def plan_columns(
+    columns: Columns,
+    policies: dict[str, tuple[str, PolicySpec]],
+    agents: dict[str, SeriesAgent],
+    sizing: SizingConfig,
+    instruments: dict[str, Instrument | None],
+    call: Any,
+) -> list[SymbolPlan]:
+    """Plans of every symbol, in the order the stream first shows them."""
+    return [
+        plan_symbol(symbol, *policies[symbol], agents, markets, sizing, instruments[symbol], call)
+        for symbol, markets in columns.by_symbol().items()
+    ]
