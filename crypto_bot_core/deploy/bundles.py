@@ -288,17 +288,18 @@ class _BundleCheck:
 
 
 def _bundles(
-    staging: Path, lock: PluginLock
+    staging: Path, lock: PluginLock | None
 ) -> tuple[list[tuple[PluginBundle, PluginPin]], list[tuple[str, str]]]:
+    present = sorted(p.name for p in staging.iterdir() if p.is_dir()) if staging.is_dir() else []
+    if lock is None:  # no lock: whatever was staged is what is wanted
+        pins = {name: PluginPin(name=name) for name in present}
+        return [(PluginBundle(name, staging / name), pin) for name, pin in pins.items()], []
     pins = {pin.name: pin for pin in lock.plugins}
     problems = [
         (pin.name, f"plugin {pin.name}: listed twice in the plugin lock")
         for i, pin in enumerate(lock.plugins)
         if pin.name in {p.name for p in lock.plugins[:i]}
     ]
-    present = sorted(p.name for p in staging.iterdir() if p.is_dir()) if staging.is_dir() else []
-    if not lock.plugins:  # no lock: whatever was staged is what is wanted
-        pins = {name: PluginPin(name=name) for name in present}
     for stray in sorted(set(present) - pins.keys()):
         problems.append(
             (
@@ -321,7 +322,7 @@ class CheckResult:
 
 
 def check_bundles(
-    staging: Path, lock: PluginLock, host: Mapping[NormalizedName, str]
+    staging: Path, lock: PluginLock | None, host: Mapping[NormalizedName, str]
 ) -> CheckResult:
     """Check every staged plugin; nothing is installed here.
 
@@ -330,11 +331,13 @@ def check_bundles(
     accepted until nothing changes: a plugin that only worked with a refused
     plugin's dependency wheel is refused too. ``host``: the host image's
     distributions (see :func:`~crypto_bot_core.deploy.resolution.host_distributions`).
-    Raises :class:`PluginInstallError` only when no plugin can be judged (bad
-    signing settings).
+    Without a ``lock`` every staged bundle is wanted and no signature is
+    required. Raises :class:`PluginInstallError` only when no plugin can be
+    judged (bad signing settings).
     """
+    settings = lock.signatures if lock is not None else SignatureSettings()
     try:
-        signing = SigningPolicy(lock.signatures.public_keys, required=lock.signatures.required)
+        signing = SigningPolicy(settings.public_keys, required=settings.required)
     except IntegrityError as exc:
         raise PluginInstallError([f"plugin signing settings: {exc}"]) from exc
     bundles, lock_problems = _bundles(staging, lock)

@@ -179,7 +179,6 @@ def install_plugins(
     installing empties the target again, so the host never starts on half a
     plugin, and raises :class:`PluginInstallError`.
     """
-    lock = lock if lock is not None else PluginLock()
     if host is None:
         resolved = target.resolve()
         host = host_distributions(p for p in sys.path if p and Path(p).resolve() != resolved)
@@ -187,7 +186,13 @@ def install_plugins(
     _prepare_target(target)
     try:
         for wheel in result.wheels:
-            _install_wheel(wheel, target)
+            try:
+                _install_wheel(wheel, target)
+            except (OSError, ValueError) as exc:  # installer's errors are ValueErrors
+                owners = [p.name for p in result.accepted if wheel in p.wheels]
+                raise PluginInstallError(
+                    [f"plugin {', '.join(owners)}: installing {wheel.filename} failed: {exc}"]
+                ) from exc
         _verify_discoverable(result.accepted, target)
     except BaseException:
         _empty(target)

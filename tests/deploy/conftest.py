@@ -73,6 +73,8 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Wheels:
         write_library(work / "src", "cbt-deploy-helper", "cbt_deploy_helper", "1.0.0"),
         # A wheel claiming a library the host already has, in another version.
         write_library(work / "src", "rfc8785", "cbt_fake_rfc8785", "0.0.1"),
+        # Another distribution shipping the same package directory as the helper.
+        write_library(work / "src", "cbt-deploy-helper-fork", "cbt_deploy_helper", "1.0.0"),
     ]
     built = pip_wheel(dirs, work / "wheels")
     # pip builds one version of a distribution per run: the conflicting helper on its own.
@@ -80,13 +82,9 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Wheels:
     built += pip_wheel([helper2], work / "wheels-2")
     dirs.append(helper2)
     by_name: dict[str, Path] = {}
+    plugins = {project.distribution.replace("-", "_") for project in PROJECTS}
     for path in built:
         dist, version = path.name.split("-")[:2]
-        key = (
-            dist
-            if dist.startswith("cbt_deploy") and dist != "cbt_deploy_helper"
-            else f"{dist}-{version}"
-        )
-        by_name[key] = path
+        by_name[dist if dist in plugins else f"{dist}-{version}"] = path
     assert len(by_name) == len(dirs), sorted(by_name)
     return Wheels(by_name)

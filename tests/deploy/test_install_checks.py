@@ -218,6 +218,21 @@ def test_a_plugin_may_not_replace_a_host_library(tmp_path: Path, wheels: Wheels)
     assert f"brings {fake.name}, but the host image has rfc8785 {host['rfc8785']}" in message
 
 
+def test_a_failure_while_installing_leaves_an_empty_target(tmp_path: Path, wheels: Wheels) -> None:
+    """Two distributions writing the same file: the second install fails, nothing stays."""
+    bundle = [
+        wheels["cbt_deploy_with_dep"],
+        wheels["cbt_deploy_helper-1.0.0"],
+        wheels["cbt_deploy_helper_fork-1.0.0"],
+    ]
+    stage(tmp_path / "staging", "cbt-deploy-with-dep", bundle)
+    with pytest.raises(PluginInstallError) as caught:
+        install_plugins(tmp_path / "staging", tmp_path / "target")
+    assert "plugin cbt-deploy-with-dep: installing cbt_deploy_helper" in str(caught.value)
+    assert "failed:" in str(caught.value)
+    assert list((tmp_path / "target").iterdir()) == []
+
+
 # --- names and manifests ----------------------------------------------------------------
 
 
