@@ -65,10 +65,12 @@ def write_projects(
         if deps is not None:
             pyproject = directory / "pyproject.toml"
             text = pyproject.read_text()
-            text = text.replace(
-                'dependencies = ["crypto-bot-sdk>=0.1,<0.2"]',
-                f"dependencies = {json.dumps(list(deps))}",
-            )
+            default = 'dependencies = ["crypto-bot-sdk>=0.1,<0.2"]'
+            if default not in text:
+                raise RuntimeError(
+                    f"plugin_dists no longer writes {default!r}; update write_projects"
+                )
+            text = text.replace(default, f"dependencies = {json.dumps(list(deps))}")
             pyproject.write_text(text)
         dirs.append(directory)
     return dirs

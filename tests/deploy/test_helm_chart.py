@@ -325,3 +325,30 @@ def test_release_and_namespace_reach_the_manifests(rendered: dict[str, list[Doc]
         "bot-b-crypto-bot-engine",
         "bot-b-crypto-bot-api",
     }
+
+
+@pytest.mark.parametrize("version", ["1.27.0", "1.37.0"])
+def test_kubernetes_validate_cli_strict_passes_the_three_plugin_render(
+    tmp_path: Path, version: str, rendered: dict[str, list[Doc]]
+) -> None:
+    """The acceptance check as a platform engineer would run it on `helm template` output."""
+    manifests = tmp_path / "three-plugins.yaml"
+    manifests.write_text(yaml.safe_dump_all(rendered["three-plugins"]))
+    cli = Path(CRYPTOBOT).with_name("kubernetes-validate")
+    result = subprocess.run(
+        [str(cli), "--strict", "-k", version, str(manifests)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("ERROR")]
+    passed = [line for line in lines if line.startswith("INFO") and " passed for resource " in line]
+    assert len(passed) == len(rendered["three-plugins"]) - 1
+    # The CRD it has no schema for is the one checked by kube_problems against our schema.
+    assert [line for line in lines if line.startswith("WARN")] == [
+        f"WARN {manifests} Couldn't find schema for kind ServiceMonitor with api version "
+        f"monitoring.coreos.com/v1 for kubernetes version {version.rsplit('.', 1)[0]}"
+    ]
