@@ -69,6 +69,7 @@ def new(
 ) -> None:
     """Write a plugin project whose tests (the SDK's conformance kit) pass as generated."""
     from crypto_bot_core.scaffold import ScaffoldError, new_plugin
+    from crypto_bot_core.scaffold.generate import COMFORTABLE_NAME_LENGTH, LINE_LENGTH
 
     try:
         result = new_plugin(
@@ -87,6 +88,11 @@ def new(
     )
     for path in result.files:
         typer.echo(f"  {_shown(path)}")
+    if len(names.plugin) > COMFORTABLE_NAME_LENGTH:
+        typer.echo(
+            f"note: with a name over {COMFORTABLE_NAME_LENGTH} characters some generated lines "
+            f"may pass {LINE_LENGTH} characters; `ruff format {arg}` rewraps them"
+        )
     typer.echo("\nnext:")
     typer.echo(f"  pip install -e {arg}    # install it next to crypto-bot")
     typer.echo(f"  python -m pytest {arg}  # the conformance kit and the plugin's own tests")

@@ -27,6 +27,11 @@ from crypto_bot_core.scaffold.naming import PluginNames, ScaffoldError, derive_n
 from crypto_bot_sdk import API_VERSION, Manifest, PluginKind
 from crypto_bot_sdk import __version__ as sdk_version
 
+LINE_LENGTH = 100
+"""The generated projects' ruff line length; names up to :data:`COMFORTABLE_NAME_LENGTH`
+characters keep every generated line within it (a test checks)."""
+COMFORTABLE_NAME_LENGTH = 20
+
 _PART = ".part.tmpl"
 _DOT_FILES = {"gitignore": ".gitignore", "dockerignore": ".dockerignore"}
 
@@ -61,7 +66,8 @@ class NewPlugin:
     manifest: Manifest
 
 
-def _manifest(names: PluginNames, license_id: str) -> Manifest:
+def build_manifest(names: PluginNames, license_id: str) -> Manifest:
+    """The manifest of a new project, made for the installed SDK API and core line."""
     return Manifest.from_mapping(
         {
             "name": names.plugin,
@@ -166,7 +172,7 @@ def new_plugin(
         choices = ", ".join(k.value for k in PluginKind)
         raise ScaffoldError(f"kind {kind!r} is not one of {choices}") from exc
     names = derive_names(name, plugin_kind, package)
-    manifest = _manifest(names, license_id)
+    manifest = build_manifest(names, license_id)
     root = directory / names.plugin
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise ScaffoldError(

@@ -22,7 +22,7 @@ from crypto_bot_core.scaffold import (
     new_plugin,
     render_files,
 )
-from crypto_bot_core.scaffold.generate import release_range
+from crypto_bot_core.scaffold.generate import LINE_LENGTH, build_manifest, release_range
 from crypto_bot_sdk import (
     API_VERSION,
     CAPABILITY_METHODS,
@@ -133,6 +133,22 @@ def test_every_kind_renders_a_complete_project(kind: PluginKind) -> None:
     conformance = files[("tests", "test_conformance.py")]
     kit_class = f"{CONTRACTS[kind].__name__}Conformance"
     assert f"class Test{names.component_class}Conformance({kit_class}):" in conformance
+
+
+@pytest.mark.parametrize("kind", list(PluginKind))
+def test_generated_lines_fit_ruff_line_length_for_names_up_to_20_characters(
+    kind: PluginKind,
+) -> None:
+    names = derive_names("abcdefghij-klmnopqrs", kind)  # 20 characters
+    files = render_files(names, build_manifest(names, "Apache-2.0"))
+    long_lines = [
+        f"{'/'.join(parts)}:{number}: {len(line)}"
+        for parts, text in files.items()
+        if parts[-1].endswith(".py")
+        for number, line in enumerate(text.splitlines(), start=1)
+        if len(line) > LINE_LENGTH
+    ]
+    assert not long_lines
 
 
 def test_capabilities_promising_methods_are_implemented_by_the_templates() -> None:

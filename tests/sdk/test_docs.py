@@ -1,6 +1,7 @@
 """The plugin guide keeps up with the code: every contract method and hook appears in
-``docs/plugin-guide/contracts.md`` with its current signature, and every capability the
-kit knows is listed there."""
+``docs/plugin-guide/contracts.md`` with its current signature, every capability the
+kit knows is listed there, and every relative link of every page resolves (the site
+build in ``tests/docs/test_site.py`` checks the rendered guide as well)."""
 
 from __future__ import annotations
 
@@ -113,7 +114,14 @@ def test_signature_text_format() -> None:
     )
 
 
-@pytest.mark.parametrize("page", ["contracts.md", "versioning.md", "conformance.md"])
+GUIDE_PAGES = sorted(path.name for path in GUIDE.glob("*.md"))
+
+
+def test_the_guide_has_its_pages() -> None:
+    assert {"contracts.md", "versioning.md", "conformance.md", "tutorial.md"} <= set(GUIDE_PAGES)
+
+
+@pytest.mark.parametrize("page", GUIDE_PAGES)
 def test_guide_pages_exist_and_link_targets_resolve(page: str) -> None:
     text = (GUIDE / page).read_text(encoding="utf-8")
     for target in [part.split(")")[0] for part in text.split("](")[1:]]:
