@@ -39,8 +39,8 @@ def as_admin(url: str, sql: str, params: tuple[Any, ...] = (), *, triggers: bool
     import psycopg
 
     conninfo, schema = split_url(url)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with psycopg.connect(conninfo, autocommit=True) as pg:
         if not triggers:
-            conn.execute("SET session_replication_role = replica")
+            pg.execute("SET session_replication_role = replica")
         statement = sql.replace("?", "%s").replace("{t}", f"{schema}.")
-        return conn.execute(statement, params).rowcount
+        return pg.execute(statement, params).rowcount

@@ -29,7 +29,7 @@ def _float(rng: random.Random) -> float:
     if choice == 0:
         return float(rng.randint(-(2**60), 2**60))  # integral, some beyond 2**53
     if choice == 1:
-        return rng.uniform(-1, 1) * 10 ** rng.randint(-30, 30)  # any magnitude
+        return rng.uniform(-1, 1) * 10.0 ** rng.randint(-30, 30)  # any magnitude
     if choice == 2:
         return round(rng.uniform(0, 100), rng.randint(0, 8))
     if choice == 3:
