@@ -20,10 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from crypto_bot_core.ledger.canonical import canonical, parse_ts
 from crypto_bot_core.ledger.settings import RetentionRule
 from crypto_bot_core.ledger.signing import RECEIPT_DOMAIN, key_id, sign, signature_valid
-from crypto_bot_sdk import LedgerError, LedgerIntegrityError
+from crypto_bot_sdk import LedgerError, LedgerIntegrityError, RecordType
 
 RECEIPT_FORMAT = "cryptobot.ledger.erasure-receipt.v1"
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
+_OWN_RECORDS = {RecordType.ERASURE_RECEIPT.value, RecordType.PROCESSING_RESTRICTED.value}
 
 
 def check_code(name: str, value: str) -> str:
@@ -52,14 +53,17 @@ def holds(
     """The rules that still hold a subject with these (seq, ts, type) records, longest first.
 
     A rule's ``subjects`` may list raw identifiers or references; ``to_ref`` maps
-    both to references.
+    both to references. The ledger's own GDPR records (receipts, restriction
+    notes) never count: refusing an erasure must not extend the hold it reports.
     """
     found = []
     for rule in rules:
         if rule.subjects and subject_ref not in {to_ref(s) for s in rule.subjects}:
             continue
         kinds = {t.value for t in rule.record_types}
-        stamps = [ts for _, ts, kind in records if not kinds or kind in kinds]
+        stamps = [
+            ts for _, ts, kind in records if (kind in kinds if kinds else kind not in _OWN_RECORDS)
+        ]
         last = parse_ts(max(stamps)) if stamps else None
         until = rule.expiry(last)
         if until is not None and until > now:

@@ -160,6 +160,19 @@ def test_a_legal_hold_refuses_erasure_until_it_expires(
         assert ledger.verify().ok
 
 
+def test_refusals_do_not_extend_a_hold_over_all_record_types(
+    sqlite_url: str, settings_for: Callable[..., LedgerSettings]
+) -> None:
+    rule = RetentionRule(name="any-record", days=30)
+    with open_ledger(settings=settings_for(sqlite_url, retention=(rule,))) as ledger:
+        ref = ledger.subjects.put(EMAIL, {"email": EMAIL})
+        ledger.append(RecordType.DECISION, {"subject_ref": ref}, ts=NOW)
+        for days in (10, 20):
+            with pytest.raises(ErasureRefusedError, match="until 2026-07-01"):
+                ledger.subjects.erase(EMAIL, now=NOW + timedelta(days=days))
+        assert ledger.subjects.erase(EMAIL, now=NOW + timedelta(days=31)).key_destroyed
+
+
 def test_a_litigation_hold_names_its_subjects(
     sqlite_url: str, settings_for: Callable[..., LedgerSettings]
 ) -> None:
