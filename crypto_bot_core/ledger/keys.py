@@ -75,14 +75,15 @@ class KeyRing:
         if paths is None:
             return None
         key_file = paths[0]
-        if key_file.exists():
-            return load_private_key(str(key_file), f"{SIGNING_KEY_ENV} (default {key_file})")
-        if not create:
-            return None
-        key = create_private_key_file(key_file)
+        if not key_file.exists():
+            if not create:
+                return None
+            create_private_key_file(key_file)  # or another process just did
+        key = load_private_key(str(key_file), f"{SIGNING_KEY_ENV} (default {key_file})")
         public_file = key_file.with_name(key_file.name.replace(".pem", ".pub.pem"))
         if not public_file.exists():
-            public_file.write_bytes(public_pem(key.public_key()))
+            write_secret_file(public_file, public_pem(key.public_key()))
+            public_file.chmod(0o644)
         return key
 
     def trusted_keys(self) -> dict[str, Ed25519PublicKey]:

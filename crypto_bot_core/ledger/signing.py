@@ -86,21 +86,35 @@ def load_public_key(value: str | bytes, setting: str) -> Ed25519PublicKey:
     return key
 
 
-def create_private_key_file(path: Path) -> Ed25519PrivateKey:
-    """A new key in a file only its owner can read (0600), refusing to overwrite one."""
-    key = Ed25519PrivateKey.generate()
-    write_secret_file(path, private_pem(key))
-    return key
+def create_private_key_file(path: Path) -> bool:
+    """Put a new key in a file only its owner can read (0600); False if one is already there."""
+    return write_secret_file(path, private_pem(Ed25519PrivateKey.generate()))
 
 
-def write_secret_file(path: Path, data: bytes) -> None:
+def write_secret_file(path: Path, data: bytes) -> bool:
+    """Create ``path`` (0600) holding ``data``, complete or not at all; never overwrite.
+
+    The bytes go to a private temporary file that is then hard-linked into
+    place, so a process racing to create the same default key either wins or
+    finds the other's complete file. Returns False when the file already existed.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError as exc:
-        raise LedgerError(f"{path} already exists; refusing to overwrite a key") from exc
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise LedgerError(f"cannot create the key file {path}: {exc}") from exc
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def sign(private_key: Ed25519PrivateKey, domain: bytes, statement: bytes) -> bytes:

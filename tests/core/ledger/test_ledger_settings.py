@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import stat
+from multiprocessing.queues import Queue
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from crypto_bot_core.ledger import LedgerSettings, open_ledger
 from crypto_bot_core.ledger.keys import KeyRing
 from crypto_bot_core.ledger.settings import sqlite_path
+from crypto_bot_core.ledger.signing import key_id
 from crypto_bot_sdk import ConfigError, RecordType
 
 
@@ -98,3 +101,31 @@ def test_an_in_memory_ledger_works_with_throwaway_keys() -> None:
         assert ledger.checkpoint_dir() is None
         report = ledger.verify()
         assert report.ok, report.problems
+
+
+def _default_keys(url: str, out: Queue[tuple[str, str]]) -> None:
+    with open_ledger(settings=LedgerSettings(url=url)) as ledger:
+        key = ledger.keys.signing_key().public_key()
+        out.put((ledger.subjects.ref("erin"), key_id(key)))
+
+
+def test_processes_racing_to_create_the_default_keys_agree(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    context = multiprocessing.get_context("fork")
+    out: Queue[tuple[str, str]] = context.Queue()
+    workers = [context.Process(target=_default_keys, args=(url, out)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    results = {out.get(timeout=60) for _ in workers}
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+    assert len(results) == 1
+    assert sorted(
+        p.name for p in tmp_path.iterdir() if not p.name.startswith("ledger.sqlite-")
+    ) == [
+        "ledger.sqlite",
+        "ledger.sqlite.signing-key.pem",
+        "ledger.sqlite.signing-key.pub.pem",
+        "ledger.sqlite.subject-secret",
+    ]
