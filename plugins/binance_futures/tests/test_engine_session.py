@@ -28,7 +28,7 @@ def write_config(
         "symbols": ["BTC/USDT:USDT"],
         "resolve": fake.resolve,
         "ca_file": str(certificates.ca_file),
-        "poll_interval_s": 0.2,
+        "poll_interval_s": 2.0,
         "retry_backoff_s": 0.01,
     }
     config = {
@@ -37,7 +37,7 @@ def write_config(
         "data_sources": [{
             "name": "market", "plugin": "synthetic-market",
             "config": {"symbols": ["BTC/USDT:USDT"], "venues": ["binance-futures"],
-                       "timeframe": "1m", "bars": 240, "seed": 7},
+                       "timeframe": "1m", "bars": 120, "seed": 7},
         }],
         "agents": [{"name": "ema", "plugin": "technical-agents:ema_crossover",
                     "config": {"fast": 3, "slow": 12}}],
