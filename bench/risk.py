@@ -7,7 +7,11 @@ the engine refits once a day, not once per VaR), then
 ``crypto_bot_core.risk.var.monte_carlo`` -- paths, copula, marginals, portfolio
 P&L, VaR and ES -- is timed best-of-``--repeat`` and once more under
 ``tracemalloc`` for its peak Python-visible memory (numpy's buffers included).
-The process's peak RSS is printed at the end.
+Wall time and the process's CPU time are both printed: on a shared machine
+the wall time includes waiting for a core, while the CPU time (all threads
+summed, so an upper bound of the wall time on an idle machine) does not. The
+process's peak RSS is printed at the end; ``uptime``'s load is worth noting
+beside the figures.
 
 Run: ``.venv/bin/python bench/risk.py [--repeat 5] [--sizes 10000x50,100000x200]``.
 """
@@ -15,6 +19,7 @@ Run: ``.venv/bin/python bench/risk.py [--repeat 5] [--sizes 10000x50,100000x200]
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -47,10 +52,12 @@ def bench(paths: int, symbols: int, repeat: int) -> dict[str, float]:
     exposures = list(np.random.default_rng(2).uniform(-5_000, 20_000, symbols))
     monte_carlo(model, exposures, paths=min(paths, 1000), seed=0)  # warm the code paths
     times = []
+    cpu = []
     for run in range(repeat):
-        start = time.perf_counter()
+        start, started = time.perf_counter(), time.process_time()
         tail = monte_carlo(model, exposures, paths=paths, seed=run)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - started)
     tracemalloc.start()
     monte_carlo(model, exposures, paths=paths, seed=0)
     _, peak = tracemalloc.get_traced_memory()
@@ -59,6 +66,7 @@ def bench(paths: int, symbols: int, repeat: int) -> dict[str, float]:
         "fit": fit,
         "best": min(times),
         "median": float(np.median(times)),
+        "cpu": min(cpu),
         "peak": float(peak),
         "var": tail.var,
         "es": tail.es,
@@ -71,10 +79,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000x50,100000x200")
     args = parser.parse_args()
     sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    versions = f"python {sys.version.split()[0]}, numpy {np.__version__}"
+    print(f"{versions}, {os.cpu_count()} CPUs, load {load}")
     header = (
-        f"{'paths x symbols':>17} {'fit':>8} {'VaR best':>9} {'median':>9} {'peak MiB':>9}"
-        f" {'target':>16}  VaR / ES of the test book"
+        f"{'paths x symbols':>17} {'fit':>8} {'VaR best':>9} {'median':>9} {'CPU best':>9}"
+        f" {'peak MiB':>9}"
+        f" {'target':>22}  VaR / ES of the test book"
     )
     print(header)
     for paths, symbols in sizes:
@@ -86,11 +97,17 @@ def main() -> None:
             target = f"< {seconds * 1000:g} ms" if seconds < 1 else f"< {seconds:g} s"
             if memory is not None:
                 target += f", {memory / 2**30:g} GiB"
-            ok = r["best"] < seconds and (memory is None or r["peak"] < memory)
-            target += " ok" if ok else " MISSED"
+            small = memory is None or r["peak"] < memory
+            if r["best"] < seconds and small:
+                target += " ok"
+            elif r["cpu"] < seconds and small:
+                target += " ok on CPU"  # the wall time waited for a busy core
+            else:
+                target += " MISSED"
         print(
             f"{paths:>8,} x {symbols:<6} {r['fit']:>7.2f}s {r['best'] * 1000:>7.1f}ms"
-            f" {r['median'] * 1000:>7.1f}ms {r['peak'] / 2**20:>9.1f} {target:>16}"
+            f" {r['median'] * 1000:>7.1f}ms {r['cpu'] * 1000:>7.1f}ms {r['peak'] / 2**20:>9.1f}"
+            f" {target:>22}"
             f"  {r['var']:,.0f} / {r['es']:,.0f}"
         )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
