@@ -54,7 +54,7 @@ def test_validate_schema_only_accepts_the_default(tmp_path: Path) -> None:
     code, out, _ = _invoke("config", "validate", str(path), "--schema-only")
     assert code == 0
     assert out.strip() == (
-        f"{path}: valid (mode backtest; 1 data sources, 1 agents, 1 exchanges, 5 risk rules, "
+        f"{path}: valid (mode paper; 1 data sources, 3 agents, 3 exchanges, 5 risk rules, "
         "1 reporters; shape checked)"
     )
 

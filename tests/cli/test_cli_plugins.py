@@ -131,6 +131,7 @@ def test_inspect_of_a_refused_plugin_shows_why(run_cli: RunCli) -> None:
 def test_inspect_unknown_plugin_exits_1_listing_installed_ones(run_cli: RunCli) -> None:
     result = run_cli("plugins", "inspect", "cbt-nothing")
     assert result.returncode == 1
-    assert "no plugin named 'cbt-nothing' is installed; installed: cbt-bad-manifest," in (
-        result.stderr
-    )
+    assert "no plugin named 'cbt-nothing' is installed; installed: " in result.stderr
+    installed = result.stderr.split("installed: ", 1)[1].strip().split(", ")
+    assert installed == sorted(installed)
+    assert {"cbt-bad-manifest", "cbt-good", "paper-exchange"} <= set(installed)
