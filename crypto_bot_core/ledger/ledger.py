@@ -22,9 +22,7 @@ from crypto_bot_core.ledger.canonical import (
     format_ts,
     record_bytes,
 )
-from crypto_bot_core.ledger.checkpoints import (
-    Checkpoint,
-)
+from crypto_bot_core.ledger.checkpoints import Checkpoint
 from crypto_bot_core.ledger.hashing import GENESIS, chain_hash
 from crypto_bot_core.ledger.keys import KeyRing
 from crypto_bot_core.ledger.proofs import (
@@ -36,9 +34,8 @@ from crypto_bot_core.ledger.proofs import (
 from crypto_bot_core.ledger.records import StoredRecord, subject_of
 from crypto_bot_core.ledger.settings import LedgerSettings, is_postgres, sqlite_path
 from crypto_bot_core.ledger.stores.base import LedgerStore, RecordQuery, WriteTransaction
-from crypto_bot_core.ledger.verify import (
-    VerifyReport,
-)
+from crypto_bot_core.ledger.subjects import Subjects
+from crypto_bot_core.ledger.verify import VerifyReport
 from crypto_bot_sdk import LedgerError, LedgerRecord, RecordType
 
 Item = (
@@ -83,8 +80,6 @@ class Ledger:
         self.keys = KeyRing(settings)
         self.checkpoint_store = checkpoint_store
         self._listeners: list[Callable[[LedgerRecord], None]] = []
-        from crypto_bot_core.ledger.subjects import Subjects
-
         self.subjects = Subjects(self)
 
     # --- identity ------------------------------------------------------------------
