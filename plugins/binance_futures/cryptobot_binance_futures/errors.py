@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 
 from crypto_bot_sdk import (
     AuthenticationError,
@@ -26,6 +25,12 @@ from crypto_bot_sdk import (
 from cryptobot_binance_futures.client import RetryAfter
 
 _BODY = re.compile(r"\{.*\}", re.DOTALL)
+_LISTEN_KEY = re.compile(r"(listenKey=)[A-Za-z0-9_-]+")
+
+
+def redact(text: str) -> str:
+    """Hide user-data stream keys (they grant reading the account's events) in messages."""
+    return _LISTEN_KEY.sub(r"\1<redacted>", text)
 
 Advice = tuple[type[ExchangeError], str]
 
@@ -154,7 +159,7 @@ def to_sdk_error(exc: BaseException, *, venue: str, action: str) -> ExchangeErro
     else:
         cls, advice = _ccxt_class(exc)
         detail = f"Binance error {found[0]} {found[1]!r}" if found else f"{type(exc).__name__}"
-        text = f"{action}: {detail}: {advice} ({str(exc)[:300]})"
+        text = f"{action}: {detail}: {advice} ({redact(str(exc))[:300]})"
     if cls is RateLimitedError:
         return RateLimitedError(text, venue=venue, retry_after=None)
     return cls(text, venue=venue)
@@ -167,5 +172,3 @@ def is_ambiguous(exc: BaseException) -> bool:
     found = binance_error(str(exc))
     return found is not None and found[0] in AMBIGUOUS_CODES
 
-
-Translate = Callable[[BaseException], ExchangeError]

@@ -33,6 +33,8 @@ def fake(certificates: Certificates) -> Iterator[FakeBinanceServer]:
     server = FakeBinanceServer(certificates).start()
     try:
         yield server
+        unknown = server.call(lambda: list(server.state.unknown))
+        assert unknown == [], f"the client called endpoints the fake does not serve: {unknown}"
     finally:
         server.stop()
 

@@ -253,3 +253,18 @@ def test_ccxt_picks_binance_futures_error_table_by_the_real_host(
     error = run(make_adapter, raw_order)
     assert type(error) is ccxt.InsufficientFunds
     assert fake.requests("POST", ORDER)[0].path == ORDER
+
+
+def test_listen_keys_never_reach_error_messages() -> None:
+    import ccxt
+
+    from cryptobot_binance_futures.errors import to_sdk_error
+
+    dropped = ccxt.NetworkError(
+        "400, message='Invalid response status', "
+        "url='wss://fstream.binance.com/private/ws?listenKey=AbC123-_xyz'"
+    )
+    error = to_sdk_error(dropped, venue="binance-futures", action="watching own trades")
+    assert isinstance(error, ExchangeUnavailableError)
+    assert "AbC123" not in str(error)
+    assert "listenKey=<redacted>" in str(error)

@@ -52,6 +52,8 @@ class FakeBinance:
     listen_keys: dict[str, str] = field(default_factory=dict)
     sockets: dict[str, list[asyncio.Queue[str | None]]] = field(default_factory=dict)
     refuse_streams: int = 0
+    unknown: list[str] = field(default_factory=list)
+    """Requests for paths the fake does not serve: a client call the fake would get wrong."""
     stream_connections: int = 0
     release: asyncio.Event = field(default_factory=asyncio.Event)
     on_stream_connected: list[Callable[[int], None]] = field(default_factory=list)
@@ -101,6 +103,7 @@ class FakeBinance:
             return self.listen_key(request.method, self._api_account(request)), used
         route = ROUTES.get(key)
         if route is None:
+            self.unknown.append(f"{request.method} {request.path}")
             raise unknown_route(request.method, request.path)
         used = self.limiter.charge(self.now(), route.weight)
         account = self._authenticate(request, params, body) if route.signed else None
