@@ -85,14 +85,22 @@ class CopulaModel:
         marginal: MarginalKind = "t",
         horizon_seconds: float = DAY_SECONDS,
         zero_mean: bool = True,
+        fitted: Sequence[Marginal] | None = None,
     ) -> CopulaModel:
-        """Estimate the model from ``history``: shrunk correlation, one fitted marginal each."""
+        """Estimate the model from ``history``: shrunk correlation, one fitted marginal each.
+
+        ``fitted`` passes marginals already fitted to these very returns (a cache's).
+        """
         from crypto_bot_core.risk.shrinkage import constant_correlation_shrinkage
 
         estimate = constant_correlation_shrinkage(history.returns, history.symbols)
-        marginals = tuple(
-            fit_marginal(history.returns[:, i], marginal, zero_mean=zero_mean, symbol=symbol)
-            for i, symbol in enumerate(history.symbols)
+        marginals = (
+            tuple(fitted)
+            if fitted is not None
+            else tuple(
+                fit_marginal(history.returns[:, i], marginal, zero_mean=zero_mean, symbol=symbol)
+                for i, symbol in enumerate(history.symbols)
+            )
         )
         return cls(
             symbols=history.symbols,

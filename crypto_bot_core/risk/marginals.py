@@ -4,7 +4,9 @@
   with a closed form to check the Monte-Carlo against.
 * ``t`` -- a Student t fitted by maximum likelihood (``scipy.stats.t.fit``),
   with its degrees of freedom floored at :data:`MIN_T_DOF` so the variance
-  stays finite. Crypto daily returns usually fit 2.5-5 degrees of freedom.
+  stays finite and capped at :data:`MAX_T_DOF` (a normal, to VaR's digits);
+  a sample without excess kurtosis takes that cap directly. Crypto daily
+  returns usually fit 2.5-5 degrees of freedom.
 * ``empirical`` -- the observed returns themselves, read back through their
   quantiles (``numpy.quantile``, linear between order statistics). Honest to
   the data, but it cannot produce a loss beyond the worst one observed.
@@ -109,6 +111,10 @@ class EmpiricalMarginal:
 def _fit_t(x: NDArray[np.float64], zero_mean: bool) -> StudentTMarginal:
     from scipy import stats
 
+    if float(stats.kurtosis(x)) <= 0:
+        # Tails no fatter than the normal's: the likelihood climbs towards infinite
+        # degrees of freedom, so take its limit (the normal) without the search.
+        return StudentTMarginal(MAX_T_DOF, 0.0 if zero_mean else float(x.mean()), float(x.std()))
     if zero_mean:  # the de-meaned returns, with the location held at 0
         data = x - x.mean()
         dof, loc, scale = stats.t.fit(data, floc=0.0)

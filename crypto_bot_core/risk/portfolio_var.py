@@ -8,7 +8,7 @@ degrees of freedom) with fitted Student-t marginals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,6 +21,7 @@ from crypto_bot_sdk import RiskError
 
 if TYPE_CHECKING:
     from crypto_bot_core.risk.copula import CopulaModel
+    from crypto_bot_core.risk.marginals import Marginal
 
 
 class VarSettings(BaseModel):
@@ -92,7 +93,9 @@ class VarReport:
         }
 
 
-def fit_model(history: ReturnHistory, settings: VarSettings) -> CopulaModel:
+def fit_model(
+    history: ReturnHistory, settings: VarSettings, fitted: Sequence[Marginal] | None = None
+) -> CopulaModel:
     from crypto_bot_core.risk.copula import CopulaModel
 
     return CopulaModel.fit(
@@ -102,6 +105,7 @@ def fit_model(history: ReturnHistory, settings: VarSettings) -> CopulaModel:
         marginal=settings.marginal,
         horizon_seconds=settings.horizon_seconds,
         zero_mean=settings.zero_mean,
+        fitted=fitted,
     )
 
 

@@ -43,6 +43,14 @@ def test_gaussian_data_fits_a_t_with_capped_dof() -> None:
     assert fitted.dof <= MAX_T_DOF
 
 
+def test_thin_tailed_data_take_the_normal_limit_without_a_search() -> None:
+    sample = np.random.default_rng(2).uniform(-0.02, 0.02, 500)  # excess kurtosis -1.2
+    fitted = fit_marginal(sample, "t")
+    assert isinstance(fitted, StudentTMarginal)
+    assert fitted.dof == MAX_T_DOF
+    assert fitted.scale == pytest.approx(sample.std())
+
+
 def test_empirical_quantiles_are_the_data_and_normal_uses_the_std() -> None:
     sample = np.array([-0.04, -0.01, 0.0, 0.01, 0.04])
     empirical = fit_marginal(sample, "empirical")
