@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from crypto_bot_core.engine.curve import to_micros
+from crypto_bot_core.engine.trusted import build
 from crypto_bot_sdk import Bar, DataSource, Signal
 
 if TYPE_CHECKING:
@@ -120,7 +121,8 @@ class Columns:
 
     def bar(self, market: Market, index: int, ts: datetime) -> Bar:
         """The bar the stream would have emitted (built unvalidated, as the stream does)."""
-        return Bar.model_construct(
+        return build(
+            Bar,
             symbol=market.symbol,
             venue=market.venue,
             ts=ts,
@@ -218,7 +220,9 @@ async def _source_markets(
         exponents = {name: _exponent(getattr(bar, name)) for name in FIELDS}
         for name in FIELDS:
             values = arrays[name]
-            if not np.array_equal(_as_float(_ticks(values, exponents[name]), exponents[name]), values):
+            if not np.array_equal(
+                _as_float(_ticks(values, exponents[name]), exponents[name]), values
+            ):
                 raise NotColumnar(
                     f"{bar.symbol} on {bar.venue}: {name} floats are not decimals with "
                     f"exponent {exponents[name]}"

@@ -55,14 +55,12 @@ class _Window(Sequence[Bar]):
 class ColumnarMarketView:
     """A :class:`~crypto_bot_sdk.MarketView` positioned at one index of a :class:`Columns`."""
 
-    def __init__(
-        self, columns: Columns, instruments: Sequence[Instrument], *, window: int
-    ) -> None:
+    def __init__(self, columns: Columns, instruments: Sequence[Instrument], *, window: int) -> None:
         self._columns = columns
         self._instruments = tuple(instruments)
         self._window = window
         self._markets = {(m.symbol, m.venue): m for m in columns.markets}
-        self._default = {}
+        self._default: dict[str, Market] = {}
         for market in columns.markets:
             self._default.setdefault(market.symbol, market)
         self._cursor = -1
@@ -100,7 +98,9 @@ class ColumnarMarketView:
             self._bars[key] = bar
         return bar
 
-    def bars(self, symbol: str, venue: str | None = None, limit: int | None = None) -> Sequence[Bar]:
+    def bars(
+        self, symbol: str, venue: str | None = None, limit: int | None = None
+    ) -> Sequence[Bar]:
         market = self._market(symbol, venue)
         if market is None:
             return ()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from crypto_bot_core.engine.policy import combine
 from crypto_bot_core.engine.router import NoRouteError
 from crypto_bot_core.engine.sizing import intent_for
+from crypto_bot_core.engine.trusted import build, replace
 from crypto_bot_sdk import (
     AgentUnavailableError,
     InstrumentKind,
@@ -120,9 +121,10 @@ async def decide_on(
     )
     if intent is None:
         return
-    intent = intent.model_copy(update={"venue": None})
+    intent = replace(intent, venue=None)
     engine.stats.intents += 1
-    context = RiskContext.model_construct(
+    context = build(
+        RiskContext,
         ts=ts,
         portfolio=engine.portfolio.snapshot(ts),
         market=engine.market,

@@ -81,7 +81,10 @@ class SpanEquity:
         if len(plan) == 1:
             single = _single_moving(plan[0][1])
             if single is not None:
-                return _one_position(plan[0][0], *single, first, stop)
+                prefix, book, market, suffix = single
+                return _one_position(
+                    plan[0][0], prefix, book, market, suffix=suffix, first=first, stop=stop
+                )
         out: list[Decimal] = []
         for index in range(first, stop):
             total = ZERO
@@ -132,6 +135,7 @@ def _one_position(
     prefix: Decimal,
     book: _Book,
     market: Market,
+    *,
     suffix: list[Decimal],
     first: int,
     stop: int,

@@ -75,9 +75,7 @@ class ColumnarRun:
         self.engine = engine
         self.columns = columns
         self.plans = plans
-        self.view = ColumnarMarketView(
-            columns, engine.market.instruments(), window=MARKET_WINDOW
-        )
+        self.view = ColumnarMarketView(columns, engine.market.instruments(), window=MARKET_WINDOW)
         self.equity = SpanEquity(engine.portfolio, columns)
         self.events_per_tick = len(columns.markets)
 
@@ -213,7 +211,12 @@ async def run_columnar(engine: Engine, start: datetime | None, end: datetime | N
             name: agent for name, agent in engine.agents.items() if isinstance(agent, SeriesAgent)
         }
         plans = plan_columns(
-            columns, policies, agents, engine.sizing, instruments, _fenced(engine)
+            columns,
+            policies=policies,
+            agents=agents,
+            sizing=engine.sizing,
+            instruments=instruments,
+            call=_fenced(engine),
         )
     except NotColumnar as exc:
         engine.path_notes = [str(exc)]

@@ -24,11 +24,11 @@ from decimal import Decimal
 from typing import Any, cast
 
 from crypto_bot_core.engine import chaos
+from crypto_bot_core.engine.batching import BatchingLog, BatchLedger, can_batch
 from crypto_bot_core.engine.clock import Clock, SimulatedClock
+from crypto_bot_core.engine.curve import EquityCurve
 from crypto_bot_core.engine.decisions import decide
 from crypto_bot_core.engine.durability import VenueStateStore
-from crypto_bot_core.engine.batching import BatchingLog, BatchLedger, can_batch
-from crypto_bot_core.engine.curve import EquityCurve
 from crypto_bot_core.engine.fastpath import MARKET_WINDOW
 from crypto_bot_core.engine.fills import AdoptsSymbols, FillSync, is_simulated
 from crypto_bot_core.engine.orders import AuditLog, OrderManager
@@ -261,11 +261,7 @@ class Engine:
             for fill in await self.fill_sync.collect():
                 self._book(fill)
         await self._check_kill_request()
-        if not self.killed and (self.decide_after is None or ts > self.decide_after):
-            for symbol in updated:
-                if self.killed:
-                    break  # a decision tripped the kill switch: no new orders after it
-                await self._decide(symbol, ts)
+        await self._decide_all(updated, ts)
         self.equity_curve.append((ts, self.portfolio.update_peak()))
         if self.on_progress is not None:
             self.on_progress(ts)
@@ -300,8 +296,13 @@ class Engine:
         self.trades.append(TradeRow(fill, realised))
         self.stats.fills += 1
 
-    async def _decide(self, symbol: str, ts: datetime) -> None:
-        await decide(self, symbol, ts)
+    async def _decide_all(self, symbols: list[str], ts: datetime) -> None:
+        if self.decide_after is not None and ts <= self.decide_after:
+            return  # a resumed run replays ticks it already decided for market state only
+        for symbol in symbols:
+            if self.killed:
+                return  # the kill switch (before or during this tick): no new orders
+            await decide(self, symbol, ts)
 
     def now(self) -> datetime:
         """The engine's time; before the first event of a resumed run, its last decision's."""

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from crypto_bot_core.engine.trusted import build
 from crypto_bot_sdk import ConfigError, MarketView, Signal
 
 
@@ -147,7 +148,8 @@ def combine(
     if confidence < spec.min_confidence:
         return None
     score = max(-1.0, min(1.0, numerator / weight_conf))
-    return Signal.model_construct(
+    return build(
+        Signal,
         agent=f"policy:{policy}",
         symbol=symbol,
         ts=ts,

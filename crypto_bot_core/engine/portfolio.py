@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from crypto_bot_core.engine.trusted import build
 from crypto_bot_sdk import (
     Balance,
     Fill,
@@ -157,7 +158,8 @@ class Portfolio:
 
     def snapshot(self, ts: datetime) -> PortfolioSnapshot:
         positions = tuple(
-            Position.model_construct(
+            build(
+                Position,
                 symbol=b.symbol,
                 venue=b.venue,
                 quantity=b.quantity,
@@ -172,10 +174,11 @@ class Portfolio:
             if b.quantity != 0
         )
         balances = tuple(
-            Balance.model_construct(asset=a.quote, venue=a.venue, free=a.cash, used=ZERO)
+            build(Balance, asset=a.quote, venue=a.venue, free=a.cash, used=ZERO)
             for a in self.accounts.values()
         )
-        return PortfolioSnapshot.model_construct(
+        return build(
+            PortfolioSnapshot,
             ts=ts,
             quote_currency=self.quote_currency,
             balances=balances,

@@ -13,6 +13,7 @@ exactly). Everything here is a precomputation: it trades nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -117,9 +118,10 @@ def maybe_zero_lots(
 
 def plan_symbol(
     symbol: str,
+    *,
     policy: str,
     spec: PolicySpec,
-    agents: dict[str, SeriesAgent],
+    agents: Mapping[str, SeriesAgent],
     markets: list[Market],
     sizing: SizingConfig,
     instrument: Instrument | None,
@@ -142,7 +144,9 @@ def plan_symbol(
         uncertain = np.zeros(length, dtype=bool)
         candidates = {held: np.empty(0, dtype=np.int64) for held in (-1, 0, 1)}
     else:
-        uncertain = valid & (target != 0) & maybe_zero_lots(markets[0].arrays["close"], sizing, instrument)
+        uncertain = (
+            valid & (target != 0) & maybe_zero_lots(markets[0].arrays["close"], sizing, instrument)
+        )
         candidates = {
             held: np.flatnonzero(valid & ((target != held) | uncertain)).astype(np.int64)
             for held in (-1, 0, 1)
@@ -160,14 +164,24 @@ def plan_symbol(
 
 def plan_columns(
     columns: Columns,
+    *,
     policies: dict[str, tuple[str, PolicySpec]],
-    agents: dict[str, SeriesAgent],
+    agents: Mapping[str, SeriesAgent],
     sizing: SizingConfig,
     instruments: dict[str, Instrument | None],
     call: Any,
 ) -> list[SymbolPlan]:
     """Plans of every symbol, in the order the stream first shows them."""
     return [
-        plan_symbol(symbol, *policies[symbol], agents, markets, sizing, instruments[symbol], call)
+        plan_symbol(
+            symbol,
+            policy=policies[symbol][0],
+            spec=policies[symbol][1],
+            agents=agents,
+            markets=markets,
+            sizing=sizing,
+            instrument=instruments[symbol],
+            call=call,
+        )
         for symbol, markets in columns.by_symbol().items()
     ]

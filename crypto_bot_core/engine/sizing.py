@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crypto_bot_core.engine.trusted import build
 from crypto_bot_sdk import (
     Instrument,
     InstrumentKind,
@@ -98,7 +99,8 @@ def intent_for(
     side = Side.BUY if delta > 0 else Side.SELL
     reduce_only = target == 0 or (abs(target) < abs(current) and (target > 0) == (current > 0))
     order_type = OrderType.LIMIT if config.order_type == "limit" else OrderType.MARKET
-    return OrderIntent.model_construct(
+    return build(
+        OrderIntent,
         intent_id=intent_id,
         symbol=signal.symbol,
         venue=instrument.venue,

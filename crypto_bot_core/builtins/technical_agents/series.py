@@ -52,10 +52,7 @@ def ema_scores(
             fast = slow = close
         else:
             ret = log(close / previous)
-            if count == 2:
-                variance = ret * ret
-            else:
-                variance = variance + slow_alpha * (ret * ret - variance)
+            variance = ret * ret if count == 2 else variance + slow_alpha * (ret * ret - variance)
             fast = fast + fast_alpha * (close - fast)
             slow = slow + slow_alpha * (close - slow)
         previous = close
@@ -75,6 +72,41 @@ def ema_scores(
         share = abs(z) / scale
         confidence_out(share if share < 1.0 else 1.0)
     return scores, confidences
+
+
+def advance(state: EmaCrossState, closes: Sequence[float], start: int, stop: int) -> None:
+    """``state.update(close)`` for ``closes[start:stop]``, with locals instead of attributes.
+
+    Every operation of :meth:`EmaCrossState.update`, in the same order, crossing
+    bookkeeping included; the tests compare the states field by field.
+    """
+    fast_alpha, slow_alpha, log = state.fast_alpha, state.slow_alpha, math.log
+    bars, previous, fast, slow = state.bars, state.close, state.fast, state.slow
+    variance, last_side = state.variance, state.side
+    crossed, since = state.crossed, state.bars_since_cross
+    for index in range(start, stop):
+        close = closes[index]
+        if bars == 0:
+            fast = slow = close
+        else:
+            ret = log(close / previous)
+            variance = ret * ret if bars == 1 else variance + slow_alpha * (ret * ret - variance)
+            fast = fast + fast_alpha * (close - fast)
+            slow = slow + slow_alpha * (close - slow)
+        previous = close
+        bars += 1
+        side = (fast > slow) - (fast < slow)
+        crossed = 0
+        if side != 0 and last_side not in (0, side):
+            crossed = side
+            since = 0
+        elif since >= 0:
+            since += 1
+        if side != 0:
+            last_side = side
+    state.bars, state.close, state.fast, state.slow = bars, previous, fast, slow
+    state.variance, state.side = variance, last_side
+    state.crossed, state.bars_since_cross = crossed, since
 
 
 class EmaSignalSeries:
@@ -102,11 +134,10 @@ class EmaSignalSeries:
         if index + 1 < self._folded:
             self._state = self._agent.new_state()
             self._folded = 0
-        state, closes = self._state, self._closes
-        while self._folded <= index:
-            state.update(closes[self._folded])
-            self._folded += 1
-        return state
+        if self._folded <= index:
+            advance(self._state, self._closes, self._folded, index + 1)
+            self._folded = index + 1
+        return self._state
 
     def signal(self, index: int, ts: datetime) -> Signal | None:
         """What ``evaluate`` returns on bar ``index`` of the series, at time ``ts``."""
