@@ -302,7 +302,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cryptobot-bench-") as tmp:
         bench_sqlite(Path(tmp), args.records, args.single, args.batch, args.rounds)
         if not args.no_postgres:
-            bench_postgres(args.pg_admin, args.records, args.single, args.batch, key, args.rounds)
+            bench_postgres(
+                args.pg_admin, args.records, args.single, args.batch, key=key, rounds=args.rounds
+            )
         verify_db = f"sqlite:///{Path(tmp) / 'verify.sqlite'}"
         bench_verify("SQLite", verify_db, args.verify_records, key, args.rounds)
         if not args.no_postgres and args.postgres_verify_records:

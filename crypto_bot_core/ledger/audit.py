@@ -28,7 +28,7 @@ from crypto_bot_core.ledger.hashing import GENESIS
 from crypto_bot_core.ledger.merkle import CompactRange
 from crypto_bot_core.ledger.parallel import MIN_PARALLEL, parallel_walk
 from crypto_bot_core.ledger.records import column_differences
-from crypto_bot_core.ledger.settings import sqlite_path
+from crypto_bot_core.ledger.settings import is_postgres, sqlite_path
 from crypto_bot_core.ledger.stores import open_store
 from crypto_bot_core.ledger.verify import (
     VerifyReport,
@@ -54,8 +54,6 @@ def _shareable(ledger: Ledger) -> bool:
 
 def _column_check(ledger: Ledger, end: int) -> list[int]:
     # A connection of its own, so the database evaluates this while we hash.
-    if not _shareable(ledger):
-        return ledger.store.column_mismatches(0, end, COLUMN_PROBLEMS)
     store = open_store(ledger.url, ledger.settings, read_only=True)
     try:
         return store.column_mismatches(0, end, COLUMN_PROBLEMS)
@@ -88,23 +86,30 @@ def verify_ledger(
     targets = [cp.tree_size for cp in cps if 0 < cp.tree_size <= end]
     if workers is None:
         workers = (os.cpu_count() or 1) if end >= MIN_PARALLEL and _shareable(ledger) else 1
-    roots: dict[int, tuple[bytes, bytes] | None]
-    with ThreadPoolExecutor(1) as background:
-        columns = background.submit(_column_check, ledger, end)
-        if workers > 1:
-            timeout = ledger.settings.busy_timeout_s
-            roots = parallel_walk(
-                ledger.url, timeout, end, targets, report, workers=workers, chunk=chunk
-            )
-        else:
+    column_check = is_postgres(ledger.url)  # SQLite derives those columns from the bytes
+    if workers > 1:
+        timeout = ledger.settings.busy_timeout_s
+        roots, mismatches = parallel_walk(
+            ledger.url,
+            timeout,
+            end,
+            targets,
+            report,
+            workers=workers,
+            chunk=chunk,
+            column_check=column_check,
+        )
+    else:
+        with ThreadPoolExecutor(1) as background:
+            columns = background.submit(_column_check, ledger, end) if column_check else None
             state = walk_chain(store.chain_pages(0, end), report, targets=targets, end=end)
-            report.records = state.next_seq
-            report.head_hash = state.last_hash.hex() if state.next_seq else None
-            roots = {
-                size: (CompactRange(size, stack).root(), head)
-                for size, (stack, head) in state.at_checkpoint.items()
-            }
-        mismatches = columns.result()
+            mismatches = columns.result() if columns is not None else []
+        report.records = state.next_seq
+        report.head_hash = state.last_hash.hex() if state.next_seq else None
+        roots = {
+            size: (CompactRange(size, stack).root(), head)
+            for size, (stack, head) in state.at_checkpoint.items()
+        }
     compare_checkpoints(report, cps, roots, report.records)
     for seq in mismatches:
         row = store.get(seq)

@@ -15,11 +15,13 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 
 from crypto_bot_core.ledger.hashing import GENESIS
 from crypto_bot_core.ledger.merkle import CompactRange
 from crypto_bot_core.ledger.verify import MAX_PROBLEMS, Problem, VerifyReport, walk_chain
 
+COLUMN_PROBLEMS = 20
 MIN_CHUNK = 1 << 16
 MIN_PARALLEL = 1 << 18
 """Below this many records starting processes costs more than it saves."""
@@ -95,6 +97,26 @@ def _combine(prefix: CompactRange, start: int, size: int, local: list[bytes]) ->
     return tree
 
 
+def _context() -> BaseContext:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+def _column_mismatches(url: str, busy_timeout_s: float, end: int) -> list[int]:
+    from crypto_bot_core.ledger.settings import LedgerSettings
+    from crypto_bot_core.ledger.stores import open_store
+
+    settings = LedgerSettings(url=url, busy_timeout_s=busy_timeout_s)
+    store = open_store(url, settings, read_only=True)
+    try:
+        return store.column_mismatches(0, end, COLUMN_PROBLEMS)
+    finally:
+        store.close()
+
+
 def chunk_size(records: int, workers: int) -> int:
     """A power of two giving each worker about two chunks (so a slow one holds up less)."""
     wanted = max(1, -(-records // (workers * 2)))
@@ -110,18 +132,26 @@ def parallel_walk(
     *,
     workers: int,
     chunk: int | None = None,
-) -> dict[int, tuple[bytes, bytes] | None]:
-    """Walk records [0, end) in ``workers`` processes; (root, chain head) at each target size.
+    column_check: bool = False,
+) -> tuple[dict[int, tuple[bytes, bytes] | None], list[int]]:
+    """Walk records [0, end) in ``workers`` processes.
 
-    ``chunk`` (a power of two) overrides the chunk size, for tests on small ledgers.
+    Returns (root, chain head) at each target size, and -- when ``column_check``
+    -- the records whose indexed columns disagree with their bytes, checked by
+    the database while the workers hash. ``chunk`` (a power of two) overrides
+    the chunk size, for tests on small ledgers. Workers come from a fork
+    server: forking this process, which may run other threads, could copy a
+    lock some thread holds.
     """
     size = chunk or chunk_size(end, workers)
     if size & (size - 1):
         raise ValueError(f"chunk size {size} is not a power of two")
     limit = max(targets, default=0)
     ranges = [(a, min(a + size, end)) for a in range(0, end, size)]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+        columns = (
+            pool.submit(_column_mismatches, url, busy_timeout_s, end) if column_check else None
+        )
         futures = [
             pool.submit(
                 _walk_chunk,
@@ -130,6 +160,7 @@ def parallel_walk(
             for a, b in ranges
         ]
         results = [future.result() for future in futures]
+        mismatches = columns.result() if columns is not None else []
     prefix = CompactRange()  # over whole-chunk roots: perfect subtrees of 2**k leaves
     roots: dict[int, tuple[bytes, bytes] | None] = {}
     whole = True  # every chunk so far held all its records
@@ -138,7 +169,7 @@ def parallel_walk(
             if len(report.problems) < MAX_PROBLEMS:
                 report.problems.append(problem)
         for tree_size, (stack, head) in result.at.items():
-            if whole and result.next_seq - result.start >= len(stack):
+            if whole:
                 roots[tree_size] = (_combine(prefix, result.start, tree_size, stack).root(), head)
         for tree_size in result.targets:
             roots.setdefault(tree_size, None)
@@ -149,4 +180,4 @@ def parallel_walk(
     last = results[-1] if results else None
     report.records = last.next_seq if last is not None else 0
     report.head_hash = last.last_hash.hex() if last is not None and report.records else None
-    return roots
+    return roots, mismatches
