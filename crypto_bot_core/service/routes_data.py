@@ -45,9 +45,31 @@ REPORT_HEADERS = {
 }
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _check_period(start: datetime, end: datetime, longest: int) -> None:
+    if end <= start:
+        raise ServiceError(422, "Invalid period", f"end {end} must be after start {start}")
+    if start < EARLIEST or end > LATEST:
+        raise ServiceError(
+            422,
+            "Invalid period",
+            f"the period from {start} to {end} is outside {EARLIEST.date()} to {LATEST.date()}",
+        )
+    if end - start > timedelta(days=longest):
+        raise ServiceError(
+            422,
+            "Invalid period",
+            f"the period from {start} to {end} is longer than {longest} days; split it",
+        )
+
+
 def _render(
     context: ServiceContext, name: str, start: datetime, end: datetime, fmt: str | None
 ) -> Response:
+    _check_period(start, end, context.settings.max_report_days)
     reporter = context.reporters.get(name)
     if reporter is None:
         configured = ", ".join(sorted(context.reporters)) or "none"
@@ -107,6 +129,10 @@ def report_daily(
         str, Query(pattern=NAME, description="Configured reporter instance.")
     ] = "daily_trades",
 ) -> Response:
+    if not EARLIEST.date() <= day < LATEST.date():
+        raise ServiceError(
+            422, "Invalid date", f"date {day} is outside {EARLIEST.date()} to {LATEST.date()}"
+        )
     start = datetime.combine(day, time.min, tzinfo=UTC)
     return _render(context, reporter, start, start + timedelta(days=1), fmt)
 
@@ -136,15 +162,6 @@ def regulatory_export(
         str, Query(pattern=NAME, description="Configured reporter instance.")
     ] = "mifir_transactions",
 ) -> Response:
-    if end <= start:
-        raise ServiceError(422, "Invalid period", f"end {end} must be after start {start}")
-    longest = context.settings.max_report_days
-    if end - start > timedelta(days=longest):
-        raise ServiceError(
-            422,
-            "Invalid period",
-            f"the period from {start} to {end} is longer than {longest} days; split it",
-        )
     return _render(context, report, start, end, fmt)
 
 
@@ -161,10 +178,11 @@ def ledger_verify(
     require_signatures: Annotated[
         bool, Query(description="Fail unsigned checkpoints when no public key is set.")
     ] = True,
-    workers: Annotated[int, Query(ge=1, le=16, description="Processes to hash with.")] = 1,
 ) -> LedgerVerification:
+    # The ledger picks its own parallelism (one process for small ledgers): a request
+    # must not be able to make the service spawn processes.
     try:
-        report = context.ledger.verify(require_signatures=require_signatures, workers=workers)
+        report = context.ledger.verify(require_signatures=require_signatures)
     except CryptoBotError as exc:
         raise ServiceError(500, "Verification failed to run", str(exc)) from exc
     data: dict[str, Any] = report.to_dict()
