@@ -39,27 +39,30 @@ _COLUMNS = (
 )
 
 
+_INSERT_COLUMNS = "seq, ts, type, subject_ref, hash, body"
+
+
 class _PgTransaction(WriteTransaction):
-    def __init__(self, conn: psycopg.Connection[Any], schema: str) -> None:
+    """The open transaction; a single-row insert is held back to travel with the COMMIT."""
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], schema: str, head: tuple[int, bytes] | None
+    ) -> None:
         self.conn = conn
         self.s = schema
+        self._head = head
+        self.pending: tuple[Any, ...] | None = None
 
     def head(self) -> tuple[int, bytes] | None:
-        row = self.conn.execute(
-            f"SELECT seq, hash FROM {self.s}.ledger_records ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-        return None if row is None else (int(row[0]), bytes(row[1]))
+        return self._head
 
     def insert(self, rows: Sequence[StoredRecord]) -> None:
-        columns = "seq, ts, type, subject_ref, hash, body"
-        if len(rows) == 1:
+        columns = _INSERT_COLUMNS
+        if len(rows) == 1 and self.pending is None:
             r = rows[0]
-            self.conn.execute(
-                f"INSERT INTO {self.s}.ledger_records ({columns}) "
-                "VALUES (%s, %s::timestamptz, %s, %s, %s, %s)",
-                (r.seq, r.ts, r.type, r.subject_ref, r.hash, r.body),
-            )
+            self.pending = (r.seq, r.ts, r.type, r.subject_ref, r.hash, r.body)
             return
+        self.flush()
         with (
             self.conn.cursor() as cur,
             cur.copy(f"COPY {self.s}.ledger_records ({columns}) FROM STDIN") as copy,
@@ -67,7 +70,19 @@ class _PgTransaction(WriteTransaction):
             for r in rows:
                 copy.write_row((r.seq, r.ts, r.type, r.subject_ref, r.hash, r.body))
 
+    def flush(self) -> None:
+        if self.pending is not None:
+            self.conn.execute(self.insert_sql(), self.pending)
+            self.pending = None
+
+    def insert_sql(self) -> str:
+        return (
+            f"INSERT INTO {self.s}.ledger_records ({_INSERT_COLUMNS}) "
+            "VALUES (%s, %s::timestamptz, %s, %s, %s, %s)"
+        )
+
     def delete_subject(self, subject_ref: str) -> tuple[int, int]:
+        self.flush()
         rows = self.conn.execute(
             f"DELETE FROM {self.s}.ledger_vault WHERE subject_ref = %s", (subject_ref,)
         ).rowcount
@@ -90,6 +105,9 @@ class PostgresStore(LedgerStore):
         self._lock = threading.RLock()
         self._key = ddl.lock_key(self.schema)
         self._columns = _COLUMNS.format(s=self.schema)
+        self._head_sql = (
+            f"SELECT seq, hash FROM {self.schema}.ledger_records ORDER BY seq DESC LIMIT 1"
+        )
         if not read_only:
             self._ensure_schema(partition_months_ahead)
         self._ledger_id = str(
@@ -120,15 +138,35 @@ class PostgresStore(LedgerStore):
 
     @contextmanager
     def write(self) -> Iterator[WriteTransaction]:
+        """BEGIN, lock, read the head: one round trip (pipelined); the lock statement
+        finishes before the head query starts, so the head's snapshot sees every
+        earlier writer's commit. A single-row append then sends INSERT and COMMIT
+        together: two round trips per record in all."""
+        conn = self.conn
         with self._lock:
             try:
-                with self.conn.transaction():
-                    self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._key,))
-                    yield _PgTransaction(self.conn, self.schema)
-            except psycopg.errors.InsufficientPrivilege as exc:
-                raise LedgerError(f"the ledger refused the write: {exc}") from exc
-            except psycopg.errors.IntegrityError as exc:
-                raise LedgerError(f"the ledger refused the write: {exc}") from exc
+                with conn.pipeline() as pipeline:
+                    conn.execute("BEGIN")
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._key,))
+                    cursor = conn.execute(self._head_sql)
+                    pipeline.sync()
+                    row = cursor.fetchone()
+                tx = _PgTransaction(
+                    conn, self.schema, None if row is None else (int(row[0]), bytes(row[1]))
+                )
+                yield tx
+                with conn.pipeline():
+                    if tx.pending is not None:
+                        conn.execute(tx.insert_sql(), tx.pending)
+                    conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")
+                if isinstance(
+                    exc, psycopg.errors.InsufficientPrivilege | psycopg.errors.IntegrityError
+                ):
+                    raise LedgerError(f"the ledger refused the write: {exc}") from exc
+                raise
 
     def _all(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[Any]:
         with self._lock, self.conn.cursor(binary=binary) as cur:
