@@ -52,6 +52,9 @@ from crypto_bot_sdk import DataSource, Instrument, MarketEvent, Order, OrderRequ
 
 SYMBOL = "BTC/USDT"
 NOTIONAL = 10_000
+CASH = 10_000_000
+"""Enough that a million bars of fees (~45,000 taker fills of 10,000) stay far from the
+drawdown limit: the run must trade to the end, not stop at the kill switch."""
 TAKER_FEE = 0.0004
 CONFIG = """
 mode: {mode}
@@ -64,7 +67,7 @@ agents:
 exchanges:
   - name: paper
     plugin: paper-exchange
-    config: {{venue: paper, fill_at: {fill_at}, taker_fee: "{fee}", balances: {{USDT: "100000"}}}}
+    config: {{venue: paper, fill_at: {fill_at}, taker_fee: "{fee}", balances: {{USDT: "{cash}"}}}}
 sizing: {{mode: discrete, notional_per_symbol: "{notional}", long_only: true}}
 risk_rules:
   - {{plugin: "standard-risk:max_order_notional", config: {{limit: "25000"}}}}
@@ -82,7 +85,13 @@ def load() -> str:
 
 def build(bars: int, fill_at: str, mode: str, ledger: Any, host: Host) -> Engine:
     text = CONFIG.format(
-        mode=mode, symbol=SYMBOL, bars=bars, fill_at=fill_at, fee=TAKER_FEE, notional=NOTIONAL
+        mode=mode,
+        symbol=SYMBOL,
+        bars=bars,
+        fill_at=fill_at,
+        fee=TAKER_FEE,
+        notional=NOTIONAL,
+        cash=CASH,
     )
     loaded = parse_config(text, source="<bench>", environ={})
     run_dir = Path(tempfile.mkdtemp(prefix="bench-engine-"))
@@ -132,6 +141,20 @@ def show(label: str, timed: Timed) -> None:
         f"({timed.bars / timed.cpu:,.0f}/s CPU)  {timed.bars:,} bars in {timed.wall:.2f} s, "
         f"{e.stats.orders:,} orders, {e.stats.fills:,} fills, path {e.path}"
     )
+    if e.killed:
+        print(f"    (the kill switch stopped this run early: {e.stats.bars:,} bars)")
+    t = e.path_timings
+    if t:
+        rest = timed.wall - t["plan_s"] - t["quiet_s"] - t["full_s"]
+        per_bar = t["plan_s"] / e.stats.bars * 1e6
+        print(
+            f"    where: signals {t['plan_s']:.2f} s ({per_bar:.2f} us/bar)"
+            f", quiet bars {t['quiet_s']:.2f} s "
+            f"({t['quiet_s'] / max(1, t['quiet_ticks']) * 1e6:.2f} us/bar)"
+            f", decision ticks {t['full_s']:.2f} s "
+            f"({t['full_s'] / max(1, t['full_ticks']) * 1e6:.0f} us/tick x {t['full_ticks']:,.0f})"
+            f", close and last ledger batch {rest:.2f} s"
+        )
 
 
 class Stamped(DataSource[PluginConfig]):
@@ -251,7 +274,7 @@ def bare_loop(bars: int) -> tuple[float, int]:
             strict=True,
         )
     )
-    broker = Broker(100_000.0)
+    broker = Broker(float(CASH))
     strategy = BareStrategy(broker)
     started = time.perf_counter()
     on_bar = strategy.on_bar

@@ -105,7 +105,7 @@ async def decide_on(
         return
     engine.stats.signals += 1
     price = engine.market.last_price(symbol)
-    venues = sorted(v for v, s in engine.instruments if s == symbol)
+    venues = engine.venues_for(symbol)
     if price is None or not venues:
         return
     instrument = engine.instruments[(venues[0], symbol)]

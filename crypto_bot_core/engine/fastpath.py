@@ -24,6 +24,8 @@ path, and :attr:`Engine.path_notes` says why.
 
 from __future__ import annotations
 
+import gc
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -33,7 +35,7 @@ from crypto_bot_core.engine.columnar_view import ColumnarMarketView
 from crypto_bot_core.engine.decisions import decide_on
 from crypto_bot_core.engine.equity_spans import SpanEquity
 from crypto_bot_core.engine.policy import FixedPolicySelector, PolicySpec
-from crypto_bot_core.engine.signal_plan import SymbolPlan, plan_columns
+from crypto_bot_core.engine.signal_plan import NO_SIGNAL, SymbolPlan, plan_columns
 from crypto_bot_core.engine.sizing import SizingMode
 from crypto_bot_sdk import Instrument, Signal
 
@@ -78,6 +80,7 @@ class ColumnarRun:
         self.view = ColumnarMarketView(columns, engine.market.instruments(), window=MARKET_WINDOW)
         self.equity = SpanEquity(engine.portfolio, columns)
         self.events_per_tick = len(columns.markets)
+        self.full_ticks = 0
 
     def _held(self, symbol: str) -> int:
         quantity = self.engine.portfolio.net_quantity(symbol)
@@ -86,7 +89,7 @@ class ColumnarRun:
     def _next_full(self, index: int) -> int:
         """The next tick that needs the whole pipeline, or the end of the timeline."""
         engine = self.engine
-        if engine.orders.open_orders() or engine.killed:
+        if engine.killed or engine.orders.any_open():
             return index
         end = len(self.columns)
         for plan in self.plans:
@@ -110,6 +113,7 @@ class ColumnarRun:
             engine.on_progress(last)
 
     async def _full(self, index: int) -> None:
+        self.full_ticks += 1
         engine = self.engine
         columns = self.columns
         ts = columns.ts(index)
@@ -124,8 +128,7 @@ class ColumnarRun:
         for plan in self.plans:
             if engine.killed:
                 break
-            code = int(plan.target[index])
-            if code == 2:
+            if plan.target[index] == NO_SIGNAL:
                 continue  # no signal: the event path's decision stops at the blend
             if plan.may_trade(self._held(plan.symbol), index):
                 signals = self._signals(plan, index, ts)
@@ -151,20 +154,30 @@ class ColumnarRun:
         end = len(self.columns)
         index = 0
         last_full = -1
+        clock = time.perf_counter
+        quiet = full_time = 0.0
         while index < end:
-            if engine.killed and not engine.orders.open_orders():
+            if engine.killed and not engine.orders.any_open():
                 break  # settled after the kill switch
+            started = clock()
             full = self._next_full(index)
             while index < full:
                 stop = min(full, index + PROGRESS_EVERY)
                 self._quiet(index, stop)
                 index = stop
+            between = clock()
+            quiet += between - started
             if full >= end:
                 break
             await self._full(full)
+            full_time += clock() - between
             last_full = full
             index = full + 1
         await self._finish(index, last_full)
+        engine.path_timings.update(
+            quiet_s=quiet, quiet_ticks=index - self.full_ticks, full_s=full_time
+        )
+        engine.path_timings["full_ticks"] = self.full_ticks
 
     async def _finish(self, processed: int, last_full: int) -> None:
         """Leave venues, marks and the view as the event path leaves them."""
@@ -197,6 +210,7 @@ async def run_columnar(engine: Engine, start: datetime | None, end: datetime | N
         engine.path_notes = reasons
         return False
     assert isinstance(engine.selector, FixedPolicySelector)
+    started = time.perf_counter()
     try:
         columns = await load_columns(engine.data_sources, start, end)
         symbols = list(columns.by_symbol())
@@ -222,5 +236,8 @@ async def run_columnar(engine: Engine, start: datetime | None, end: datetime | N
         engine.path_notes = [str(exc)]
         return False
     engine.path = "columnar"
+    engine.path_timings = {"plan_s": time.perf_counter() - started}
+    # The columns and series live for the whole run: keep the collector off them.
+    gc.freeze()
     await ColumnarRun(engine, columns, plans).run()
     return True

@@ -47,9 +47,14 @@ class FillSync:
     _last_poll: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
+    _real: list[str] | None = None
+
     @property
     def venues(self) -> list[str]:
-        return [v for v, a in self.adapters.items() if not is_simulated(a)]
+        """Venues that fill on their own time (not simulated); asked every tick, so cached."""
+        if self._real is None:
+            self._real = [v for v, a in self.adapters.items() if not is_simulated(a)]
+        return self._real
 
     def start(self) -> None:
         for venue in self.venues:

@@ -17,6 +17,7 @@ Nothing here knows the mode: the clock and the adapters are injected.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -120,6 +121,11 @@ class Engine:
     path: str = field(init=False, default="event")
     """Which path ran: ``event`` or ``columnar``; ``path_notes`` says why not columnar."""
     path_notes: list[str] = field(init=False, default_factory=list)
+    path_timings: dict[str, float] = field(init=False, default_factory=dict)
+    """Columnar path: seconds spent planning (signals), in quiet spans and in full ticks,
+    and how many bars and ticks each covered; what the bench reports."""
+    _venues: dict[str, list[str]] = field(init=False, default_factory=dict)
+    _venues_seen: int = field(init=False, default=-1)
 
     async def start(self, resume: LedgerState | None = None) -> None:
         """Start every component; with ``resume``, continue a run from its ledger and venues."""
@@ -211,6 +217,17 @@ class Engine:
             await component.close()
 
     async def run(self, start: datetime | None = None, end: datetime | None = None) -> EngineStats:
+        # What exists before the run (components, data, the growing equity curve and trade
+        # lists) lives through it; frozen, the cyclic collector stops re-scanning those
+        # references on every full collection, which cost a third of a backtest's time.
+        # Objects the run creates are collected as usual.
+        gc.freeze()
+        try:
+            return await self._run(start, end)
+        finally:
+            gc.unfreeze()
+
+    async def _run(self, start: datetime | None, end: datetime | None) -> EngineStats:
         if self.fast_path:
             from crypto_bot_core.engine.fastpath import run_columnar
 
@@ -234,7 +251,7 @@ class Engine:
 
     def _settled(self) -> bool:
         """After the kill switch, ticks only serve to fill the flattening orders."""
-        return self.killed and not self.orders.open_orders()
+        return self.killed and not self.orders.any_open()
 
     async def _process(self, ts: datetime, events: list[MarketEvent]) -> None:
         self.clock.advance(ts)
@@ -303,6 +320,17 @@ class Engine:
             if self.killed:
                 return  # the kill switch (before or during this tick): no new orders
             await decide(self, symbol, ts)
+
+    def venues_for(self, symbol: str) -> list[str]:
+        """The venues listing ``symbol``, sorted (asked on every decision; instruments are
+        loaded once, at start)."""
+        if self._venues_seen != len(self.instruments):
+            self._venues = {}
+            self._venues_seen = len(self.instruments)
+        venues = self._venues.get(symbol)
+        if venues is None:
+            venues = self._venues[symbol] = sorted(v for v, s in self.instruments if s == symbol)
+        return venues
 
     def now(self) -> datetime:
         """The engine's time; before the first event of a resumed run, its last decision's."""

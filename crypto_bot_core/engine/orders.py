@@ -20,6 +20,7 @@ from crypto_bot_core.engine import chaos
 from crypto_bot_core.engine.lifecycle import filled, moved
 from crypto_bot_core.engine.trusted import build
 from crypto_bot_sdk import (
+    TERMINAL_STATUSES,
     ExchangeAdapter,
     ExchangeError,
     ExchangeUnavailableError,
@@ -353,10 +354,13 @@ class OrderManager:
 
     def _set(self, order: Order) -> None:
         self.orders[order.client_order_id] = order
-        if order.status.is_open:
+        if order.status not in TERMINAL_STATUSES:
             self._open[order.client_order_id] = order
         else:
             self._open.pop(order.client_order_id, None)
 
     def open_orders(self) -> Sequence[Order]:
         return list(self._open.values())
+
+    def any_open(self) -> bool:
+        return bool(self._open)

@@ -11,7 +11,7 @@ best-execution evidence compliance reports are built from.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from crypto_bot_sdk import FeeSchedule, Instrument, MarketView, OrderIntent, Side
@@ -57,15 +57,30 @@ class ExecutionRouter:
     instruments: Mapping[tuple[str, str], Instrument]  # (venue, symbol) -> instrument
     fees: Mapping[str, FeeSchedule]  # venue -> fees
 
+    _by_symbol: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    _listed: int = field(default=-1, init=False, repr=False)
+
+    def _venues(self, symbol: str) -> list[str]:
+        """Venues listing ``symbol``, sorted; cached (instruments are loaded once, at start)."""
+        if self._listed != len(self.instruments):
+            self._by_symbol.clear()
+            self._listed = len(self.instruments)
+        venues = self._by_symbol.get(symbol)
+        if venues is None:
+            venues = self._by_symbol[symbol] = sorted(v for v, s in self.instruments if s == symbol)
+        return venues
+
     def quotes(self, intent: OrderIntent, market: MarketView) -> list[VenueQuote]:
         quotes: list[VenueQuote] = []
-        for (venue, symbol), _instrument in sorted(self.instruments.items()):
-            if symbol != intent.symbol or (intent.venue and venue != intent.venue):
+        symbol = intent.symbol
+        for venue in self._venues(symbol):
+            if intent.venue and venue != intent.venue:
                 continue
             price = market.last_price(symbol, venue)
             if price is None:
                 continue
-            fee = self.fees.get(venue, FeeSchedule(ZERO, ZERO)).taker
+            schedule = self.fees.get(venue)
+            fee = ZERO if schedule is None else schedule.taker
             effective = price * (1 + fee) if intent.side is Side.BUY else price * (1 - fee)
             quotes.append(VenueQuote(venue, price, fee, effective))
         return quotes

@@ -13,6 +13,8 @@ exactly). Everything here is a precomputation: it trades nothing.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,38 +34,41 @@ NO_SIGNAL = 2
 
 @dataclass
 class SymbolPlan:
-    """One symbol's precomputed decisions."""
+    """One symbol's precomputed decisions.
+
+    Per-bar columns are ``array`` objects, not lists or numpy arrays: the walk
+    reads single elements (numpy's scalar access costs ~10x a list's) and
+    they hold no Python objects for the garbage collector to traverse.
+    """
 
     symbol: str
     policy: str
     series: dict[str, SignalSeries]
     """Per agent instance of the policy, in the policy's order."""
-    target: NDArray[np.int8]
+    target: array[int]
     """Sign of the sized target per bar: -1, 0, 1, or NO_SIGNAL."""
-    uncertain: NDArray[np.bool_]
-    candidates: dict[int, NDArray[np.int64]]
+    uncertain: array[int]
+    candidates: dict[int, array[int]]
     """Per sign of the held position: the bars where the pipeline must run."""
-    signal_counts: NDArray[np.int64]
+    signal_counts: array[int]
     """Cumulative number of bars with a signal, for the engine's statistics."""
 
     def next_candidate(self, held: int, index: int) -> int:
         """The first bar at or after ``index`` whose decision may trade, holding ``held``."""
-        import numpy as np
-
         bars = self.candidates[held]
-        at = int(np.searchsorted(bars, index, "left"))
-        return int(bars[at]) if at < len(bars) else -1
+        at = bisect_left(bars, index)
+        return bars[at] if at < len(bars) else -1
 
     def may_trade(self, held: int, index: int) -> bool:
-        code = int(self.target[index])
+        code = self.target[index]
         return code != NO_SIGNAL and (code != held or bool(self.uncertain[index]))
 
     def signals_between(self, first: int, stop: int) -> int:
         """Bars in ``[first, stop)`` with a signal."""
         if stop <= first:
             return 0
-        before = int(self.signal_counts[first - 1]) if first > 0 else 0
-        return int(self.signal_counts[stop - 1]) - before
+        before = self.signal_counts[first - 1] if first > 0 else 0
+        return self.signal_counts[stop - 1] - before
 
 
 def blend(
@@ -155,11 +160,20 @@ def plan_symbol(
         symbol=symbol,
         policy=policy,
         series=series,
-        target=target,
-        uncertain=uncertain,
-        candidates=candidates,
-        signal_counts=np.cumsum(valid, dtype=np.int64),
+        target=_packed("b", target),
+        uncertain=_packed("b", uncertain),
+        candidates={held: _packed("q", bars) for held, bars in candidates.items()},
+        signal_counts=_packed("q", np.cumsum(valid, dtype=np.int64)),
     )
+
+
+def _packed(code: str, values: NDArray[Any]) -> array[int]:
+    import numpy as np
+
+    dtype = np.int8 if code == "b" else np.int64
+    packed = array(code)
+    packed.frombytes(np.ascontiguousarray(values, dtype=dtype).tobytes())
+    return packed
 
 
 def plan_columns(
