@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Sequence
-from operator import truediv
 from datetime import datetime
+from operator import truediv
 from typing import TYPE_CHECKING
 
 from crypto_bot_core.builtins.technical_agents.indicators import EmaCrossState
