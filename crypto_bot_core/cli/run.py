@@ -117,6 +117,14 @@ def run(
             "its orders are reconciled with the venues first.",
         ),
     ] = None,
+    serve: Annotated[
+        str | None,
+        typer.Option(
+            "--serve",
+            help="Serve the HTTP API (health, readiness, metrics, status, kill switch) on "
+            "HOST:PORT while the session runs; needs the 'service' extra.",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run a trading session: with no options, paper trading on the embedded defaults."""
@@ -136,14 +144,17 @@ def run(
         except ConfigError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
-        _execute(lambda cb: resume_session(folder, on_progress=cb), progress=progress)
+        _execute(lambda cb: resume_session(folder, on_progress=cb, serve=serve), progress=progress)
         return
     try:
         loaded = load_config(config) if config is not None else default_config()
     except ConfigFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    _execute(lambda cb: run_session(loaded, run_id=run_id, on_progress=cb), progress=progress)
+    _execute(
+        lambda cb: run_session(loaded, run_id=run_id, on_progress=cb, serve=serve),
+        progress=progress,
+    )
 
 
 def kill(

@@ -7,6 +7,7 @@ unroutable intent is a decision record with the verdicts and the reason.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,7 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
     for member in spec.agents:
         agent = engine.agents[member.agent]
         fence = engine.agent_fences.get(member.agent)
+        started = time.perf_counter()
         try:
             if fence is None:
                 signal = await agent.evaluate(symbol, engine.market)
@@ -40,6 +42,7 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                 signal = await fence.call_async(agent.evaluate, symbol, engine.market)
         except AgentUnavailableError as exc:
             engine.stats.agent_fallbacks += 1
+            engine.metrics.agent_fallback(member.agent)
             if member.agent not in engine.unavailable_agents:
                 # Recorded once per outage, not every tick it lasts.
                 engine.unavailable_agents.add(member.agent)
@@ -59,6 +62,7 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
             # A crashing agent is dropped from this tick like an unavailable one,
             # and the failure is recorded once per agent for the operator.
             engine.stats.agent_fallbacks += 1
+            engine.metrics.agent_fallback(member.agent)
             if member.agent not in engine.failed_agents:
                 engine.failed_agents.add(member.agent)
                 engine.ledger.append(
@@ -72,6 +76,7 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                     ts=engine.now(),
                 )
             continue
+        engine.metrics.agent_latency(member.agent, time.perf_counter() - started)
         if member.agent in engine.unavailable_agents:
             engine.unavailable_agents.discard(member.agent)
             engine.ledger.append(
@@ -132,6 +137,8 @@ async def decide_on(
         reference_price=price,
     )
     result = engine.risk.evaluate(intent, context)
+    for verdict in result.verdicts:
+        engine.metrics.verdict(verdict.rule, verdict.action.value)
     verdicts = [v.model_dump(mode="json") for v in result.verdicts]
     if result.trip_kill_switch:
         await engine.kill(f"risk rule tripped the kill switch at {ts.isoformat()}")
@@ -179,6 +186,7 @@ async def decide_on(
         },
     }
     engine.stats.orders += 1
+    engine.arrival[result.intent.intent_id] = price
     await engine.orders.submit(
         result.intent,
         venue=route.venue,

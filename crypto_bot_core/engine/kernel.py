@@ -16,6 +16,7 @@ Nothing here knows the mode: the clock and the adapters are injected.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import Callable, Mapping, Sequence
@@ -47,6 +48,7 @@ from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_core.engine.streams import merged
 from crypto_bot_core.engine.summary import RunSummary, TradeRow, VenueResult, summarise
 from crypto_bot_core.host.fence import Fence
+from crypto_bot_core.observability.metrics import MetricsSink, NullMetrics
 from crypto_bot_sdk import (
     Agent,
     Bar,
@@ -98,6 +100,13 @@ class Engine:
     """Paper and live runs: where simulated venues' state is saved after every change."""
     kill_requested: Callable[[], str | None] | None = None
     """Polled every tick; a reason string trips the kill switch (``cryptobot kill``)."""
+    metrics: MetricsSink = field(default_factory=NullMetrics)
+    """Prometheus telemetry (``EngineMetrics``) when the run serves it; a no-op otherwise."""
+    yield_every_tick: bool = False
+    """Give the event loop a turn between ticks, so a service in another thread can reach
+    the engine (status, kill switch) while a paper run is busy."""
+    arrival: dict[str, Decimal] = field(init=False, default_factory=dict)
+    """Intent id -> the market price when it was decided: slippage is measured from it."""
     market: MarketView = field(init=False)
     """What agents, rules and the router see; on the event path, ``feed``."""
     feed: InMemoryMarketView = field(init=False)
@@ -169,6 +178,7 @@ class Engine:
             id_prefix=client_id_prefix(self.run_id),
             fill_sink=self._book,
             state_store=self.state_store,
+            metrics=None if isinstance(self.metrics, NullMetrics) else self.metrics,
         )
         self.fill_sync = FillSync(self.exchanges)
         if (
@@ -279,7 +289,12 @@ class Engine:
                 self._book(fill)
         await self._check_kill_request()
         await self._decide_all(updated, ts)
-        self.equity_curve.append((ts, self.portfolio.update_peak()))
+        equity = self.portfolio.update_peak()
+        self.equity_curve.append((ts, equity))
+        if not isinstance(self.metrics, NullMetrics):
+            self._observe(equity)
+        if self.yield_every_tick:
+            await asyncio.sleep(0)
         if self.on_progress is not None:
             self.on_progress(ts)
         chaos.point("tick_done")
@@ -306,12 +321,20 @@ class Engine:
                 await self.kill(reason)
 
     def _book(self, fill: Fill) -> None:
-        if self.orders.book_fill(fill) is None:
+        order = self.orders.book_fill(fill)
+        if order is None:
             return
         instrument = self.instruments[(fill.venue, fill.symbol)]
         realised = self.portfolio.apply_fill(fill, instrument)
         self.trades.append(TradeRow(fill, realised))
         self.stats.fills += 1
+        if not isinstance(self.metrics, NullMetrics):
+            arrival = self.arrival.get(order.request.intent_id or "")
+            slippage = None
+            if arrival:
+                # Positive is worse than the price at decision time, for either side.
+                slippage = (fill.price - arrival) / arrival * 10_000 * fill.side.sign
+            self.metrics.fill(fill.venue, fill.symbol, fill.liquidity.value, slippage)
 
     async def _decide_all(self, symbols: list[str], ts: datetime) -> None:
         if self.decide_after is not None and ts <= self.decide_after:
@@ -320,6 +343,13 @@ class Engine:
             if self.killed:
                 return  # the kill switch (before or during this tick): no new orders
             await decide(self, symbol, ts)
+
+    def _observe(self, equity: Decimal) -> None:
+        initial = sum((a.initial for a in self.portfolio.accounts.values()), Decimal(0))
+        peak = self.portfolio.peak_equity
+        drawdown = (peak - equity) / peak if peak > 0 else Decimal(0)
+        self.metrics.pnl(equity, pnl=equity - initial, drawdown=drawdown)
+        self.metrics.open_orders(len(self.orders.open_orders()))
 
     def venues_for(self, symbol: str) -> list[str]:
         """The venues listing ``symbol``, sorted (asked on every decision; instruments are
@@ -341,12 +371,16 @@ class Engine:
                 return self.decide_after
             raise
 
-    async def kill(self, reason: str) -> None:
-        """The kill switch: cancel every open order, flatten every position, record why."""
+    async def kill(self, reason: str) -> list[str]:
+        """The kill switch: cancel every open order, flatten every position, record why.
+
+        Returns what could not be done (an operator finishes those by hand).
+        """
         from crypto_bot_core.engine.kill import flatten_everything
 
         self.killed = True
-        await flatten_everything(self, reason)
+        self.metrics.kill_switch()
+        return await flatten_everything(self, reason)
 
     def summary(self) -> RunSummary:
         venues = [

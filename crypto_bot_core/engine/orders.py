@@ -19,6 +19,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 from crypto_bot_core.engine import chaos
 from crypto_bot_core.engine.lifecycle import filled, moved
 from crypto_bot_core.engine.trusted import build
+from crypto_bot_core.observability.metrics import MetricsSink
 from crypto_bot_sdk import (
     TERMINAL_STATUSES,
     ExchangeAdapter,
@@ -154,6 +155,8 @@ class OrderManager:
     max_attempts: int = 3
     state_store: StateStore | None = None
     fill_sink: Callable[[Fill], object] | None = None
+    metrics: MetricsSink | None = None
+    """Orders by status, for Prometheus when the run has telemetry."""
     """Where fills found at submission go (the engine books ledger, order and portfolio)."""
     orders: dict[str, Order] = field(default_factory=dict)
     _open: dict[str, Order] = field(default_factory=dict)
@@ -190,6 +193,8 @@ class OrderManager:
         }
         payload.update(extra)
         self.ledger.append(STATUS_RECORD[order.status], payload, ts=ts)
+        if self.metrics is not None:
+            self.metrics.order_status(order.venue, order.status.value)
 
     def _persist(self, venue: str) -> None:
         if self.state_store is not None:

@@ -19,15 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crypto_bot_core.config import LoadedConfig, Mode, parse_config
 from crypto_bot_core.engine.assembly import Assembled, assemble
 from crypto_bot_core.engine.durability import VenueStateStore, write_atomically
+from crypto_bot_core.engine.kernel import EngineStats
 from crypto_bot_core.engine.reconcile import LedgerState, ReconciliationReport, rebuild
 from crypto_bot_core.engine.summary import RunSummary, write_run_folder
 from crypto_bot_core.host import Host
 from crypto_bot_sdk import ConfigError
+
+if TYPE_CHECKING:
+    from crypto_bot_core.service.attach import AttachedService
 
 CONFIG_FILE = "config.json"
 KILL_FILE = "KILL"
@@ -42,6 +46,7 @@ class RunResult:
     summary: RunSummary
     interrupted: bool
     reconciliation: ReconciliationReport | None = None
+    stats: EngineStats | None = None
 
 
 def _open_ledger(url: str) -> Any:
@@ -68,9 +73,16 @@ def kill_file_poller(run_dir: Path, every: float = 0.25) -> Callable[[], str | N
     return requested
 
 
-async def _drive(assembled: Assembled, resume: LedgerState | None, kill_reason: str | None) -> bool:
+async def _drive(
+    assembled: Assembled,
+    resume: LedgerState | None,
+    kill_reason: str | None,
+    service: AttachedService | None = None,
+) -> bool:
     engine = assembled.engine
     await engine.start(resume)
+    if service is not None:
+        service.running()
     if resume is not None and resume.killed:
         engine.killed = True  # a killed run never trades again; it only settles
     interrupted = False
@@ -86,6 +98,8 @@ async def _drive(assembled: Assembled, resume: LedgerState | None, kill_reason: 
         reason = f"failed: {type(exc).__name__}: {exc}"
         raise
     finally:
+        if service is not None:
+            service.stopped()
         await engine.close(reason)
     return interrupted
 
@@ -96,8 +110,18 @@ def _execute(
     on_progress: Callable[[datetime], None] | None,
     resume: LedgerState | None = None,
     kill_reason: str | None = None,
+    serve: str | None = None,
+    host: Host | None = None,
 ) -> RunResult:
     engine = assembled.engine
+    service: AttachedService | None = None
+    if serve is not None:
+        from crypto_bot_core.service.attach import AttachedService, parse_address
+
+        service = AttachedService(
+            engine, parse_address(serve), assembled.ledger_url, host or Host().load()
+        )
+        service.attach()
     engine.on_progress = on_progress
     durable = engine.mode in (Mode.PAPER.value, Mode.LIVE.value)
     if durable:
@@ -107,10 +131,12 @@ def _execute(
     pid_file.write_text(str(os.getpid()), encoding="utf-8")
     interrupted = False
     try:
-        interrupted = asyncio.run(_drive(assembled, resume, kill_reason))
+        interrupted = asyncio.run(_drive(assembled, resume, kill_reason, service))
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        if service is not None:
+            service.shutdown()
         pid_file.unlink(missing_ok=True)
         close = getattr(engine.ledger, "close", None)
         if callable(close):
@@ -124,6 +150,7 @@ def _execute(
         summary,
         interrupted,
         engine.reconciliation,
+        engine.stats,
     )
 
 
@@ -134,15 +161,20 @@ def run_session(
     run_id: str | None = None,
     on_progress: Callable[[datetime], None] | None = None,
     ledger_factory: Callable[[str], Any] = _open_ledger,
+    serve: str | None = None,
 ) -> RunResult:
-    """Run the configured session to its end (or Ctrl-C) and write its run folder."""
+    """Run the configured session to its end (or Ctrl-C) and write its run folder.
+
+    With ``serve`` (``HOST:PORT``) the HTTP API runs beside the engine for the run:
+    health and readiness probes, metrics, status and the kill switch.
+    """
     host = host or Host().load()
     assembled = assemble(loaded, host, ledger_factory=ledger_factory, run_id=run_id)
     write_atomically(
         assembled.run_dir / CONFIG_FILE,
         json.dumps(loaded.config.model_dump(mode="json"), indent=2, sort_keys=True) + "\n",
     )
-    return _execute(assembled, on_progress=on_progress)
+    return _execute(assembled, on_progress=on_progress, serve=serve, host=host)
 
 
 def find_run(run: str | Path, runs_root: Path = Path("runs")) -> Path:
@@ -163,6 +195,7 @@ def resume_session(
     on_progress: Callable[[datetime], None] | None = None,
     kill_reason: str | None = None,
     ledger_factory: Callable[[str], Any] = _open_ledger,
+    serve: str | None = None,
 ) -> RunResult:
     """Continue the run in ``run_dir`` from its ledger and venue state.
 
@@ -181,7 +214,14 @@ def resume_session(
     if state.run_id is None:
         raise ConfigError(f"the ledger of {run_dir} holds no start record; nothing to resume")
     probe.engine.run_id = state.run_id
-    return _execute(probe, on_progress=on_progress, resume=state, kill_reason=kill_reason)
+    return _execute(
+        probe,
+        on_progress=on_progress,
+        resume=state,
+        kill_reason=kill_reason,
+        serve=serve,
+        host=host,
+    )
 
 
 def request_kill(run_dir: Path, reason: str) -> bool:
