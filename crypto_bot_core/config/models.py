@@ -25,6 +25,8 @@ from pydantic import (
 
 from crypto_bot_core.engine.policy import PolicySpec
 from crypto_bot_core.engine.sizing import SizingConfig
+from crypto_bot_core.risk.arbitrage import ArbitrageSettings
+from crypto_bot_core.risk.monitor import MonitorLimits
 from crypto_bot_sdk import PluginKind, UtcDatetime
 
 ADDRESS_PATTERN = r"^[a-z][a-z0-9-]{0,62}(:[a-z][a-z0-9_-]{0,62})?$"
@@ -175,6 +177,22 @@ class PolicySettings(_Section):
     )
 
 
+class RiskMonitorSettings(MonitorLimits):
+    """The risk monitor's limits (see docs/risk.md) and how often the engine checks them."""
+
+    every: timedelta = Field(
+        default=timedelta(hours=1),
+        description="Simulated time between two checks (seconds or ISO 8601, e.g. PT1H).",
+    )
+
+    @field_validator("every")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError(f"every {value} must be positive")
+        return value
+
+
 SECTION_KINDS: dict[str, PluginKind] = {
     "data_sources": PluginKind.DATASOURCE,
     "agents": PluginKind.AGENT,
@@ -199,6 +217,14 @@ class CryptoBotConfig(_Section):
     policies: PolicySettings = Field(default_factory=PolicySettings)
     sizing: SizingConfig = Field(
         default_factory=SizingConfig, description="How signals become order sizes."
+    )
+    risk_monitor: RiskMonitorSettings | None = Field(
+        default=None,
+        description="Portfolio VaR/ES/stress limits watched every `every`; alerts on breach.",
+    )
+    arbitrage: ArbitrageSettings | None = Field(
+        default=None,
+        description="Cross-venue arbitrage guard: hedged pairs when a spread beats fees.",
     )
 
     def duplicate_names(self) -> list[tuple[tuple[str | int, ...], str]]:

@@ -11,14 +11,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crypto_bot_core.config import LoadedConfig, Mode, ResolvedConfig
+from crypto_bot_core.config import CryptoBotConfig, LoadedConfig, Mode, ResolvedConfig
 from crypto_bot_core.engine.clock import Clock, SimulatedClock, WallClock
 from crypto_bot_core.engine.kernel import Engine
 from crypto_bot_core.engine.orders import AuditLog
+from crypto_bot_core.engine.oversight import Oversight
 from crypto_bot_core.engine.policy import AgentWeight, PolicyRegistry, PolicySpec
 from crypto_bot_core.engine.risk import RiskPipeline
 from crypto_bot_core.host import Host
@@ -140,6 +141,7 @@ def assemble(
         clock=clock,
         mode=config.mode.value,
         agent_fences={name: host.fence_for(agent) for name, agent in agents.items()},
+        oversight=_oversight(config, host),
     )
     start, end = _window(loaded)
     reporters = {i.name: _typed(i.instance, Reporter, i.key) for i in resolved.section("reporters")}
@@ -151,3 +153,22 @@ def _typed(instance: object, contract: type, key: str) -> Any:
     if not isinstance(instance, contract):
         raise ConfigError(f"is not a {contract.__name__}", key=key)
     return instance
+
+
+def _oversight(config: CryptoBotConfig, host: Host) -> Oversight | None:
+    """The risk monitor and arbitrage guard the config asks for, if any."""
+    if config.risk_monitor is None and config.arbitrage is None:
+        return None
+    from crypto_bot_core.risk.arbitrage import ArbitrageDetector
+    from crypto_bot_core.risk.monitor import MonitorLimits, RiskMonitor
+
+    monitor = None
+    if config.risk_monitor is not None:
+        limits = MonitorLimits.model_validate(config.risk_monitor.model_dump(exclude={"every"}))
+        monitor = RiskMonitor(limits)
+    return Oversight(
+        monitor=monitor,
+        monitor_every=config.risk_monitor.every if config.risk_monitor else timedelta(hours=1),
+        arbitrage=ArbitrageDetector(config.arbitrage) if config.arbitrage else None,
+        notifier=host,
+    )

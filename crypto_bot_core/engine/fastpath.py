@@ -55,6 +55,8 @@ def blockers(engine: Engine) -> list[str]:
         reasons.append(f"mode {engine.mode}: only backtests take the fast path")
     if engine.state_store is not None or engine.kill_requested is not None:
         reasons.append("durable venues or kill requests are polled per tick")
+    if engine.oversight is not None:
+        reasons.append("the risk monitor and arbitrage guard look at every tick")
     if engine.decide_after is not None or engine.venue_marks or engine.killed:
         reasons.append("a resumed or killed run continues on the event path")
     if engine.fill_sync.venues:

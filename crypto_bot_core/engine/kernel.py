@@ -34,6 +34,7 @@ from crypto_bot_core.engine.durability import VenueStateStore
 from crypto_bot_core.engine.fastpath import MARKET_WINDOW
 from crypto_bot_core.engine.fills import AdoptsSymbols, FillSync, is_simulated
 from crypto_bot_core.engine.orders import AuditLog, OrderManager
+from crypto_bot_core.engine.oversight import Oversight
 from crypto_bot_core.engine.policy import (
     FixedPolicySelector,
     PolicyRegistry,
@@ -102,6 +103,8 @@ class Engine:
     """Polled every tick; a reason string trips the kill switch (``cryptobot kill``)."""
     metrics: MetricsSink = field(default_factory=NullMetrics)
     """Prometheus telemetry (``EngineMetrics``) when the run serves it; a no-op otherwise."""
+    oversight: Oversight | None = None
+    """The risk monitor and the arbitrage guard, when configured (see :mod:`.oversight`)."""
     yield_every_tick: bool = False
     """Give the event loop a turn between ticks, so a service in another thread can reach
     the engine (status, kill switch) while a paper run is busy."""
@@ -343,6 +346,8 @@ class Engine:
             if self.killed:
                 return  # the kill switch (before or during this tick): no new orders
             await decide(self, symbol, ts)
+        if self.oversight is not None:
+            await self.oversight.tick(self, ts)
 
     def _observe(self, equity: Decimal) -> None:
         initial = sum((a.initial for a in self.portfolio.accounts.values()), Decimal(0))
