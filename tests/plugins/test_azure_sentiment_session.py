@@ -23,6 +23,7 @@ from crypto_bot_core.config import parse_config
 from crypto_bot_core.engine.assembly import assemble
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
+from crypto_bot_core.observability import EngineMetrics
 from crypto_bot_sdk import RecordType
 from cryptobot_azure_sentiment import AzureSentimentAgent
 from cryptobot_azure_sentiment.testing import FakeFeeds, FakeLanguageService, Item, rss
@@ -101,6 +102,8 @@ def test_session_continues_when_the_sentiment_service_stops(
     assembled = assemble(loaded, Host(environ={}).load(), ledger_factory=ledger_factory,
                          run_id="sentiment-outage")  # fmt: skip
     engine = assembled.engine
+    metrics = EngineMetrics()  # the Prometheus registry `cryptobot run --serve` exposes
+    engine.metrics = metrics
     stopped_at: list[datetime] = []
     scored_before_outage: list[int] = []
 
@@ -138,6 +141,9 @@ def test_session_continues_when_the_sentiment_service_stops(
     # ETH's 12:30 headline could not be scored, so every ETH tick from 12:30 on fell back
     # (138 ticks); BTC's scored headlines lasted until its 13:00 one (132 ticks from then).
     assert engine.stats.agent_fallbacks == 138 + 132
+    exposition = metrics.exposition().decode()
+    assert 'cryptobot_agent_fallback_total{agent="news"} 270.0' in exposition
+    assert 'cryptobot_agent_fallback_total{agent="ema"}' not in exposition
     # After the first failure the breaker kept the agent off the dead service: of all
     # those fallbacks, only the first attempt per outage reached the network.
     assert agent.breaker.failures == 1
