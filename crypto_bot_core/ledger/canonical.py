@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import secrets
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -88,10 +90,12 @@ class _Walk:
     record; subclasses (StrEnum, IntEnum, OrderedDict...) take the slower branch.
     """
 
-    __slots__ = ("fast",)
+    __slots__ = ("fast", "odd_floats")
 
     def __init__(self) -> None:
         self.fast = True
+        self.odd_floats = False
+        """Floats outside the range where ``repr`` is ECMAScript's form (the only such case)."""
 
     def value(self, value: Any) -> Any:
         kind = type(value)
@@ -154,9 +158,9 @@ class _Walk:
         if value.is_integer():
             if abs(value) <= _INT_MAX:
                 return int(value)  # RFC 8785 writes 2.0 as 2; so does int.
-            self.fast = False  # repr would write 9999000000000000.0
+            self.odd_floats = True  # repr would write 9999000000000000.0
         elif not _FAST_FLOAT_MIN <= abs(value) < _FAST_FLOAT_MAX:
-            self.fast = False  # repr switches to exponent form where ECMAScript does not
+            self.odd_floats = True  # repr switches to exponent form where ECMAScript does not
         return value
 
     def _other(self, value: Any) -> Any:
@@ -206,6 +210,11 @@ class _Walk:
 
 def normalise(payload: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     """The payload as plain JSON values, and whether the fast encoder is exact for it."""
+    plain, walk = _normalise(payload)
+    return plain, walk.fast and not walk.odd_floats
+
+
+def _normalise(payload: Mapping[str, Any]) -> tuple[dict[str, Any], _Walk]:
     if not isinstance(payload, Mapping):
         raise PayloadError(f"a ledger payload must be a mapping, not {type(payload).__name__}")
     walk = _Walk()
@@ -213,15 +222,91 @@ def normalise(payload: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
         plain = walk.mapping(payload, nested=False)
     except _Bad as bad:
         raise bad.located() from None
-    return plain, walk.fast
+    return plain, walk
+
+
+def ecmascript_number(value: float) -> str:
+    """ECMAScript's ``Number::toString`` of a finite float: the number form RFC 8785 prescribes.
+
+    Python's ``repr`` and ECMAScript choose the same shortest round-tripping digits;
+    they differ only in where they switch to exponent form and how they write it.
+    """
+    if value == 0:
+        return "0"
+    text = repr(value)
+    sign = ""
+    if text[0] == "-":
+        sign, text = "-", text[1:]
+    mantissa, _, exponent = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    point = len(whole) + (int(exponent) if exponent else 0)
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0")
+    k, n = len(digits), point  # value = 0.digits x 10**n
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * -n + digits
+    power = n - 1
+    mark = "e+" if power > 0 else "e-"
+    head = digits if k == 1 else digits[0] + "." + digits[1:]
+    return sign + head + mark + str(abs(power))
+
+
+_SENTINEL_NONCE = secrets.token_hex(8)
+
+
+def _floats_as_sentinels(value: Any, numbers: list[str]) -> Any:
+    """A copy of ``value`` with every float replaced by a unique placeholder string."""
+    if type(value) is float:
+        numbers.append(ecmascript_number(value))
+        return f"\x00{_SENTINEL_NONCE}:{len(numbers) - 1}\x00"
+    if type(value) is dict:
+        return {k: _floats_as_sentinels(v, numbers) for k, v in value.items()}
+    if type(value) is list:
+        return [_floats_as_sentinels(v, numbers) for v in value]
+    return value
+
+
+def _encode_with_odd_floats(plain: dict[str, Any]) -> bytes | None:
+    """The fast encoder's bytes with ECMAScript numbers put in place of placeholders.
+
+    ``None`` if a placeholder did not come out exactly once (a string that happened
+    to look like one), so the caller falls back to the reference canonicaliser.
+    """
+    numbers: list[str] = []
+    text = _encode_fast(_floats_as_sentinels(plain, numbers))
+    pattern = re.compile(r'"\\u0000' + _SENTINEL_NONCE + r':(\d+)\\u0000"')
+    seen: list[int] = []
+
+    def number(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        seen.append(index)
+        return numbers[index]
+
+    out = pattern.sub(number, text)
+    if sorted(seen) != list(range(len(numbers))):
+        return None
+    return out.encode("utf-8")
 
 
 def canonical_payload(payload: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
     """RFC 8785 bytes of a payload, and the plain JSON value they encode."""
-    plain, fast = normalise(payload)
+    plain, walk = _normalise(payload)
     try:
-        if fast:
-            return _encode_fast(plain).encode("utf-8"), plain
+        if walk.fast:
+            if not walk.odd_floats:
+                return _encode_fast(plain).encode("utf-8"), plain
+            # Only some floats stand in the way of the fast encoder: write those
+            # ourselves (checked against rfc8785 in the tests) instead of paying
+            # the pure-Python reference encoder for the whole payload.
+            encoded = _encode_with_odd_floats(plain)
+            if encoded is not None:
+                return encoded, plain
         return rfc8785.dumps(plain), plain
     except (UnicodeEncodeError, rfc8785.CanonicalizationError) as exc:
         raise PayloadError(f"payload cannot be canonicalised: {exc}") from exc

@@ -13,6 +13,7 @@ from uuid import UUID
 import pytest
 import rfc8785
 
+from crypto_bot_core.ledger import canonical as canonical_module
 from crypto_bot_core.ledger.canonical import (
     PayloadError,
     canonical_payload,
@@ -152,3 +153,44 @@ def test_record_bytes_are_the_canonical_form_of_the_whole_record() -> None:
     )
     assert produced == expected
     assert parse_ts(ts) == datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+
+
+def test_ecmascript_numbers_match_the_reference_on_every_magnitude() -> None:
+    rng = random.Random(20261121)
+    values = [0.0, -0.0, 5e-324, 1.7976931348623157e308, 1e21, 1e-7, 123e-20, 2.0**60]
+    for exponent in range(-320, 308, 3):
+        values.append(rng.uniform(1, 10) * 10.0**exponent)
+        values.append(-rng.uniform(1, 10) * 10.0**exponent)
+    for value in values:
+        assert canonical_module.ecmascript_number(value) == rfc8785.dumps(value).decode(), value
+
+
+def test_payloads_with_tiny_and_huge_floats_take_the_fast_way_and_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    payload: dict[str, Any] = {
+        "score": 2.5e-5,
+        "nested": [{"big": -3e21}, 1e-7, 0.5],
+        "note": "ok",
+    }
+    calls: list[object] = []
+    real = rfc8785.dumps
+
+    def counting(value: Any) -> bytes:
+        calls.append(value)
+        return real(value)
+
+    monkeypatch.setattr(rfc8785, "dumps", counting)
+    encoded, _ = canonical_module.canonical_payload(payload)
+    assert calls == []  # no detour through the reference encoder
+    assert encoded == real(payload)
+    assert encoded == b'{"nested":[{"big":-3e+21},1e-7,0.5],"note":"ok","score":0.000025}'
+
+
+def test_a_string_that_looks_like_a_placeholder_falls_back_to_the_reference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(canonical_module, "_SENTINEL_NONCE", "feedc0de")
+    payload: dict[str, Any] = {"tiny": 1e-9, "trap": "\x00feedc0de:0\x00"}
+    encoded, _ = canonical_module.canonical_payload(payload)
+    assert encoded == rfc8785.dumps(payload)
