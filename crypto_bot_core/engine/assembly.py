@@ -18,6 +18,7 @@ from typing import Any
 from crypto_bot_core.config import CryptoBotConfig, LoadedConfig, Mode, ResolvedConfig
 from crypto_bot_core.engine.clock import Clock, SimulatedClock, WallClock
 from crypto_bot_core.engine.kernel import Engine
+from crypto_bot_core.engine.observers import Observers, alert_record
 from crypto_bot_core.engine.orders import AuditLog
 from crypto_bot_core.engine.oversight import Oversight
 from crypto_bot_core.engine.policy import AgentWeight, PolicyRegistry, PolicySpec
@@ -143,6 +144,14 @@ def assemble(
         agent_fences={name: host.fence_for(agent) for name, agent in agents.items()},
         oversight=_oversight(config, host),
     )
+    observers = Observers(
+        host, lambda hook, error: engine.ledger.append(*alert_record(hook, error))
+    )
+    if observers.active:
+        engine.observers = observers
+        subscribe = getattr(ledger, "subscribe", None)
+        if observers.wants("cryptobot_ledger_record") and callable(subscribe):
+            subscribe(lambda record: observers.emit("cryptobot_ledger_record", record=record))
     start, end = _window(loaded)
     reporters = {i.name: _typed(i.instance, Reporter, i.key) for i in resolved.section("reporters")}
     return Assembled(engine, resolved, run_dir, ledger_url, start, end, reporters)

@@ -17,6 +17,8 @@ from crypto_bot_core.engine.sizing import intent_for
 from crypto_bot_core.engine.trusted import build, replace
 from crypto_bot_sdk import (
     AgentUnavailableError,
+    Alert,
+    AlertSeverity,
     InstrumentKind,
     PluginError,
     RecordType,
@@ -75,6 +77,17 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                     },
                     ts=engine.now(),
                 )
+                if engine.observers is not None:
+                    engine.observers.emit(
+                        "cryptobot_alert",
+                        alert=Alert(
+                            ts=engine.now(),
+                            severity=AlertSeverity.HIGH,
+                            source=member.agent,
+                            title="agent failed; dropped from aggregation",
+                            detail=str(exc),
+                        ),
+                    )
             continue
         engine.metrics.agent_latency(member.agent, time.perf_counter() - started)
         if member.agent in engine.unavailable_agents:
@@ -91,6 +104,8 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
             )
         if signal is not None:
             signals[member.agent] = signal
+            if engine.observers is not None:
+                engine.observers.emit("cryptobot_signal", signal=signal)
     return signals
 
 

@@ -33,6 +33,7 @@ from crypto_bot_core.engine.decisions import decide
 from crypto_bot_core.engine.durability import VenueStateStore
 from crypto_bot_core.engine.fastpath import MARKET_WINDOW
 from crypto_bot_core.engine.fills import AdoptsSymbols, FillSync, is_simulated
+from crypto_bot_core.engine.observers import Observers
 from crypto_bot_core.engine.orders import AuditLog, OrderManager
 from crypto_bot_core.engine.oversight import Oversight
 from crypto_bot_core.engine.policy import (
@@ -61,6 +62,7 @@ from crypto_bot_sdk import (
     Instrument,
     MarketEvent,
     MarketView,
+    Order,
     OrderBook,
     RecordType,
     Trade,
@@ -105,6 +107,8 @@ class Engine:
     """Prometheus telemetry (``EngineMetrics``) when the run serves it; a no-op otherwise."""
     oversight: Oversight | None = None
     """The risk monitor and the arbitrage guard, when configured (see :mod:`.oversight`)."""
+    observers: Observers | None = None
+    """Plugins' observation hooks (signals, order updates, fills, start and stop)."""
     yield_every_tick: bool = False
     """Give the event loop a turn between ticks, so a service in another thread can reach
     the engine (status, kill switch) while a paper run is busy."""
@@ -147,6 +151,52 @@ class Engine:
         for component in (*self.data_sources, *self.agents.values(), *self.exchanges.values()):
             await component.start()
         self.portfolio = Portfolio()
+        fees = await self._open_venues(resume)
+        instruments = [i for s in self.data_sources for i in s.instruments()]
+        self.feed = InMemoryMarketView(instruments, max_bars=MARKET_WINDOW)
+        self.market = self.feed
+        self.router = ExecutionRouter(self.instruments, fees)
+        self.orders = OrderManager(
+            self.ledger,
+            self.exchanges,
+            id_prefix=client_id_prefix(self.run_id),
+            fill_sink=self._book,
+            state_store=self.state_store,
+            metrics=None if isinstance(self.metrics, NullMetrics) else self.metrics,
+            on_status=self._order_update
+            if self.observers is not None and self.observers.wants("cryptobot_order_update")
+            else None,
+        )
+        self.fill_sync = FillSync(self.exchanges)
+        if (
+            self.mode == "backtest"
+            and can_batch(self.ledger)
+            and all(is_simulated(a) for a in self.exchanges.values())
+        ):
+            # No venue outside this process and no resume: see batching.py for why
+            # a backtest may commit its records in batches.
+            self.ledger = BatchingLog(cast(BatchLedger, self.ledger))
+            self.orders.ledger = self.ledger
+        self.ledger.append(
+            RecordType.SYSTEM_START,
+            {
+                "run_id": self.run_id,
+                "mode": self.mode,
+                "venues": sorted(self.exchanges),
+                "agents": sorted(self.agents),
+                "policies": sorted(self.policies.policies),
+                "initial_cash": {v: str(a.initial) for v, a in self.portfolio.accounts.items()},
+                "resumed": resume is not None,
+            },
+        )
+        if self.observers is not None:
+            self.observers.emit("cryptobot_engine_started", run_id=self.run_id, mode=self.mode)
+        if resume is not None:
+            self.reconciliation = await continue_run(self, resume)
+        self.fill_sync.start()
+
+    async def _open_venues(self, resume: LedgerState | None) -> dict[str, FeeSchedule]:
+        """Instruments, starting cash and fees of every venue (restored ones on a resume)."""
         fees: dict[str, FeeSchedule] = {}
         symbols = sorted({i.symbol for s in self.data_sources for i in s.instruments()})
         for adapter in self.exchanges.values():
@@ -171,43 +221,7 @@ class Engine:
                 # Without a fee schedule the router compares this venue's raw prices.
                 with contextlib.suppress(NotImplementedError):
                     fees[venue] = await adapter.fetch_fees(listed[0].symbol)
-        instruments = [i for s in self.data_sources for i in s.instruments()]
-        self.feed = InMemoryMarketView(instruments, max_bars=MARKET_WINDOW)
-        self.market = self.feed
-        self.router = ExecutionRouter(self.instruments, fees)
-        self.orders = OrderManager(
-            self.ledger,
-            self.exchanges,
-            id_prefix=client_id_prefix(self.run_id),
-            fill_sink=self._book,
-            state_store=self.state_store,
-            metrics=None if isinstance(self.metrics, NullMetrics) else self.metrics,
-        )
-        self.fill_sync = FillSync(self.exchanges)
-        if (
-            self.mode == "backtest"
-            and can_batch(self.ledger)
-            and all(is_simulated(a) for a in self.exchanges.values())
-        ):
-            # No venue outside this process and no resume: see batching.py for why
-            # a backtest may commit its records in batches.
-            self.ledger = BatchingLog(cast(BatchLedger, self.ledger))
-            self.orders.ledger = self.ledger
-        self.ledger.append(
-            RecordType.SYSTEM_START,
-            {
-                "run_id": self.run_id,
-                "mode": self.mode,
-                "venues": sorted(self.exchanges),
-                "agents": sorted(self.agents),
-                "policies": sorted(self.policies.policies),
-                "initial_cash": {v: str(a.initial) for v, a in self.portfolio.accounts.items()},
-                "resumed": resume is not None,
-            },
-        )
-        if resume is not None:
-            self.reconciliation = await continue_run(self, resume)
-        self.fill_sync.start()
+        return fees
 
     async def close(self, reason: str = "completed") -> None:
         if self.killed and reason == "completed":
@@ -226,6 +240,8 @@ class Engine:
                 "fills": self.stats.fills,
             },
         )
+        if self.observers is not None:
+            self.observers.emit("cryptobot_engine_stopped", run_id=self.run_id, reason=reason)
         for component in (*self.exchanges.values(), *self.agents.values(), *self.data_sources):
             await component.close()
 
@@ -331,6 +347,8 @@ class Engine:
         realised = self.portfolio.apply_fill(fill, instrument)
         self.trades.append(TradeRow(fill, realised))
         self.stats.fills += 1
+        if self.observers is not None:
+            self.observers.emit("cryptobot_fill", fill=fill)
         if not isinstance(self.metrics, NullMetrics):
             arrival = self.arrival.get(order.request.intent_id or "")
             slippage = None
@@ -348,6 +366,10 @@ class Engine:
             await decide(self, symbol, ts)
         if self.oversight is not None:
             await self.oversight.tick(self, ts)
+
+    def _order_update(self, order: Order) -> None:
+        assert self.observers is not None
+        self.observers.emit("cryptobot_order_update", order=order)
 
     def _observe(self, equity: Decimal) -> None:
         initial = sum((a.initial for a in self.portfolio.accounts.values()), Decimal(0))

@@ -156,6 +156,8 @@ class OrderManager:
     state_store: StateStore | None = None
     fill_sink: Callable[[Fill], object] | None = None
     metrics: MetricsSink | None = None
+    on_status: Callable[[Order], object] | None = None
+    """Called after each status record (the plugins' ``cryptobot_order_update`` hook)."""
     """Orders by status, for Prometheus when the run has telemetry."""
     """Where fills found at submission go (the engine books ledger, order and portfolio)."""
     orders: dict[str, Order] = field(default_factory=dict)
@@ -195,6 +197,8 @@ class OrderManager:
         self.ledger.append(STATUS_RECORD[order.status], payload, ts=ts)
         if self.metrics is not None:
             self.metrics.order_status(order.venue, order.status.value)
+        if self.on_status is not None:
+            self.on_status(order)
 
     def _persist(self, venue: str) -> None:
         if self.state_store is not None:
