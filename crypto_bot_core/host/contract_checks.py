@@ -73,7 +73,7 @@ def _problems_of(obj: object, manifest: Manifest) -> list[str]:
     if kind not in manifest.kinds:
         declared = ", ".join(k.value for k in manifest.kinds)
         problems.append(
-            f"{label} is a {kind.value}, a kind the manifest does not declare "
+            f"{label} is of kind {kind.value}, which the manifest does not declare "
             f"(kinds: {declared}); add it to the manifest's kinds or drop the component"
         )
     for capability in manifest.capabilities:

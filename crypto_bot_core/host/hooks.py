@@ -28,10 +28,17 @@ def hook_names(pm: pluggy.PluginManager) -> list[str]:
     )
 
 
-def verify_hooks(pm: pluggy.PluginManager, plugin: object) -> pluggy.HookImpl:
-    """Every hook implementation matches a spec; returns the ``cryptobot_components`` one."""
+def verify_hooks(
+    pm: pluggy.PluginManager, plugin: object, *, provides_components: bool = True
+) -> pluggy.HookImpl | None:
+    """Every hook implementation matches a spec; returns the ``cryptobot_components`` one.
+
+    A plugin whose manifest declares no kinds only observes: it needs no
+    ``cryptobot_components`` but must implement at least one other hook.
+    """
     problems: list[str] = []
     components_impl: pluggy.HookImpl | None = None
+    observed: list[str] = []
     for caller in pm.get_hookcallers(plugin) or ():
         for impl in caller.get_hookimpls():
             if impl.plugin is not plugin:
@@ -42,15 +49,21 @@ def verify_hooks(pm: pluggy.PluginManager, plugin: object) -> pluggy.HookImpl:
                 problems.append(f"{caller.name} is a hook wrapper; crypto-bot hooks take none")
             elif caller.name == COMPONENTS_HOOK:
                 components_impl = impl
-    if components_impl is None:
+            else:
+                observed.append(caller.name)
+    if components_impl is None and provides_components:
         problems.append(
             f"it implements no {COMPONENTS_HOOK} hook; decorate a function returning its "
             "component classes with crypto_bot_sdk.hookimpl"
         )
+    if not provides_components and not observed and components_impl is None:
+        problems.append(
+            "its manifest declares no kinds, so it can only observe, yet it implements no "
+            "observation hook; implement one (e.g. cryptobot_alert) or declare its kinds"
+        )
     if problems:
         known = ", ".join(hook_names(pm))
         raise PluginContractError("; ".join(problems) + f" (known hooks: {known})")
-    assert components_impl is not None
     return components_impl
 
 

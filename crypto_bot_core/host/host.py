@@ -264,9 +264,9 @@ class Host:
         except ValueError as exc:
             raise PluginContractError(f"cannot register the plugin object: {exc}") from exc
         try:
-            impl = verify_hooks(self._pm, plugin)
+            impl = verify_hooks(self._pm, plugin, provides_components=bool(manifest.kinds))
             try:
-                returned = impl.function()
+                returned = impl.function() if impl is not None else ()
             except (Exception, SystemExit) as exc:
                 raise PluginLoadError(
                     f"{COMPONENTS_HOOK}() raised {type(exc).__name__}: {exc}"

@@ -63,7 +63,6 @@ def test_optional_fields_default() -> None:
             "compatible_core_version",
             "compatible_core_version '=>0.1' is not a PEP 440 specifier",
         ),
-        ({"kinds": []}, "kinds", "at least 1 item"),
         ({"kinds": ["broker"]}, "kinds.0", "'datasource', 'agent', 'exchange'"),
         ({"kinds": ["agent", "agent"]}, "kinds", "entries must be unique; got"),
         ({"capabilities": ["fees", "fees"]}, "capabilities", "['fees', 'fees']"),

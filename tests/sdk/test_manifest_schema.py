@@ -61,7 +61,6 @@ def test_good_manifest_is_valid(published: dict[str, Any]) -> None:
     ("changes", "path", "keyword"),
     [
         ({"name": "DeFi TVL"}, ["name"], "pattern"),
-        ({"kinds": []}, ["kinds"], "minItems"),
         ({"kinds": ["oracle"]}, ["kinds", 0], "enum"),
         ({"kinds": ["agent", "agent"]}, ["kinds"], "uniqueItems"),
         ({"capabilities": ["history", "history"]}, ["capabilities"], "uniqueItems"),
@@ -87,3 +86,9 @@ def test_missing_required_field_is_rejected(published: dict[str, Any]) -> None:
     (error,) = Draft202012Validator(published).iter_errors(bad)
     assert error.validator == "required"
     assert "'compatible_core_version' is a required property" in error.message
+
+
+def test_an_observer_only_manifest_declares_no_kinds(published: dict[str, Any]) -> None:
+    observer = {**GOOD, "kinds": []}
+    Draft202012Validator(published).validate(observer)
+    assert Manifest.from_mapping(observer).kinds == ()

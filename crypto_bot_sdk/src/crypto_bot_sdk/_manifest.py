@@ -55,7 +55,11 @@ class Manifest(FrozenModel):
     description: str = ""
     # json_schema_extra publishes checks the validators below make, so that the JSON
     # Schema refuses what the model refuses (with the model's clearer messages at run time).
-    kinds: tuple[PluginKind, ...] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
+    kinds: tuple[PluginKind, ...] = Field(
+        description="Contract kinds the plugin provides components of; empty for a plugin "
+        "that only implements observation hooks (a notifier, an exporter).",
+        json_schema_extra={"uniqueItems": True},
+    )
     api_version: str = Field(
         description="The SDK API version the plugin was built against, MAJOR.MINOR.PATCH.",
         json_schema_extra={"pattern": _SEMVER.pattern},

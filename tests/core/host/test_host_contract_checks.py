@@ -64,8 +64,9 @@ def test_abstract_component_names_the_missing_methods(host: Host) -> None:
 
 def test_component_of_an_undeclared_kind_is_refused(host: Host) -> None:
     error = _refusal(host, Provides(QuietAgent, ApproveAll), manifest("acme", ["agent"]))
-    assert "ApproveAll is a riskrule, a kind the manifest does not declare (kinds: agent)" in str(
-        error
+    assert (
+        "ApproveAll is of kind riskrule, which the manifest does not declare (kinds: agent)"
+        in str(error)
     )
 
 
@@ -219,3 +220,41 @@ def test_optional_hooks_of_a_newer_api_are_allowed(host: Host) -> None:
 
     record = host.register_plugin(Newer(QuietAgent), manifest("acme"))
     assert record.status is PluginStatus.LOADED
+
+
+class AlertNotifier:
+    """A notifier: no components, one observation hook."""
+
+    def __init__(self) -> None:
+        self.alerts: list[object] = []
+
+    @hookimpl
+    def cryptobot_alert(self, alert: object) -> None:
+        self.alerts.append(alert)
+
+
+class Silent:
+    """Declares no kinds and implements nothing: nothing to load."""
+
+
+def test_an_observer_plugin_declares_no_kinds_and_provides_no_components(host: Host) -> None:
+    notifier = AlertNotifier()
+    record = host.register_plugin(notifier, manifest("pager", kinds=()))
+    assert record.status is PluginStatus.LOADED
+    assert record.components == ()
+    assert host.notify("cryptobot_alert", alert="drawdown 30%") == []
+    assert notifier.alerts == ["drawdown 30%"]
+
+
+def test_a_plugin_with_no_kinds_must_observe_something(host: Host) -> None:
+    error = _refusal(host, Silent(), manifest("mute", kinds=()))
+    assert isinstance(error, PluginContractError)
+    assert "declares no kinds, so it can only observe, yet it implements no observation hook" in (
+        str(error)
+    )
+
+
+def test_a_plugin_with_no_kinds_may_not_bring_components(host: Host) -> None:
+    error = _refusal(host, Provides(QuietAgent), manifest("sneaky", kinds=()))
+    assert isinstance(error, PluginContractError)
+    assert "QuietAgent is of kind agent, which the manifest does not declare" in str(error)
