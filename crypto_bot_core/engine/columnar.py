@@ -193,6 +193,10 @@ async def _source_markets(
 
     if not isinstance(source, ColumnarSource):
         raise NotColumnar(f"data source {source.name!r} offers no columnar arrays")
+    if getattr(source, "emits_only_bars", True) is False:
+        raise NotColumnar(
+            f"data source {source.name!r} streams more than bars (funding rates, metrics)"
+        )
     keys = list(dict.fromkeys((i.symbol, i.venue) for i in source.instruments()))
     if not keys:
         raise NotColumnar(f"data source {source.name!r} lists no instruments")

@@ -33,6 +33,8 @@ from crypto_bot_core.engine.decisions import decide
 from crypto_bot_core.engine.durability import VenueStateStore
 from crypto_bot_core.engine.fastpath import MARKET_WINDOW
 from crypto_bot_core.engine.fills import AdoptsSymbols, FillSync, is_simulated
+from crypto_bot_core.engine.funding import FUNDING_METRIC
+from crypto_bot_core.engine.funding import settle as settle_funding
 from crypto_bot_core.engine.observers import Observers
 from crypto_bot_core.engine.orders import AuditLog, OrderManager
 from crypto_bot_core.engine.oversight import Oversight
@@ -134,6 +136,8 @@ class Engine:
     decide_after: datetime | None = field(init=False, default=None)
     venue_marks: dict[str, datetime | None] = field(init=False, default_factory=dict)
     reconciliation: ReconciliationReport | None = field(init=False, default=None)
+    funded: set[tuple[str, str, str]] = field(init=False, default_factory=set)
+    """Funding settlements booked (venue, symbol, time): none is charged twice."""
     path: str = field(init=False, default="event")
     """Which path ran: ``event`` or ``columnar``; ``path_notes`` says why not columnar."""
     path_notes: list[str] = field(init=False, default_factory=list)
@@ -287,17 +291,7 @@ class Engine:
         updated: list[str] = []
         filled = False
         for event in events:
-            self.stats.events += 1
-            self.feed.update(event)
-            if isinstance(event, Bar):
-                self.stats.bars += 1
-                self.portfolio.mark(event.venue, event.symbol, event.close)
-                if event.symbol not in updated:
-                    updated.append(event.symbol)
-            elif isinstance(event, Trade | OrderBook):
-                price = event.price if isinstance(event, Trade) else event.mid
-                if price is not None:
-                    self.portfolio.mark(event.venue, event.symbol, price)
+            filled = self._take(event, updated) or filled
             filled = await self._match(event) or filled
         if self.state_store is not None:
             self.state_store.tick = ts
@@ -317,6 +311,24 @@ class Engine:
         if self.on_progress is not None:
             self.on_progress(ts)
         chaos.point("tick_done")
+
+    def _take(self, event: MarketEvent, updated: list[str]) -> bool:
+        """Fold one event into the market view and the marks; True if a venue's state changed
+        (a funding settlement)."""
+        self.stats.events += 1
+        self.feed.update(event)
+        if isinstance(event, Bar):
+            self.stats.bars += 1
+            self.portfolio.mark(event.venue, event.symbol, event.close)
+            if event.symbol not in updated:
+                updated.append(event.symbol)
+        elif isinstance(event, Trade | OrderBook):
+            price = event.price if isinstance(event, Trade) else event.mid
+            if price is not None:
+                self.portfolio.mark(event.venue, event.symbol, price)
+        elif event.name == FUNDING_METRIC:
+            return settle_funding(self, event)
+        return False
 
     async def _match(self, event: MarketEvent) -> bool:
         """Let simulated venues match the event; book their fills. True if anything filled."""

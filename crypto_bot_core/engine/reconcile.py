@@ -55,6 +55,8 @@ class LedgerState:
     run_id: str | None = None
     stopped: bool = False
     """Whether the last system record is a stop (a clean end, not a crash)."""
+    funding: list[dict[str, Any]] = field(default_factory=list)
+    """Funding settlements recorded, in order (payloads of ``funding`` records)."""
 
 
 def rebuild(records: Iterable[LedgerRecord]) -> LedgerState:
@@ -96,18 +98,27 @@ def rebuild(records: Iterable[LedgerRecord]) -> LedgerState:
             intent_id = payload.get("intent_id")
             if intent_id:
                 state.intent_count += 1
-        elif record.type is RecordType.KILL_SWITCH:
-            state.killed = True
-        elif record.type is RecordType.SYSTEM_START:
-            state.stopped = False
-            if state.run_id is None:
-                state.run_id = payload.get("run_id")
-                state.initial_cash = {
-                    venue: Decimal(cash) for venue, cash in payload.get("initial_cash", {}).items()
-                }
-        elif record.type is RecordType.SYSTEM_STOP:
-            state.stopped = True
+        else:
+            _take_system_record(state, record)
     return state
+
+
+def _take_system_record(state: LedgerState, record: LedgerRecord) -> None:
+    """Funding settlements, the kill switch, and the run's starts and stops."""
+    payload = record.payload
+    if record.type is RecordType.FUNDING:
+        state.funding.append(dict(payload))
+    elif record.type is RecordType.KILL_SWITCH:
+        state.killed = True
+    elif record.type is RecordType.SYSTEM_START:
+        state.stopped = False
+        if state.run_id is None:
+            state.run_id = payload.get("run_id")
+            state.initial_cash = {
+                venue: Decimal(cash) for venue, cash in payload.get("initial_cash", {}).items()
+            }
+    elif record.type is RecordType.SYSTEM_STOP:
+        state.stopped = True
 
 
 @dataclass

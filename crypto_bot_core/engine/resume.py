@@ -51,6 +51,14 @@ def _load(engine: Engine, state: LedgerState) -> list[str]:
         realised = engine.portfolio.apply_fill(fill, instrument)
         engine.trades.append(TradeRow(fill, realised))
         engine.stats.fills += 1
+    for settlement in state.funding:
+        engine.portfolio.apply_funding(
+            settlement["venue"],
+            settlement["symbol"],
+            Decimal(settlement["rate"]),
+            Decimal(settlement["mark"]),
+        )
+        engine.funded.add((settlement["venue"], settlement["symbol"], settlement["funding_ts"]))
     by_order: dict[str, list[Fill]] = {}
     for fill in state.fills:
         by_order.setdefault(fill.client_order_id, []).append(fill)

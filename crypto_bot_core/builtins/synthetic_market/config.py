@@ -152,6 +152,11 @@ class SyntheticMarketConfig(PluginConfig):
     perp_basis_half_life_bars: float = Field(
         default=240.0, gt=0, description="Half-life of the perpetual basis, in bars."
     )
+    funding_interval: str | None = Field(
+        default=None,
+        description="Emit each perpetual's funding rate (MetricPoint 'funding_rate', one per "
+        "venue) at every multiple of this interval since the epoch, e.g. '8h'; off when unset.",
+    )
     daily_quote_volume: float = Field(
         default=50_000_000.0,
         gt=0,
@@ -184,6 +189,13 @@ class SyntheticMarketConfig(PluginConfig):
     @classmethod
     def _check_timeframe(cls, value: str) -> str:
         timeframe_seconds(value)
+        return value
+
+    @field_validator("funding_interval")
+    @classmethod
+    def _check_funding_interval(cls, value: str | None) -> str | None:
+        if value is not None:
+            timeframe_seconds(value)
         return value
 
     @field_validator("tick_sizes", "lot_sizes")

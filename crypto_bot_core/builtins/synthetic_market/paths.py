@@ -68,6 +68,8 @@ class MarketPaths:
     ts_ms: NDArray[np.int64]
     regimes: NDArray[np.int8]
     series: dict[tuple[str, str], SeriesTicks]
+    basis: dict[str, NDArray[np.float64]]
+    """Per perpetual: its premium over the pair's mid, at each bar boundary (log units)."""
 
 
 def rng_for(seed: int, label: str) -> np.random.Generator:
@@ -222,6 +224,7 @@ def generate(config: SyntheticMarketConfig) -> MarketPaths:
     market = rng_for(config.seed, "market").standard_normal(n)
     paths: dict[str, _PairPath] = {}
     series: dict[tuple[str, str], SeriesTicks] = {}
+    bases: dict[str, NDArray[np.float64]] = {}
     for symbol in config.symbols:
         pair = pair_of(symbol)
         if pair not in paths:
@@ -235,11 +238,12 @@ def generate(config: SyntheticMarketConfig) -> MarketPaths:
                 std=config.perp_basis_vol_bps / 1e4,
                 half_life=config.perp_basis_half_life_bars,
             )
+            bases[symbol] = basis
         for index, venue in enumerate(config.venues):
             series[(symbol, venue)] = _series(
                 config, symbol=symbol, venue_index=index, venue=venue, path=paths[pair], basis=basis
             )
-    return MarketPaths(ts_ms, regimes, series)
+    return MarketPaths(ts_ms, regimes, series, bases)
 
 
 def as_float(ticks: NDArray[np.int64], exponent: int) -> NDArray[np.float64]:

@@ -14,7 +14,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from crypto_bot_core.builtins.synthetic_market.config import SyntheticMarketConfig
+from crypto_bot_core.builtins.synthetic_market.config import (
+    SyntheticMarketConfig,
+    timeframe_seconds,
+)
 from crypto_bot_sdk import (
     Bar,
     DataSource,
@@ -22,6 +25,7 @@ from crypto_bot_sdk import (
     Instrument,
     InstrumentKind,
     MarketEvent,
+    MetricPoint,
     parse_symbol,
 )
 
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
 
     from crypto_bot_core.builtins.synthetic_market.paths import MarketPaths
 
+FUNDING_METRIC = "funding_rate"
+_FUNDING_CAP = 0.0075
 _CHUNK = 4096  # timestamps converted to Python numbers at a time: bounds memory while streaming
 
 
@@ -133,8 +139,55 @@ class SyntheticMarket(DataSource[SyntheticMarketConfig]):
     ) -> AsyncIterator[MarketEvent]:
         first = self._index(start, 0)
         stop = self._index(end, self.config.bar_count)
+        if self.emits_only_bars:
+            for bar in self._bars(first, stop, self._keys()):
+                yield bar
+            return
+        # Funding rates follow the bars of their timestamp, so a rate is charged on the
+        # positions held at that instant, after the bar's prices are known.
+        last: datetime | None = None
         for bar in self._bars(first, stop, self._keys()):
+            if last is not None and bar.ts != last:
+                for point in self._funding_at(last):
+                    yield point
+            last = bar.ts
             yield bar
+        if last is not None:
+            for point in self._funding_at(last):
+                yield point
+
+    @property
+    def emits_only_bars(self) -> bool:
+        """False when funding rates are interleaved: a columnar reader would miss them."""
+        return self.config.funding_interval is None or not any(
+            parse_symbol(s)[2] for s in self.config.symbols
+        )
+
+    def _funding_at(self, ts: datetime) -> Iterator[MetricPoint]:
+        """Each perpetual's funding rate on every venue, if ``ts`` is a funding time.
+
+        The rate is the perpetual's premium over the mid at that instant, clamped to
+        +/-0.75% per interval and rounded to 8 decimals as venues publish it; a
+        positive rate makes longs pay shorts.
+        """
+        interval = self.config.funding_interval
+        assert interval is not None
+        if int(ts.timestamp()) % timeframe_seconds(interval):
+            return
+        paths = self._generated()
+        index = round((ts - self.config.start) / self._bar_delta)
+        for symbol, basis in paths.basis.items():
+            rate = round(max(-_FUNDING_CAP, min(_FUNDING_CAP, float(basis[index]))), 8)
+            for venue in self.config.venues:
+                yield MetricPoint(
+                    name=FUNDING_METRIC,
+                    ts=ts,
+                    value=rate,
+                    unit="fraction per interval",
+                    source="synthetic-market",
+                    symbol=symbol,
+                    labels={"venue": venue, "interval": interval},
+                )
 
     async def history(self, symbol: str, start: datetime, end: datetime) -> Sequence[MarketEvent]:
         """Bars of ``symbol`` on every venue with open time in ``[start, end)``."""

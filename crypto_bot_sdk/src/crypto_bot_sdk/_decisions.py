@@ -144,6 +144,7 @@ class RecordType(StrEnum):
     ORDER_FILLED = "order.filled"
     ORDER_EXPIRED = "order.expired"
     FILL = "fill"
+    FUNDING = "funding"
     DECISION = "decision"
     SYSTEM_START = "system.start"
     SYSTEM_STOP = "system.stop"
