@@ -103,7 +103,8 @@ class Portfolio:
             book.quantity = new_qty
         book.realised += realised
         book.fees += fill.fee
-        book.mark = fill.price
+        if book.mark is None:
+            book.mark = fill.price  # until the market marks it; a later close must win
         if book.kind is InstrumentKind.SPOT:
             account.cash -= signed * fill.price * size
         else:
