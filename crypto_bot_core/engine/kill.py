@@ -14,6 +14,7 @@ from crypto_bot_sdk import (
     ExchangeError,
     InstrumentKind,
     OrderIntent,
+    OrderStatus,
     OrderType,
     RecordType,
     Side,
@@ -63,7 +64,7 @@ async def flatten_everything(engine: Engine, reason: str) -> list[str]:
             # Reduce-only exists for derivatives; a spot sale of what is held is the same thing.
             reduce_only=book.kind is InstrumentKind.PERPETUAL,
         )
-        if order.status.value == "rejected":
+        if order.status is OrderStatus.REJECTED:
             problems.append(f"flatten {symbol} on {venue}: {order.reason}")
     engine.ledger.append(
         RecordType.SYSTEM_STOP,
