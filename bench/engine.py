@@ -42,8 +42,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from crypto_bot_core.app.assembly import assemble
 from crypto_bot_core.config import parse_config
-from crypto_bot_core.engine.assembly import assemble
 from crypto_bot_core.engine.kernel import Engine
 from crypto_bot_core.engine.orders import MemoryAuditLog
 from crypto_bot_core.host import Host

@@ -34,14 +34,14 @@ def validate(
     ] = False,
 ) -> None:
     """Validate FILE (with CRYPTOBOT__... overrides); exit 1 naming each bad key and its line."""
-    from crypto_bot_core.config import SECTION_KINDS, load_config
+    from crypto_bot_core.config import SECTION_KINDS, load_config, resolve_instances
     from crypto_bot_core.host import Host
     from crypto_bot_sdk import ConfigError
 
     try:
         loaded = load_config(file)
         if not schema_only:
-            loaded.resolve(Host().load())
+            resolve_instances(loaded, Host().load())
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

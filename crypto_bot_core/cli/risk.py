@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from crypto_bot_core.risk.market_data import StaticMarket
+    from crypto_bot_core.app.market_data import StaticMarket
     from crypto_bot_sdk import Bar, PortfolioSnapshot
 
 app = typer.Typer(
@@ -69,7 +69,7 @@ def _errors() -> Iterator[None]:
 
 
 def _check_format(fmt: str) -> str:
-    from crypto_bot_core.risk.report import FORMATS
+    from crypto_bot_core.app.risk_report import FORMATS
 
     if fmt not in FORMATS:
         raise _fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}", 2)
@@ -99,9 +99,9 @@ def _merge(first: PortfolioSnapshot | None, second: PortfolioSnapshot) -> Portfo
 def _bars(
     symbols: list[str], prices: dict[str, Any], data: Path | None, run_config: Any, seed: int
 ) -> tuple[list[Bar], str]:
+    from crypto_bot_core.app.market_data import bars_from_config, synthetic_bars
     from crypto_bot_core.config import load_config, parse_config
     from crypto_bot_core.host import Host
-    from crypto_bot_core.risk.market_data import bars_from_config, synthetic_bars
 
     host = Host().load()
     if data is not None:
@@ -123,9 +123,9 @@ def _book(
     *,
     need_returns: bool,
 ) -> _Book:
-    from crypto_bot_core.risk.market_data import StaticMarket
-    from crypto_bot_core.risk.portfolio_file import load_portfolio
-    from crypto_bot_core.risk.run_portfolio import portfolio_from_run, remark
+    from crypto_bot_core.app.market_data import StaticMarket
+    from crypto_bot_core.app.portfolio_file import load_portfolio
+    from crypto_bot_core.app.run_portfolio import portfolio_from_run, remark
 
     if portfolio_file is None and run is None:
         raise _fail("say what to measure: --portfolio FILE, --run RUN_DIR or both", 2)
@@ -173,9 +173,9 @@ def var_command(
     """Monte-Carlo (t copula), historical and parametric VaR and ES of a portfolio."""
     fmt = _check_format(fmt)
     with _errors():
+        from crypto_bot_core.app.risk_report import render_var
         from crypto_bot_core.risk.exposure import exposures
         from crypto_bot_core.risk.portfolio_var import VarSettings, portfolio_var
-        from crypto_bot_core.risk.report import render_var
         from crypto_bot_core.risk.returns import returns_from_market
 
         settings = VarSettings.model_validate(
@@ -222,7 +222,7 @@ def stress_command(
     """Projected P&L of a scenario per position and per venue, or its replay through the engine."""
     fmt = _check_format(fmt)
     with _errors():
-        from crypto_bot_core.risk.report import render_replay, render_stress
+        from crypto_bot_core.app.risk_report import render_replay, render_stress
         from crypto_bot_core.risk.scenario_file import load_scenario
 
         chosen = load_scenario(scenario)
@@ -244,8 +244,8 @@ def stress_command(
 def _replay(chosen: Any, config: Path | None, at: str | None) -> Any:
     from datetime import UTC, datetime
 
+    from crypto_bot_core.app.risk_replay import replay_scenario
     from crypto_bot_core.config import default_config, load_config
-    from crypto_bot_core.risk.replay import replay_scenario
 
     when = None
     if at is not None:
@@ -263,7 +263,7 @@ def scenarios_command(fmt: FormatOption = "table") -> None:
     """The scenarios shipped with the core (use their names with `risk stress`)."""
     fmt = _check_format(fmt)
     with _errors():
-        from crypto_bot_core.risk.report import render_scenarios
+        from crypto_bot_core.app.risk_report import render_scenarios
         from crypto_bot_core.risk.scenario_file import shipped_scenarios
 
         typer.echo(render_scenarios(shipped_scenarios(), fmt), nl=False)

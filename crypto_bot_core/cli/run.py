@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from crypto_bot_core.engine.runner import RunResult
+    from crypto_bot_core.app.runner import RunResult
 
 
 def _print_summary(result: RunResult) -> None:
@@ -128,8 +128,8 @@ def run(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run a trading session: with no options, paper trading on the embedded defaults."""
+    from crypto_bot_core.app.runner import find_run, resume_session, run_session
     from crypto_bot_core.config import ConfigFileError, default_config, load_config
-    from crypto_bot_core.engine.runner import find_run, resume_session, run_session
     from crypto_bot_sdk import ConfigError
 
     if resume is not None:
@@ -166,7 +166,7 @@ def kill(
     A running session is asked to do it at its next tick; a stopped or crashed
     one is settled here (reconciled with its venues first).
     """
-    from crypto_bot_core.engine.runner import find_run, request_kill, resume_session
+    from crypto_bot_core.app.runner import find_run, request_kill, resume_session
     from crypto_bot_sdk import ConfigError
 
     try:
@@ -207,8 +207,8 @@ def backtest(
     """Backtest on recorded OHLCV files through the same engine, on a paper venue."""
     import json
 
+    from crypto_bot_core.app.runner import run_session
     from crypto_bot_core.config import ConfigFileError, default_config, load_config, parse_config
-    from crypto_bot_core.engine.runner import run_session
 
     try:
         base = load_config(config) if config is not None else default_config()

@@ -3,7 +3,7 @@
 Typical use::
 
     loaded = load_config("deploy.yaml")        # or default_config()
-    resolved = loaded.resolve(Host().load())   # builds every configured component
+    resolved = resolve_instances(loaded, Host().load())   # builds every configured component
     exchanges = resolved.by_name("exchanges")  # {instance name: ExchangeAdapter}
 
 Errors are :class:`ConfigFileError`: each problem names the dotted key and the
@@ -12,7 +12,6 @@ See ``docs/plugin-guide/host.md``.
 """
 
 from crypto_bot_core.config.env_overrides import ENV_PREFIX, apply_env_overrides
-from crypto_bot_core.config.errors import ConfigFileError, ConfigProblem, format_key, parse_key
 from crypto_bot_core.config.loader import (
     LoadedConfig,
     SourceMap,
@@ -32,6 +31,12 @@ from crypto_bot_core.config.models import (
     RunSettings,
 )
 from crypto_bot_core.config.resolve import ResolvedConfig, ResolvedInstance, resolve_instances
+from crypto_bot_core.support.yaml_errors import (
+    ConfigFileError,
+    ConfigProblem,
+    format_key,
+    parse_key,
+)
 
 __all__ = [
     "ENV_PREFIX",

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from crypto_bot_core.config.errors import ConfigFileError, ConfigProblem, Loc, format_key
+from crypto_bot_core.support.yaml_errors import ConfigFileError, ConfigProblem, Loc, format_key
 
 ENV_PREFIX = "CRYPTOBOT__"
 

@@ -15,18 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from crypto_bot_core.config.env_overrides import apply_env_overrides
-from crypto_bot_core.config.errors import ConfigFileError, ConfigProblem, Loc, format_key
 from crypto_bot_core.config.models import CryptoBotConfig
-from crypto_bot_core.config.yaml_source import YamlDocument, parse_yaml
-
-if TYPE_CHECKING:
-    from crypto_bot_core.config.resolve import ResolvedConfig
-    from crypto_bot_core.host import Host
+from crypto_bot_core.support.yaml_errors import ConfigFileError, ConfigProblem, Loc, format_key
+from crypto_bot_core.support.yaml_source import YamlDocument, parse_yaml
 
 DEFAULT_CONFIG_NAME = "default.yaml"
 
@@ -69,11 +65,6 @@ class LoadedConfig:
     def source(self) -> str:
         return self.origin.source
 
-    def resolve(self, host: Host, *, require_run_parts: bool = True) -> ResolvedConfig:
-        """Validate every instance against the loaded plugins (see :func:`.resolve_instances`)."""
-        from crypto_bot_core.config.resolve import resolve_instances
-
-        return resolve_instances(self, host, require_run_parts=require_run_parts)
 
 
 def _unwrap(annotation: Any) -> Any:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from crypto_bot_core.config.errors import ConfigProblem, Loc, format_key, parse_key
 from crypto_bot_core.config.models import SECTION_KINDS, CryptoBotConfig, InstanceSpec, Mode
 from crypto_bot_core.host.records import ComponentInfo, PluginStatus
 from crypto_bot_core.host.registry import UnknownComponentError
+from crypto_bot_core.support.yaml_errors import ConfigProblem, Loc, format_key, parse_key
 from crypto_bot_sdk import Component, ConfigError, CryptoBotError, PluginKind
 
 if TYPE_CHECKING:

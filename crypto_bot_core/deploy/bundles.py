@@ -36,6 +36,7 @@ from crypto_bot_core.deploy.integrity import (
     sha256_of,
 )
 from crypto_bot_core.deploy.resolution import cross_checks
+from crypto_bot_core.deploy.staged import StagedPlugin
 from crypto_bot_core.deploy.wheels import PluginEntry, WheelError, WheelInfo, read_wheel
 from crypto_bot_sdk import (
     API_VERSION,
@@ -90,17 +91,6 @@ def load_lock(path: Path) -> PluginLock:
         raise PluginInstallError([f"cannot read the plugin lock {path}: {exc}"]) from exc
     except (json.JSONDecodeError, ValidationError) as exc:
         raise PluginInstallError([f"the plugin lock {path} is invalid: {exc}"]) from exc
-
-
-@dataclass(frozen=True, slots=True)
-class StagedPlugin:
-    """A bundle that passed every check: the wheels to install and what was verified."""
-
-    name: str
-    manifest: Manifest
-    wheels: tuple[WheelInfo, ...]
-    digests: Mapping[str, str]
-    signature_checked: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from crypto_bot_core.deploy.wheels import WheelInfo
 
 if TYPE_CHECKING:
-    from crypto_bot_core.deploy.bundles import StagedPlugin
+    from crypto_bot_core.deploy.staged import StagedPlugin
 
 
 def host_distributions(paths: Iterable[str]) -> dict[NormalizedName, str]:

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from crypto_bot_core.engine.curve import to_micros
-from crypto_bot_core.engine.trusted import build
+from crypto_bot_core.support.trusted import build
 from crypto_bot_sdk import Bar, DataSource, Signal
 
 if TYPE_CHECKING:

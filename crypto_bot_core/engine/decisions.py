@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from crypto_bot_core.engine.policy import combine
 from crypto_bot_core.engine.router import NoRouteError
 from crypto_bot_core.engine.sizing import intent_for
-from crypto_bot_core.engine.trusted import build, replace
+from crypto_bot_core.support.trusted import build, replace
 from crypto_bot_sdk import (
     AgentUnavailableError,
     Alert,

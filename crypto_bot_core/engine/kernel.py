@@ -85,7 +85,7 @@ class EngineStats:
 
 @dataclass
 class Engine:
-    """Wires the parts of one run together; build it with :mod:`crypto_bot_core.engine.assembly`."""
+    """Wires the parts of one run together; build it with :mod:`crypto_bot_core.app.assembly`."""
 
     run_id: str
     data_sources: Sequence[DataSource[Any]]

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from crypto_bot_core.engine.trusted import replace
+from crypto_bot_core.support.trusted import replace
 from crypto_bot_sdk import Fill, Order, OrderStatus
 
 ZERO = Decimal(0)

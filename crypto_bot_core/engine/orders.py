@@ -18,8 +18,8 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 from crypto_bot_core.engine import chaos
 from crypto_bot_core.engine.lifecycle import filled, moved
-from crypto_bot_core.engine.trusted import build
 from crypto_bot_core.observability.metrics import MetricsSink
+from crypto_bot_core.support.trusted import build
 from crypto_bot_sdk import (
     TERMINAL_STATUSES,
     ExchangeAdapter,

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from crypto_bot_core.engine.trusted import build
+from crypto_bot_core.support.trusted import build
 from crypto_bot_sdk import ConfigError, MarketView, Signal
 
 

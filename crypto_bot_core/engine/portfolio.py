@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from crypto_bot_core.engine.trusted import build
+from crypto_bot_core.support.trusted import build
 from crypto_bot_sdk import (
     Balance,
     Fill,

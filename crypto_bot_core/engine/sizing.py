@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crypto_bot_core.engine.trusted import build
+from crypto_bot_core.support.trusted import build
 from crypto_bot_sdk import (
     Instrument,
     InstrumentKind,

@@ -8,16 +8,12 @@ hit rate (the share of position-reducing fills that realised a profit).
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from crypto_bot_core.engine.curve import EquityCurve
@@ -167,68 +163,3 @@ TRADE_COLUMNS = (
     "liquidity",
     "realised_pnl",
 )
-
-
-def trades_csv(trades: Sequence[TradeRow]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(TRADE_COLUMNS)
-    for row in trades:
-        f = row.fill
-        writer.writerow(
-            [
-                f.fill_id,
-                f.client_order_id,
-                f.ts.isoformat(),
-                f.venue,
-                f.symbol,
-                f.side.value,
-                str(f.quantity),
-                str(f.price),
-                str(f.fee),
-                f.fee_currency,
-                f.liquidity.value,
-                str(row.realised_pnl),
-            ]
-        )
-    return out.getvalue()
-
-
-def write_equity_png(path: Path, curve: Sequence[tuple[datetime, Decimal]], title: str) -> None:
-    """Plot the equity curve; matplotlib loads only here, off the CLI's start path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not curve:
-        return
-    fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
-    try:
-        start = curve[0][0]
-        hours = [(t - start).total_seconds() / 3600 for t, _ in curve]
-        ax.plot(hours, [float(v) for _, v in curve], linewidth=1.0)
-        ax.set_xlabel(f"hours since {start:%Y-%m-%d %H:%M} UTC")
-        ax.set_title(title)
-        ax.set_ylabel("equity")
-        ax.grid(True, alpha=0.3)
-        fig.autofmt_xdate()
-        fig.tight_layout()
-        fig.savefig(path, format="png")
-    finally:
-        plt.close(fig)
-
-
-def write_run_folder(
-    folder: Path,
-    summary: RunSummary,
-    trades: Sequence[TradeRow],
-    curve: Sequence[tuple[datetime, Decimal]],
-) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "trades.csv").write_text(trades_csv(trades), encoding="utf-8")
-    (folder / "summary.json").write_text(
-        json.dumps(summary.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
-    if curve:
-        write_equity_png(folder / "equity.png", curve, f"run {summary.run_id} equity")

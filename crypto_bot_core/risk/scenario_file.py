@@ -1,7 +1,7 @@
 """Reading scenario files: YAML with every error naming the key and the line, and the shipped set.
 
 The YAML is composed into nodes first (the config loader's
-:func:`~crypto_bot_core.config.yaml_source.parse_yaml`), so each key's line
+:func:`~crypto_bot_core.support.yaml_source.parse_yaml`), so each key's line
 and column are known; pydantic then validates the data and each of its
 errors is mapped back to the line that wrote the offending key, e.g.
 ``crash.yaml:7:14: shocks[1].price.move: Input should be greater than -1``.
@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from crypto_bot_core.config.errors import ConfigFileError, ConfigProblem, Loc, format_key
-from crypto_bot_core.config.yaml_source import YamlDocument, parse_yaml
 from crypto_bot_core.risk.scenario import Scenario, Selector
+from crypto_bot_core.support.yaml_errors import ConfigFileError, ConfigProblem, Loc, format_key
+from crypto_bot_core.support.yaml_source import YamlDocument, parse_yaml
 from crypto_bot_sdk import parse_symbol
 
 _FIELD = re.compile(r"^[a-z_][a-z0-9_]*$")

@@ -60,7 +60,7 @@ def build_context(
     control: EngineControl | None = None,
     registries: list[Any] | None = None,
 ) -> ServiceContext:
-    from crypto_bot_core.config import default_config, load_config
+    from crypto_bot_core.config import default_config, load_config, resolve_instances
     from crypto_bot_core.host import Host
 
     key, algorithm = settings.verification_key()
@@ -74,7 +74,7 @@ def build_context(
     )
     host = host or Host().load()
     loaded = load_config(settings.config_path) if settings.config_path else default_config()
-    resolved = loaded.resolve(host, require_run_parts=False)
+    resolved = resolve_instances(loaded, host, require_run_parts=False)
     reporters = {i.name: i.instance for i in resolved.section("reporters")}
     exchanges: dict[str, ExchangeAdapter[Any]] = {}
     if control is None:

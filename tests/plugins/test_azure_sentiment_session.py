@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from crypto_bot_core.app.assembly import assemble
 from crypto_bot_core.config import parse_config
-from crypto_bot_core.engine.assembly import assemble
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
 from crypto_bot_core.observability import EngineMetrics

@@ -3,7 +3,7 @@
 A backtest books tens of thousands of fills, and pydantic's ``model_construct``
 spends most of its ~5 µs walking field metadata this venue never uses. The
 shortcut, and the conditions under which it is exactly what ``model_construct``
-would build, live in :mod:`crypto_bot_core.engine.trusted`, shared with the
+would build, live in :mod:`crypto_bot_core.support.trusted`, shared with the
 engine's order path; ``tests/.../test_paper_shortcuts.py`` compares both on
 every model the venue builds.
 """
@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from crypto_bot_core.engine import trusted
+from crypto_bot_core.support import trusted
 
 M = TypeVar("M", bound=BaseModel)
 

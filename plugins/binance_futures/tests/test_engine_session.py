@@ -55,8 +55,8 @@ def test_paper_session_routes_orders_to_binance_and_records_them(
     tmp_path: Path, fake: FakeBinanceServer, certificates: Certificates,
     credential_files: tuple[Path, Path],
 ) -> None:  # fmt: skip
+    from crypto_bot_core.app.runner import run_session
     from crypto_bot_core.config import load_config
-    from crypto_bot_core.engine.runner import run_session
     from crypto_bot_core.host import Host
     from crypto_bot_core.ledger import open_ledger
 

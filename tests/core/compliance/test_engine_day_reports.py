@@ -15,6 +15,7 @@ import pytest
 from lxml import etree
 
 from compliance.ledger_fixtures import DRIVER, schemas_or_skip
+from crypto_bot_core.app.runner import run_session
 from crypto_bot_core.builtins.standard_reporters import (
     BestExecutionReporter,
     DailyTradesReporter,
@@ -22,7 +23,6 @@ from crypto_bot_core.builtins.standard_reporters import (
     VenueSummaryReporter,
 )
 from crypto_bot_core.config import default_config_text, parse_config
-from crypto_bot_core.engine.runner import run_session
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
 from crypto_bot_sdk import LedgerRecord, RecordType, ReportPeriod

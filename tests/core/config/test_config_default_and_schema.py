@@ -11,6 +11,7 @@ from crypto_bot_core.config import (
     config_json_schema,
     default_config,
     default_config_text,
+    resolve_instances,
 )
 from crypto_bot_core.host import Host
 
@@ -41,7 +42,7 @@ def test_default_config_takes_environment_overrides() -> None:
 
 def test_default_config_resolves_against_the_installed_builtin_plugins() -> None:
     host = Host(environ={}).load()
-    resolved = default_config(environ={}).resolve(host)
+    resolved = resolve_instances(default_config(environ={}), host)
     assert [i.component.plugin for i in resolved.section("exchanges")] == ["paper-exchange"] * 3
     assert len(resolved.section("risk_rules")) == 5
 

@@ -14,7 +14,7 @@ from config_components import (
     manifest,
 )
 
-from crypto_bot_core.config import ConfigFileError, parse_config
+from crypto_bot_core.config import ConfigFileError, parse_config, resolve_instances
 from crypto_bot_core.host import Host
 from crypto_bot_sdk import PluginKind
 
@@ -57,12 +57,12 @@ def _text(mode: str = "backtest", exchange: str = "sim-venue") -> str:
 def _problems(host: Host, text: str, **environ: str) -> ConfigFileError:
     loaded = parse_config(text, source="run.yaml", environ=environ)
     with pytest.raises(ConfigFileError) as caught:
-        loaded.resolve(host)
+        resolve_instances(loaded, host)
     return caught.value
 
 
 def test_instances_are_built_with_their_validated_settings(host: Host) -> None:
-    resolved = parse_config(_text(), environ={}).resolve(host)
+    resolved = resolve_instances(parse_config(_text(), environ={}), host)
     agents = resolved.by_name("agents")
     assert list(agents) == ["fast", "default"]
     assert isinstance(agents["fast"], TrendAgent)
@@ -139,9 +139,11 @@ def test_live_on_a_simulated_venue_is_refused_with_use_paper(host: Host) -> None
 
 
 def test_paper_and_live_accept_the_fitting_venues(host: Host) -> None:
-    assert parse_config(_text(mode="paper"), environ={}).resolve(host).instances
-    assert parse_config(_text(mode="paper", exchange="real-venue"), environ={}).resolve(host)
-    assert parse_config(_text(mode="live", exchange="real-venue"), environ={}).resolve(host)
+    assert resolve_instances(parse_config(_text(mode="paper"), environ={}), host).instances
+    paper = parse_config(_text(mode="paper", exchange="real-venue"), environ={})
+    assert resolve_instances(paper, host)
+    live = parse_config(_text(mode="live", exchange="real-venue"), environ={})
+    assert resolve_instances(live, host)
 
 
 def test_a_run_needs_data_agents_and_an_exchange(host: Host) -> None:
@@ -154,5 +156,5 @@ def test_a_run_needs_data_agents_and_an_exchange(host: Host) -> None:
     assert "a run needs at least one exchange; add an entry {plugin: ADDRESS} (available: " in (
         error.problems[2].message
     )
-    resolved = parse_config("", environ={}).resolve(host, require_run_parts=False)
+    resolved = resolve_instances(parse_config("", environ={}), host, require_run_parts=False)
     assert resolved.instances == ()

@@ -14,8 +14,8 @@ from crypto_bot_core.engine.batching import BatchingLog, can_batch
 from crypto_bot_core.engine.curve import EquityCurve
 from crypto_bot_core.engine.lifecycle import filled, moved
 from crypto_bot_core.engine.orders import MemoryAuditLog
-from crypto_bot_core.engine.trusted import build, replace, shortcut_fields
 from crypto_bot_core.ledger import open_ledger
+from crypto_bot_core.support.trusted import build, replace, shortcut_fields
 from crypto_bot_sdk import (
     Balance,
     Bar,

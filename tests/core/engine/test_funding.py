@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from crypto_bot_core.app.runner import run_session
 from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
 from crypto_bot_core.builtins.paper_exchange.exchange import PaperExchange
 from crypto_bot_core.config import parse_config
 from crypto_bot_core.engine.durability import VenueStateStore
-from crypto_bot_core.engine.runner import run_session
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
 from crypto_bot_sdk import LedgerRecord, RecordType

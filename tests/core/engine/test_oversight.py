@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from crypto_bot_core.app.runner import run_session
 from crypto_bot_core.config import parse_config
-from crypto_bot_core.engine.runner import run_session
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
 from crypto_bot_sdk import RecordType

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from crypto_bot_core.app.runner import run_session
 from crypto_bot_core.config import default_config
 from crypto_bot_core.engine.resume import client_id_prefix
-from crypto_bot_core.engine.runner import run_session
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
 from crypto_bot_sdk import RecordType

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from crypto_bot_core.app.runner import run_session
 from crypto_bot_core.cli.app import app
 from crypto_bot_core.config import load_config
-from crypto_bot_core.engine.runner import run_session
 
 PORTFOLIO = """\
 quote_currency: USDT

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from crypto_bot_core.risk.replay import ShockedSource
+from crypto_bot_core.app.risk_replay import ShockedSource
 from crypto_bot_core.risk.scenario_file import parse_scenario
 from crypto_bot_core.risk.stressed_market import StressedMarketView
 from crypto_bot_sdk import Bar, DataSource, Instrument, MarketEvent, PluginConfig

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from crypto_bot_core.risk.market_data import StaticMarket
+from crypto_bot_core.app.market_data import StaticMarket
 from crypto_bot_core.risk.portfolio_var import VarSettings
 from crypto_bot_core.risk.returns import ReturnHistory
 from crypto_bot_core.risk.scenario_file import load_scenario, parse_scenario

@@ -21,8 +21,8 @@ import httpx
 import pytest
 import uvicorn
 
+from crypto_bot_core.app.assembly import assemble
 from crypto_bot_core.config import default_config_text, parse_config
-from crypto_bot_core.engine.assembly import assemble
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
 from crypto_bot_core.service import InProcessEngineControl, ServiceSettings, create_app

@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from crypto_bot_core.config import resolve_instances
 from crypto_bot_sdk import (
     Bar,
     DataSource,
@@ -107,7 +108,7 @@ def bars_from_config(
     loaded: LoadedConfig, host: Host, symbols: Iterable[str] | None = None
 ) -> list[Bar]:
     """Every bar the config's data sources emit (of ``symbols`` if given), in stream order."""
-    resolved = loaded.resolve(host, require_run_parts=False)
+    resolved = resolve_instances(loaded, host, require_run_parts=False)
     sources = [i.instance for i in resolved.section("data_sources")]
     if not sources:
         raise RiskError(f"{loaded.source} configures no data_sources to read returns from")

@@ -212,7 +212,7 @@ async def _drive(engine: Engine, start: datetime | None, end: datetime | None) -
 
 
 def _session(loaded: LoadedConfig, host: Host, wrap: Any = None) -> Engine:
-    from crypto_bot_core.engine.assembly import assemble
+    from crypto_bot_core.app.assembly import assemble
     from crypto_bot_core.engine.orders import MemoryAuditLog
 
     assembled = assemble(loaded, host, ledger=MemoryAuditLog(), run_id="stress-replay")

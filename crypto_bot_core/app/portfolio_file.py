@@ -30,8 +30,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from crypto_bot_core.config.errors import ConfigFileError, ConfigProblem, format_key
-from crypto_bot_core.config.yaml_source import parse_yaml
+from crypto_bot_core.support.yaml_errors import ConfigFileError, ConfigProblem, format_key
+from crypto_bot_core.support.yaml_source import parse_yaml
 from crypto_bot_sdk import (
     Balance,
     BookLevel,
@@ -113,7 +113,7 @@ def parse_portfolio(text: str, *, source: str = "<portfolio>") -> LoadedPortfoli
         equity=spec.equity if spec.equity is not None else Decimal(0),
     )
     if spec.equity is None:
-        from crypto_bot_core.risk.market_data import StaticMarket
+        from crypto_bot_core.app.market_data import StaticMarket
 
         market = StaticMarket(ts, prices=spec.prices, books=books)
         total = sum(venue_equity(snapshot, market).values(), Decimal(0))

@@ -21,17 +21,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crypto_bot_core.app.assembly import Assembled, assemble
+from crypto_bot_core.app.run_folder import write_run_folder
 from crypto_bot_core.config import LoadedConfig, Mode, parse_config
-from crypto_bot_core.engine.assembly import Assembled, assemble
 from crypto_bot_core.engine.durability import VenueStateStore, write_atomically
 from crypto_bot_core.engine.kernel import EngineStats
 from crypto_bot_core.engine.reconcile import LedgerState, ReconciliationReport, rebuild
-from crypto_bot_core.engine.summary import RunSummary, write_run_folder
+from crypto_bot_core.engine.summary import RunSummary
 from crypto_bot_core.host import Host
 from crypto_bot_sdk import ConfigError
 
 if TYPE_CHECKING:
-    from crypto_bot_core.service.attach import AttachedService
+    from crypto_bot_core.app.attach import AttachedService
 
 CONFIG_FILE = "config.json"
 KILL_FILE = "KILL"
@@ -116,7 +117,7 @@ def _execute(
     engine = assembled.engine
     service: AttachedService | None = None
     if serve is not None:
-        from crypto_bot_core.service.attach import AttachedService, parse_address
+        from crypto_bot_core.app.attach import AttachedService, parse_address
 
         service = AttachedService(
             engine, parse_address(serve), assembled.ledger_url, host or Host().load()

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from crypto_bot_core.app.risk_replay import ReplayResult
 from crypto_bot_core.risk.portfolio_var import VarReport
-from crypto_bot_core.risk.replay import ReplayResult
 from crypto_bot_core.risk.scenario_file import ShippedScenario
 from crypto_bot_core.risk.stress import StressResult
 

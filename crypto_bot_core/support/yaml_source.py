@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from crypto_bot_core.config.errors import ConfigFileError, ConfigProblem, Loc, format_key
+from crypto_bot_core.support.yaml_errors import ConfigFileError, ConfigProblem, Loc, format_key
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"

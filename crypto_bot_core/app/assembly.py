@@ -15,7 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crypto_bot_core.config import CryptoBotConfig, LoadedConfig, Mode, ResolvedConfig
+from crypto_bot_core.config import (
+    CryptoBotConfig,
+    LoadedConfig,
+    Mode,
+    ResolvedConfig,
+    resolve_instances,
+)
 from crypto_bot_core.engine.clock import Clock, SimulatedClock, WallClock
 from crypto_bot_core.engine.kernel import Engine
 from crypto_bot_core.engine.observers import Observers, alert_record
@@ -95,7 +101,7 @@ def assemble(
     run_dir: Path | None = None,
 ) -> Assembled:
     """Resolve the config against ``host`` and wire an :class:`Engine` (not yet started)."""
-    resolved = loaded.resolve(host)
+    resolved = resolve_instances(loaded, host)
     config = resolved.config
     run_id = run_id or new_run_id(config.mode)
     run_dir = run_dir or config.run.run_dir / run_id
