@@ -4,6 +4,13 @@ Everything here is by configuration: which data sources, agents, venues,
 rules and reporters run comes from the YAML file (or the embedded default),
 resolved against whatever plugins the host loaded. No part is special-cased
 by name, built-ins included.
+
+:func:`assemble` is the one builder of an :class:`Engine`: whatever a caller
+needs different from the configuration (the service's telemetry and its timed
+ledger, a progress callback, the venue state store and kill file of a durable
+run, a scenario's wrapped data sources, a resumed run's id) is passed to it as
+an option and given to the engine's constructor. Nobody sets a field of a
+built engine, so what an engine runs with is all in one call.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from crypto_bot_core.config import (
     resolve_instances,
 )
 from crypto_bot_core.engine.clock import Clock, SimulatedClock, WallClock
+from crypto_bot_core.engine.durability import VenueStateStore
 from crypto_bot_core.engine.kernel import Engine
 from crypto_bot_core.engine.observers import Observers, alert_record
 from crypto_bot_core.engine.orders import AuditLog
@@ -30,6 +38,7 @@ from crypto_bot_core.engine.oversight import Oversight
 from crypto_bot_core.engine.policy import AgentWeight, PolicyRegistry, PolicySpec
 from crypto_bot_core.engine.risk import RiskPipeline
 from crypto_bot_core.host import Host
+from crypto_bot_core.observability.metrics import MetricsSink, NullMetrics
 from crypto_bot_sdk import (
     Agent,
     ConfigError,
@@ -57,6 +66,23 @@ class Assembled:
 def new_run_id(mode: Mode, now: datetime | None = None) -> str:
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     return f"{mode.value}-{stamp}-{secrets.token_hex(2)}"
+
+
+def default_run_dir(config: CryptoBotConfig, run_id: str) -> Path:
+    """Where a run's folder is when the caller names none: ``run.run_dir / run_id``.
+
+    Public so the runner can know the folder (for its kill file) before it assembles.
+    """
+    return config.run.run_dir / run_id
+
+
+def ledger_url_for(config: CryptoBotConfig, run_dir: Path) -> str:
+    """The configured ledger, or the run folder's own SQLite file.
+
+    Public so a resume can open the ledger, and read the run id from it, before it
+    assembles the engine that continues the run.
+    """
+    return config.ledger.url or f"sqlite:///{(run_dir / 'ledger.sqlite').as_posix()}"
 
 
 def policy_registry(loaded: LoadedConfig, agent_names: list[str]) -> PolicyRegistry:
@@ -99,22 +125,43 @@ def assemble(
     ledger_factory: Callable[[str], AuditLog] | None = None,
     run_id: str | None = None,
     run_dir: Path | None = None,
+    wrap_ledger: Callable[[AuditLog], AuditLog] | None = None,
+    wrap_sources: Callable[[DataSource[Any]], DataSource[Any]] | None = None,
+    metrics: MetricsSink | None = None,
+    yield_every_tick: bool = False,
+    on_progress: Callable[[datetime], None] | None = None,
+    save_venue_state: bool = False,
+    kill_requested: Callable[[], str | None] | None = None,
 ) -> Assembled:
-    """Resolve the config against ``host`` and wire an :class:`Engine` (not yet started)."""
+    """Resolve the config against ``host`` and build an :class:`Engine` whole (not started).
+
+    ``ledger`` or ``ledger_factory`` (called with the ledger URL) gives the audit log;
+    ``wrap_ledger`` wraps it (the service times every append). ``wrap_sources`` wraps
+    each configured data source (a stress scenario's shocked replay). ``metrics``,
+    ``yield_every_tick``, ``on_progress`` and ``kill_requested`` go to the engine as
+    they are. ``save_venue_state`` keeps the simulated venues' state under
+    ``run_dir/venues`` (paper and live runs, so they can be resumed); it is a flag
+    rather than a store because the store needs the venues, built only in here.
+    """
     resolved = resolve_instances(loaded, host)
     config = resolved.config
     run_id = run_id or new_run_id(config.mode)
-    run_dir = run_dir or config.run.run_dir / run_id
-    ledger_url = config.ledger.url or f"sqlite:///{(run_dir / 'ledger.sqlite').as_posix()}"
+    run_dir = run_dir or default_run_dir(config, run_id)
+    ledger_url = ledger_url_for(config, run_dir)
     if ledger is None:
         if ledger_factory is None:
             raise ValueError("assemble() needs a ledger or a ledger_factory")
         run_dir.mkdir(parents=True, exist_ok=True)
         ledger = ledger_factory(ledger_url)
+    raw_ledger = ledger
+    if wrap_ledger is not None:
+        ledger = wrap_ledger(ledger)
 
     data_sources: list[DataSource[Any]] = [
         _typed(i.instance, DataSource, i.key) for i in resolved.section("data_sources")
     ]
+    if wrap_sources is not None:
+        data_sources = [wrap_sources(source) for source in data_sources]
     agents = {i.name: _typed(i.instance, Agent, i.key) for i in resolved.section("agents")}
     exchanges: dict[str, ExchangeAdapter[Any]] = {}
     for item in resolved.section("exchanges"):
@@ -136,6 +183,12 @@ def assemble(
         return fences[name].call(call)
 
     clock: Clock = WallClock() if config.mode is Mode.LIVE else SimulatedClock()
+    # A failing observer is recorded in the ledger the engine holds when it fails (the
+    # kernel may have batched it by then), so the callback looks the engine up late.
+    engine: Engine
+    observers = Observers(
+        host, lambda hook, error: engine.ledger.append(*alert_record(hook, error))
+    )
     engine = Engine(
         run_id=run_id,
         data_sources=data_sources,
@@ -147,17 +200,18 @@ def assemble(
         sizing=config.sizing,
         clock=clock,
         mode=config.mode.value,
+        on_progress=on_progress,
         agent_fences={name: host.fence_for(agent) for name, agent in agents.items()},
+        state_store=VenueStateStore(run_dir / "venues", exchanges) if save_venue_state else None,
+        kill_requested=kill_requested,
+        metrics=metrics if metrics is not None else NullMetrics(),
         oversight=_oversight(config, host),
+        observers=observers if observers.active else None,
+        yield_every_tick=yield_every_tick,
     )
-    observers = Observers(
-        host, lambda hook, error: engine.ledger.append(*alert_record(hook, error))
-    )
-    if observers.active:
-        engine.observers = observers
-        subscribe = getattr(ledger, "subscribe", None)
-        if observers.wants("cryptobot_ledger_record") and callable(subscribe):
-            subscribe(lambda record: observers.emit("cryptobot_ledger_record", record=record))
+    subscribe = getattr(raw_ledger, "subscribe", None)
+    if observers.wants("cryptobot_ledger_record") and callable(subscribe):
+        subscribe(lambda record: observers.emit("cryptobot_ledger_record", record=record))
     start, end = _window(loaded)
     reporters = {i.name: _typed(i.instance, Reporter, i.key) for i in resolved.section("reporters")}
     return Assembled(engine, resolved, run_dir, ledger_url, start, end, reporters)

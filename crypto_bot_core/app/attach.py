@@ -5,6 +5,11 @@ second thread. The service reaches the engine only through
 :class:`InProcessEngineControl`, which hands work to the engine's loop, and
 the engine yields between ticks so that work (a status read, the kill switch)
 is taken within one tick. This is what a Kubernetes probe talks to.
+
+The service is made before the engine: its metrics, its timed ledger and the
+yielding between ticks are options of :func:`~crypto_bot_core.app.assembly.assemble`
+(see :class:`AttachedService`), and :meth:`AttachedService.attach` then only
+reads the built engine. Nothing of the engine is set after it is built.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from crypto_bot_sdk import ConfigError
 
 if TYPE_CHECKING:
     from crypto_bot_core.engine.kernel import Engine
+    from crypto_bot_core.engine.orders import AuditLog
     from crypto_bot_core.host import Host
+    from crypto_bot_core.observability import EngineMetrics
     from crypto_bot_core.service.control import InProcessEngineControl
 
 
@@ -48,36 +55,50 @@ class _TimedLedger:
 
 @dataclass
 class AttachedService:
-    """The API, its metrics and its control, bound to one engine for one run."""
+    """The API, its metrics and its control for one run; made before the engine is built.
 
-    engine: Engine
+    The order is: make the service (its :class:`EngineMetrics` exist from then on),
+    :func:`~crypto_bot_core.app.assembly.assemble` with :meth:`timed_ledger` and
+    ``metrics``, then :meth:`attach` the built engine before ``engine.start()``.
+    """
+
     address: tuple[str, int]
-    ledger_url: str
     host: Host
+    metrics: EngineMetrics = field(init=False)
     control: InProcessEngineControl = field(init=False)
     _server: Any = field(init=False, default=None)
     _thread: threading.Thread | None = field(init=False, default=None)
 
-    def attach(self) -> None:
-        """Before ``engine.start()``: telemetry on, ticks yield, the app built and served."""
+    def __post_init__(self) -> None:
+        # Imported here: prometheus_client is the ``service`` extra, and only a served
+        # run imports this module at all.
+        from crypto_bot_core.observability import EngineMetrics
+
+        self.metrics = EngineMetrics()
+
+    def timed_ledger(self, ledger: AuditLog) -> AuditLog:
+        """``ledger`` with every append timed into ``ledger_append_seconds``: for assemble."""
+        return _TimedLedger(ledger, self.metrics)
+
+    def attach(self, engine: Engine, ledger_url: str) -> None:
+        """Before ``engine.start()``: the control bound to ``engine``, the app built and served.
+
+        ``engine`` must have been assembled with this service's ``metrics``,
+        :meth:`timed_ledger` and ``yield_every_tick=True``; it is only read here.
+        """
         import uvicorn
 
         from crypto_bot_core.ledger import open_ledger
-        from crypto_bot_core.observability import EngineMetrics
         from crypto_bot_core.service import ServiceSettings, create_app
         from crypto_bot_core.service.control import InProcessEngineControl
 
-        metrics = EngineMetrics()
-        self.engine.metrics = metrics
-        self.engine.ledger = _TimedLedger(self.engine.ledger, metrics)
-        self.engine.yield_every_tick = True
-        self.control = InProcessEngineControl(self.engine)
+        self.control = InProcessEngineControl(engine)
         app = create_app(
-            ServiceSettings.from_env(ledger_url=self.ledger_url),
+            ServiceSettings.from_env(ledger_url=ledger_url),
             host=self.host,
-            ledger=open_ledger(self.ledger_url),
+            ledger=open_ledger(ledger_url),
             control=self.control,
-            engine_metrics=metrics,
+            engine_metrics=self.metrics,
         )
         host, port = self.address
         self._server = uvicorn.Server(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -211,14 +211,22 @@ async def _drive(engine: Engine, start: datetime | None, end: datetime | None) -
         await engine.close("completed")
 
 
-def _session(loaded: LoadedConfig, host: Host, wrap: Any = None) -> Engine:
+def _session(
+    loaded: LoadedConfig,
+    host: Host,
+    wrap: Callable[[DataSource[Any]], DataSource[Any]] | None = None,
+) -> Engine:
+    """One run of the session in memory; ``wrap`` (the shocked run) wraps its data sources.
+
+    The wrapping is an assembly option, so the engine is built with the sources it runs.
+    """
     from crypto_bot_core.app.assembly import assemble
     from crypto_bot_core.engine.orders import MemoryAuditLog
 
-    assembled = assemble(loaded, host, ledger=MemoryAuditLog(), run_id="stress-replay")
+    assembled = assemble(
+        loaded, host, ledger=MemoryAuditLog(), run_id="stress-replay", wrap_sources=wrap
+    )
     engine = assembled.engine
-    if wrap is not None:
-        engine.data_sources = [wrap(source) for source in engine.data_sources]
     asyncio.run(_drive(engine, assembled.start, assembled.end))
     return engine
 

@@ -7,6 +7,11 @@ simulated venues (``venues/``), a trades CSV, a summary JSON and an
 equity-curve PNG. Ctrl-C stops between ticks and closes the ledger with a stop
 record, so an interrupted run is as consistent as a finished one; a crashed
 one is continued with ``--resume``.
+
+Everything the run needs of its engine (the progress callback, the venue state
+store and kill file of a paper or live run, the service's telemetry) is decided
+before the engine is built and handed to :func:`assemble`; the runner only
+drives the engine it gets.
 """
 
 from __future__ import annotations
@@ -21,10 +26,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crypto_bot_core.app.assembly import Assembled, assemble
+from crypto_bot_core.app.assembly import (
+    Assembled,
+    assemble,
+    default_run_dir,
+    ledger_url_for,
+    new_run_id,
+)
 from crypto_bot_core.app.run_folder import write_run_folder
 from crypto_bot_core.config import LoadedConfig, Mode, parse_config
-from crypto_bot_core.engine.durability import VenueStateStore, write_atomically
+from crypto_bot_core.engine.durability import write_atomically
 from crypto_bot_core.engine.kernel import EngineStats
 from crypto_bot_core.engine.reconcile import LedgerState, ReconciliationReport, rebuild
 from crypto_bot_core.engine.summary import RunSummary
@@ -85,7 +96,9 @@ async def _drive(
     if service is not None:
         service.running()
     if resume is not None and resume.killed:
-        engine.killed = True  # a killed run never trades again; it only settles
+        # A killed run never trades again; it only settles. The one field still set on
+        # a built engine: `killed` is not a constructor field of the kernel yet.
+        engine.killed = True  # TODO(kernel): start_killed
     interrupted = False
     reason = "completed"
     try:
@@ -105,29 +118,59 @@ async def _drive(
     return interrupted
 
 
+def _service(serve: str | None, host: Host) -> AttachedService | None:
+    """The API for ``--serve HOST:PORT``, made before the engine so its metrics exist."""
+    if serve is None:
+        return None
+    from crypto_bot_core.app.attach import AttachedService, parse_address
+
+    return AttachedService(parse_address(serve), host)
+
+
+def _assemble_run(
+    loaded: LoadedConfig,
+    host: Host,
+    *,
+    run_id: str,
+    run_dir: Path,
+    on_progress: Callable[[datetime], None] | None,
+    service: AttachedService | None,
+    ledger: Any = None,
+    ledger_factory: Callable[[str], Any] | None = None,
+) -> Assembled:
+    """The session's engine built whole, with what a run (not a replay or a test) adds.
+
+    Paper and live runs save their venues' state and poll the run folder's kill file,
+    so ``--resume`` and ``cryptobot kill`` work; a served run times its ledger, reports
+    to the service's metrics and yields between ticks so the API can reach it.
+    """
+    durable = loaded.config.mode in (Mode.PAPER, Mode.LIVE)
+    return assemble(
+        loaded,
+        host,
+        ledger=ledger,
+        ledger_factory=ledger_factory,
+        run_id=run_id,
+        run_dir=run_dir,
+        on_progress=on_progress,
+        save_venue_state=durable,
+        kill_requested=kill_file_poller(run_dir) if durable else None,
+        metrics=service.metrics if service is not None else None,
+        wrap_ledger=service.timed_ledger if service is not None else None,
+        yield_every_tick=service is not None,
+    )
+
+
 def _execute(
     assembled: Assembled,
     *,
-    on_progress: Callable[[datetime], None] | None,
     resume: LedgerState | None = None,
     kill_reason: str | None = None,
-    serve: str | None = None,
-    host: Host | None = None,
+    service: AttachedService | None = None,
 ) -> RunResult:
     engine = assembled.engine
-    service: AttachedService | None = None
-    if serve is not None:
-        from crypto_bot_core.app.attach import AttachedService, parse_address
-
-        service = AttachedService(
-            engine, parse_address(serve), assembled.ledger_url, host or Host().load()
-        )
-        service.attach()
-    engine.on_progress = on_progress
-    durable = engine.mode in (Mode.PAPER.value, Mode.LIVE.value)
-    if durable:
-        engine.state_store = VenueStateStore(assembled.run_dir / "venues", engine.exchanges)
-        engine.kill_requested = kill_file_poller(assembled.run_dir)
+    if service is not None:
+        service.attach(engine, assembled.ledger_url)
     pid_file = assembled.run_dir / PID_FILE
     pid_file.write_text(str(os.getpid()), encoding="utf-8")
     interrupted = False
@@ -170,12 +213,23 @@ def run_session(
     health and readiness probes, metrics, status and the kill switch.
     """
     host = host or Host().load()
-    assembled = assemble(loaded, host, ledger_factory=ledger_factory, run_id=run_id)
+    service = _service(serve, host)
+    # The run folder is known before assembly: the kill file poller is an engine option.
+    run_id = run_id or new_run_id(loaded.config.mode)
+    assembled = _assemble_run(
+        loaded,
+        host,
+        run_id=run_id,
+        run_dir=default_run_dir(loaded.config, run_id),
+        on_progress=on_progress,
+        service=service,
+        ledger_factory=ledger_factory,
+    )
     write_atomically(
         assembled.run_dir / CONFIG_FILE,
         json.dumps(loaded.config.model_dump(mode="json"), indent=2, sort_keys=True) + "\n",
     )
-    return _execute(assembled, on_progress=on_progress, serve=serve, host=host)
+    return _execute(assembled, service=service)
 
 
 def find_run(run: str | Path, runs_root: Path = Path("runs")) -> Path:
@@ -206,23 +260,29 @@ def resume_session(
     text = (run_dir / CONFIG_FILE).read_text(encoding="utf-8")
     # The run continues exactly as configured: no environment overrides this time.
     loaded = parse_config(text, source=str(run_dir / CONFIG_FILE), environ={})
-    host = host or Host().load()
-    probe = assemble(
-        loaded, host, ledger_factory=ledger_factory, run_id=run_dir.name, run_dir=run_dir
-    )
-    ledger = probe.engine.ledger
-    state = rebuild(ledger.records())  # type: ignore[attr-defined]
-    if state.run_id is None:
-        raise ConfigError(f"the ledger of {run_dir} holds no start record; nothing to resume")
-    probe.engine.run_id = state.run_id
-    return _execute(
-        probe,
-        on_progress=on_progress,
-        resume=state,
-        kill_reason=kill_reason,
-        serve=serve,
-        host=host,
-    )
+    # The ledger is read first: the engine is built with the run id it recorded.
+    ledger = ledger_factory(ledger_url_for(loaded.config, run_dir))
+    try:
+        state = rebuild(ledger.records())
+        if state.run_id is None:
+            raise ConfigError(f"the ledger of {run_dir} holds no start record; nothing to resume")
+        host = host or Host().load()
+        service = _service(serve, host)
+        assembled = _assemble_run(
+            loaded,
+            host,
+            run_id=state.run_id,
+            run_dir=run_dir,
+            on_progress=on_progress,
+            service=service,
+            ledger=ledger,
+        )
+    except BaseException:
+        close = getattr(ledger, "close", None)
+        if callable(close):
+            close()
+        raise
+    return _execute(assembled, resume=state, kill_reason=kill_reason, service=service)
 
 
 def request_kill(run_dir: Path, reason: str) -> bool:
