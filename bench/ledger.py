@@ -2,6 +2,16 @@
 
     .venv/bin/python bench/ledger.py [--records 50000] [--single 2000] [--batch 1000]
                                      [--verify-records 1000000] [--no-postgres]
+    .venv/bin/python bench/ledger.py --engine-only [--orders 4096] [--profile]
+
+The first section, "engine records", is what a backtest pays per ledger record:
+the three records of an order as the engine writes them (``order.intent`` with
+the whole decision, ``fill``, ``order.filled``), in 4,096-record transactions
+the way ``engine.batching.BatchingLog`` commits them, in microseconds per
+record. It sets the encoder the ledger uses against the reference path
+(normalising walk, then the standard library's encoder or ``rfc8785``) in the
+same process, and the append that builds a ``LedgerRecord`` per record
+(``append_many``) against the one that returns nothing (``extend``).
 
 Every append figure is set against "the same INSERTs without hashing": the same
 records, wrapped the same way, serialised with ``json.dumps`` instead of RFC 8785,
@@ -17,8 +27,10 @@ each is the best of ``--rounds`` runs, ledger and baseline alternating.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import sqlite3
 import tempfile
 import time
@@ -32,7 +44,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from crypto_bot_core.engine.batching import BATCH_RECORDS, BatchingLog
 from crypto_bot_core.ledger import LedgerSettings, open_ledger
+from crypto_bot_core.ledger import canonical as canonical_module
 from crypto_bot_core.ledger.canonical import format_ts
 from crypto_bot_core.ledger.signing import private_pem
 from crypto_bot_core.ledger.stores.sqlite import SCHEMA as SQLITE_SCHEMA
@@ -153,6 +167,220 @@ def bench_sqlite(directory: Path, records: int, single: int, batch: int, rounds:
         )
         line(f"batched ({batch})", batched.pop("ledger"), list(batched.items()))
     plain.close()
+
+
+# --- engine-shaped records, batched like a backtest -------------------------------------
+
+
+def _verdict(rule: str, reason: str, figures: dict[str, str]) -> dict[str, Any]:
+    return {
+        "action": "approve",
+        "figures": figures,
+        "quantity": None,
+        "reason": reason,
+        "rule": rule,
+    }
+
+
+def order_records(i: int) -> list[tuple[RecordType, dict[str, Any], datetime]]:
+    """One order's three records, shaped like an EMA-crossover backtest's (see engine/orders.py).
+
+    The intent carries the decision: the agent's signal with float features, four in
+    five of them with an EMA spread below 1e-4 (the floats the standard library's
+    encoder writes differently from RFC 8785), risk verdicts with decimals as text,
+    and the routing evidence. Fill and status are JSON-mode dumps: strings only.
+    """
+    ts = T0 + timedelta(minutes=22 * i)
+    stamp = ts.isoformat().replace("+00:00", "Z")
+    close = 60_000 + (i * 7919 % 100_000) / 100
+    spread = (3.2e-05 if i % 5 else 2.4e-04) * (1 + (i % 97) / 97)
+    score = 0.0617 + (i % 13) / 1000
+    qty = f"0.{16647208 + i % 1000:08d}"
+    coid = f"cbca84e7a1e3-{i:06d}"
+    signal = {
+        "agent": "ema_crossover",
+        "confidence": score + 7.8e-05,
+        "features": {
+            "bars_since_cross": i % 22,
+            "close": close,
+            "crossed": i % 2,
+            "ema_fast": close * (1 + spread / 2),
+            "ema_slow": close * (1 - spread / 2),
+            "spread": spread,
+            "volatility": 0.0007228183934182765 + (i % 11) * 1e-6,
+            "z": 0.12364005421892427 + i % 7 / 100,
+        },
+        "model_version": None,
+        "rationale": f"EMA(10) is above EMA(20) by {spread:.4%}: bullish",
+        "score": score,
+        "symbol": "BTC/USDT",
+        "ts": stamp,
+    }
+    price = f"{close:.2f}"
+    intent = {
+        "client_order_id": coid,
+        "intent_id": f"bench-backte-i{i:06d}",
+        "policy": "all",
+        "reason": f"policy:all score +{score:.3f} (confidence 0.06): target {qty} from 0",
+        "request": {
+            "client_order_id": coid,
+            "intent_id": f"bench-backte-i{i:06d}",
+            "order_type": "market",
+            "post_only": False,
+            "price": None,
+            "quantity": qty,
+            "reduce_only": False,
+            "side": "buy" if i % 2 else "sell",
+            "stop_price": None,
+            "symbol": "BTC/USDT",
+            "time_in_force": "GTC",
+            "venue": "paper",
+        },
+        "signals": {"ema": signal},
+        "combined": {
+            "agent": "policy:all",
+            "confidence": signal["confidence"],
+            "features": {"ema.confidence": signal["confidence"], "ema.score": score},
+            "model_version": None,
+            "rationale": "policy all: weighted blend of ema",
+            "score": score,
+            "symbol": "BTC/USDT",
+            "ts": stamp,
+        },
+        "model_versions": {},
+        "risk_verdicts": [
+            _verdict(
+                "max_order_notional",
+                "order notional 10,000 USDT is within the limit 25,000 USDT",
+                {"limit": "25000", "notional": "9999.9994869704", "price": price},
+            ),
+            _verdict(
+                "max_position",
+                f"BTC/USDT position after the order {qty} is within the limit 0.49941",
+                {"limit_notional": "30000", "position": "0", "position_after": qty},
+            ),
+            _verdict(
+                "max_gross_exposure",
+                "gross exposure after the order 10,000 USDT is within the limit",
+                {"equity": "10000000", "gross_after": "9999.99948697", "limit": "10000000"},
+            ),
+            _verdict(
+                "max_drawdown",
+                "drawdown 0.00% is below the limit 50.00%",
+                {"drawdown": "0", "equity": "10000000", "limit": "0.5"},
+            ),
+            _verdict("price_band", "a market order has no limit price", {}),
+        ],
+        "routing": {
+            "quotes": {
+                "paper": {"effective_price": "60094.158052", "price": price, "taker_fee": "0.0004"}
+            },
+            "reason": "best buy price after taker fees: paper 60094.158052",
+            "venue": "paper",
+        },
+    }
+    fill_payload = {
+        "client_order_id": coid,
+        "exchange_order_id": f"paper-{i}",
+        "fee": "3.99999979478816",
+        "fee_currency": "USDT",
+        "fill_id": f"paper-fill-{i}",
+        "liquidity": "taker",
+        "price": price,
+        "quantity": qty,
+        "side": "buy" if i % 2 else "sell",
+        "symbol": "BTC/USDT",
+        "ts": stamp,
+        "venue": "paper",
+    }
+    status = {
+        "average_fill_price": price,
+        "client_order_id": coid,
+        "exchange_order_id": f"paper-{i}",
+        "fill_id": f"paper-fill-{i}",
+        "filled_quantity": qty,
+        "reason": "",
+        "status": "filled",
+        "symbol": "BTC/USDT",
+        "venue": "paper",
+    }
+    return [
+        (RecordType.ORDER_INTENT, intent, ts),
+        (RecordType.FILL, fill_payload, ts),
+        (RecordType.ORDER_FILLED, status, ts),
+    ]
+
+
+def per_call_us(action: Callable[[Any], object], values: list[Any], rounds: int) -> float:
+    """Best-of-``rounds`` microseconds per call of ``action`` over ``values``."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for value in values:
+            action(value)
+        best = min(best, time.perf_counter() - started)
+    return best / len(values) * 1e6
+
+
+def bench_engine_records(directory: Path, orders: int, rounds: int, profile: bool) -> None:
+    """Microseconds per record: canonical JSON by payload type, then whole batched appends."""
+    items = [record for i in range(orders) for record in order_records(i)]
+    count = len(items)
+    print(
+        f"engine records: {orders:,} orders = {count:,} records (intent, fill, status), "
+        f"{BATCH_RECORDS:,}-record transactions, microseconds per record (best of {rounds})",
+        flush=True,
+    )
+    reference = canonical_module.canonical_payload  # normalising walk + stdlib / rfc8785
+    fast = getattr(canonical_module, "canonical_json", None)  # the encoder the ledger uses
+    for kind in (RecordType.ORDER_INTENT, RecordType.FILL, RecordType.ORDER_FILLED):
+        payloads = [payload for k, payload, _ in items if k is kind]
+        ref_us = per_call_us(reference, payloads, rounds)
+        text = f"  canonical JSON, {kind.value:<13} reference {ref_us:7.1f} us"
+        if fast is not None:
+            assert all(fast(p) == reference(p)[0] for p in payloads)
+            fast_us = per_call_us(fast, payloads, rounds)
+            text += f"   ledger encoder {fast_us:6.1f} us   ({ref_us / fast_us:.1f}x)"
+        print(text, flush=True)
+
+    settings = LedgerSettings(url="sqlite:///:memory:")
+    runs: dict[str, Callable[[Any], object]] = {
+        "append_many (records built)": lambda ledger: [
+            ledger.append_many(items[s : s + BATCH_RECORDS]) for s in range(0, count, BATCH_RECORDS)
+        ],
+        "BatchingLog (engine path)": lambda ledger: _batching(ledger, items),
+    }
+    if hasattr(open_ledger(settings=settings), "extend"):
+        runs["extend (no records)"] = lambda ledger: [
+            ledger.extend(items[s : s + BATCH_RECORDS]) for s in range(0, count, BATCH_RECORDS)
+        ]
+    for backend in ("SQLite file (WAL, NORMAL)", "SQLite in memory"):
+        for name, run in runs.items():
+            best = float("inf")
+            for r in range(rounds):
+                if backend.startswith("SQLite file"):
+                    url = f"sqlite:///{directory / f'engine-{len(name)}-{r}.sqlite'}"
+                else:
+                    url = "sqlite:///:memory:"
+                with open_ledger(
+                    settings=LedgerSettings(url=url, sqlite_synchronous="NORMAL")
+                ) as ledger:
+                    best = min(best, timed(lambda ledger=ledger, run=run: run(ledger)))
+            print(f"  {backend:<26} {name:<28} {best / count * 1e6:6.1f} us/record", flush=True)
+    if profile:
+        with open_ledger(settings=settings) as ledger:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            _batching(ledger, items)
+            profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
+def _batching(ledger: Any, items: list[tuple[RecordType, dict[str, Any], datetime]]) -> None:
+    log = BatchingLog(ledger)
+    for kind, payload, ts in items:
+        log.append(kind, payload, ts=ts)
+    log.flush()
 
 
 # --- PostgreSQL -------------------------------------------------------------------------
@@ -296,10 +524,16 @@ def main() -> None:
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each; the best counts")
+    parser.add_argument("--orders", type=int, default=4096, help="orders in the engine section")
+    parser.add_argument("--engine-only", action="store_true", help="only the engine section")
+    parser.add_argument("--profile", action="store_true", help="cProfile the engine path")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f}", flush=True)
     key = private_pem(Ed25519PrivateKey.generate()).decode()
     with tempfile.TemporaryDirectory(prefix="cryptobot-bench-") as tmp:
+        bench_engine_records(Path(tmp), args.orders, args.rounds, args.profile)
+        if args.engine_only:
+            return
         bench_sqlite(Path(tmp), args.records, args.single, args.batch, args.rounds)
         if not args.no_postgres:
             bench_postgres(
