@@ -99,11 +99,7 @@ def test_session_continues_when_the_sentiment_service_stops(
         opened.append(open_ledger(url))
         return opened[-1]
 
-    assembled = assemble(loaded, Host(environ={}).load(), ledger_factory=ledger_factory,
-                         run_id="sentiment-outage")  # fmt: skip
-    engine = assembled.engine
     metrics = EngineMetrics()  # the Prometheus registry `cryptobot run --serve` exposes
-    engine.metrics = metrics
     stopped_at: list[datetime] = []
     scored_before_outage: list[int] = []
 
@@ -113,7 +109,16 @@ def test_session_continues_when_the_sentiment_service_stops(
             scored_before_outage.append(language.documents_scored())
             language.stop()
 
-    engine.on_progress = progress
+    # The metrics and the progress hook are assembly options: the engine is built whole.
+    assembled = assemble(
+        loaded,
+        Host(environ={}).load(),
+        ledger_factory=ledger_factory,
+        run_id="sentiment-outage",
+        metrics=metrics,
+        on_progress=progress,
+    )
+    engine = assembled.engine
 
     async def drive() -> None:
         await engine.start()
