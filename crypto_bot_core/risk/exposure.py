@@ -4,37 +4,36 @@ Exposure is ``quantity x price x contract size x rate``: the P&L of a
 position for a simple return ``r`` of its price is ``exposure x r`` (spot and
 linear perpetuals alike). The price is the mark, else the entry price; the
 rate turns the symbol's settlement currency into the portfolio's and comes
-from the market view (``QUOTE/CCY`` or the inverse of ``CCY/QUOTE``). The
-same symbol on several venues is one exposure: it moves with one price.
+from the market view (``QUOTE/CCY`` or the inverse of ``CCY/QUOTE``) through
+the SDK's :func:`~crypto_bot_sdk.currency_rate`, the one the risk rules use
+too. The same symbol on several venues is one exposure: it moves with one price.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from crypto_bot_sdk import MarketView, PortfolioSnapshot, Position, RiskError, parse_symbol
+from crypto_bot_sdk import (
+    MarketView,
+    PortfolioSnapshot,
+    Position,
+    RiskError,
+    currency_rate,
+    parse_symbol,
+)
+
+__all__ = [
+    "currency_rate",
+    "exposures",
+    "position_exposure",
+    "position_price",
+    "settlement_currency",
+]
 
 
 def settlement_currency(symbol: str) -> str:
     _base, quote, settle = parse_symbol(symbol)
     return settle or quote
-
-
-def currency_rate(currency: str, into: str, market: MarketView | None) -> Decimal:
-    """How many ``into`` one unit of ``currency`` is worth, from the market view."""
-    if currency == into:
-        return Decimal(1)
-    if market is not None:
-        direct = market.last_price(f"{currency}/{into}")
-        if direct is not None and direct > 0:
-            return direct
-        inverse = market.last_price(f"{into}/{currency}")
-        if inverse is not None and inverse > 0:
-            return 1 / inverse
-    raise RiskError(
-        f"cannot value {currency} in the portfolio currency {into}: no price for "
-        f"{currency}/{into} or {into}/{currency} in the market data"
-    )
 
 
 def position_price(position: Position) -> Decimal:

@@ -1,8 +1,10 @@
 """Putting a value on an intent: its price, instrument, currency rate, and the lot grid.
 
-Every rule of the plugin values an order the same way (limit price, else the
-context's reference price, else the last price, else the stop price) and
-rounds sizes down, never up.
+The valuation is the SDK's (:func:`crypto_bot_sdk.value_intent`: limit price,
+else the context's reference price, else the last price, else the stop
+price), the one every rule plugin shares. :class:`Valued` keeps this
+plugin's view of it: money per unit of quantity computed once, and sizes
+rounded down, never up.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
-from crypto_bot_core.risk.exposure import currency_rate, settlement_currency
-from crypto_bot_sdk import Instrument, OrderIntent, RiskContext, RiskError
+from crypto_bot_sdk import Instrument, IntentValue, OrderIntent, RiskContext
+from crypto_bot_sdk import value_intent as sdk_value_intent
 
 _FALLBACK_STEP = Decimal("0.00000001")
 
@@ -23,6 +25,10 @@ class Valued:
     unit: Decimal  # portfolio money per unit of quantity: price x contract size x rate
     instrument: Instrument | None
     currency: str
+
+    @classmethod
+    def of(cls, value: IntentValue) -> Valued:
+        return cls(value.price, value.source, value.unit, value.instrument, value.currency)
 
     def value(self, quantity: Decimal) -> Decimal:
         return quantity * self.unit
@@ -52,25 +58,9 @@ def instrument_for(context: RiskContext, symbol: str, venue: str | None) -> Inst
 
 
 def value_intent(intent: OrderIntent, context: RiskContext) -> Valued:
-    """Raises :class:`RiskError` (with what is missing) when the intent has no price."""
-    if intent.price is not None:
-        price, source = intent.price, "limit price"
-    elif context.reference_price is not None and context.reference_price > 0:
-        price, source = context.reference_price, "reference price"
-    elif (last := context.market.last_price(intent.symbol, intent.venue)) is not None:
-        price, source = last, "last price"
-    elif intent.stop_price is not None:
-        price, source = intent.stop_price, "stop price"
-    else:
-        raise RiskError(
-            f"no price to value {intent.symbol}: the intent has no limit price, the context no "
-            "reference price and the market view no last price"
-        )
-    instrument = instrument_for(context, intent.symbol, intent.venue)
-    size = instrument.contract_size if instrument is not None else Decimal(1)
-    ccy = context.portfolio.quote_currency
-    rate = currency_rate(settlement_currency(intent.symbol), ccy, context.market)
-    return Valued(price, source, price * size * rate, instrument, ccy)
+    """Raises :class:`~crypto_bot_sdk.ValuationError` (a ``RiskError``, with what is missing)
+    when the intent has no price or no rate into the portfolio currency."""
+    return Valued.of(sdk_value_intent(intent, context))
 
 
 def reduces_position(intent: OrderIntent, net: Decimal) -> bool:

@@ -166,6 +166,11 @@ class RiskError(CryptoBotError):
     """A risk computation could not be carried out (for example too little history)."""
 
 
+class ValuationError(RiskError, ValueError):
+    """An intent or a position cannot be valued: no price, or no rate into the portfolio
+    currency. The message says which price is missing. Added in API 1.1.0."""
+
+
 class LedgerError(CryptoBotError):
     """The audit ledger refused a write or could not be read."""
 

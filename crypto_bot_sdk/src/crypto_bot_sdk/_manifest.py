@@ -25,17 +25,24 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from crypto_bot_sdk._base import FrozenModel
-from crypto_bot_sdk._contracts import PluginKind
+from crypto_bot_sdk._component import PluginKind
 from crypto_bot_sdk._errors import ManifestError
 from crypto_bot_sdk._version import API_VERSION
 
 MANIFEST_FILENAME = "manifest.json"
 PLUGIN_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+
+KIND_ADDED_IN: dict[PluginKind, tuple[int, int]] = {
+    PluginKind.SELECTOR: (1, 1),
+    PluginKind.OVERSIGHT: (1, 1),
+    PluginKind.NOTIFIER: (1, 1),
+}
+"""The API (major, minor) that added each kind younger than 1.0."""
 
 
 def parse_api_version(value: str) -> tuple[int, int, int]:
@@ -107,6 +114,24 @@ class Manifest(FrozenModel):
         if len(set(value)) != len(value):
             raise ValueError(f"entries must be unique; got {list(value)}")
         return value
+
+    @model_validator(mode="after")
+    def _kinds_exist_in_api_version(self) -> Manifest:
+        # A 1.0 host cannot parse a kind added in 1.1; a manifest claiming 1.0 while using
+        # one would be refused there with a confusing enum error instead of "too new".
+        declared = parse_api_version(self.api_version)[:2]
+        newer = [
+            f"{kind.value} (API {'.'.join(map(str, KIND_ADDED_IN[kind]))})"
+            for kind in self.kinds
+            if KIND_ADDED_IN.get(kind, (0, 0)) > declared
+        ]
+        if newer:
+            raise ValueError(
+                f"kinds {', '.join(newer)} are newer than api_version {self.api_version}; "
+                "declare the api_version of the SDK the plugin is built against "
+                "(crypto_bot_sdk.API_VERSION)"
+            )
+        return self
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str = "manifest") -> Manifest:

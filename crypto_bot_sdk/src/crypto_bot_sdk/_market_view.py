@@ -122,3 +122,20 @@ class InMemoryMarketView:
     ) -> Sequence[MetricPoint]:
         items = tuple(self._metrics.get((name, symbol), ()))
         return items if limit is None else items[-limit:]
+
+
+def check_market_view(value: object) -> MarketView:
+    """``value`` if it offers the :class:`MarketView` members; a ``ValueError`` naming the
+    missing ones otherwise (the validator of the context models' ``market`` field)."""
+    # Checked on the type, not the instance: a view that has seen no event raises on
+    # ``now``, and Python 3.11's runtime protocol check would evaluate that property.
+    missing = [
+        name
+        for name in ("now", "instruments", "bars", "last_price", "order_book", "metrics")
+        if not hasattr(type(value), name)
+    ]
+    if missing:
+        raise ValueError(
+            f"{type(value).__name__} is not a MarketView: it lacks {', '.join(missing)}"
+        )
+    return value  # type: ignore[return-value]

@@ -7,4 +7,4 @@ minor version of at least ``Y``. See ``docs/plugin-guide/versioning.md``.
 """
 
 __version__ = "0.1.0"
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
