@@ -3,10 +3,12 @@
 The checks run on the classes ``cryptobot_components()`` returns, before any
 component is built: each is a concrete subclass of its kind's contract with a
 valid name and config model; its kind is declared in the manifest; every
-declared kind has a component; every declared capability that promises an
-optional method (:data:`CAPABILITY_METHODS`) is backed by an override in every
-component of that kind. All problems are reported together so a plugin author
-fixes them in one round.
+declared kind has a component; every declared capability that promises
+optional methods (:data:`CAPABILITY_METHODS`, :func:`promised_methods`) is
+backed by overrides in every component of that kind. All problems are
+reported together so a plugin author fixes them in one round. Nothing here
+knows the kinds by name: a kind added to the SDK (``selector``,
+``oversight``, ``notifier`` in API 1.1) is checked like the first five.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from crypto_bot_sdk import (
     PluginConfig,
     PluginContractError,
     PluginKind,
+    promised_methods,
 )
 from crypto_bot_sdk._contracts import COMPONENT_NAME_PATTERN
+
+_CONTRACT_NAMES = ", ".join(contract.__name__ for contract in CONTRACTS.values())
 
 
 def _describe(obj: object) -> str:
@@ -50,10 +55,7 @@ def _problems_of(obj: object, manifest: Manifest) -> list[str]:
         return [f"{label} is not a Component subclass (subclass one of the SDK contracts)"]
     kind = getattr(obj, "kind", None)
     if kind not in CONTRACTS:
-        return [
-            f"{label} has no contract kind; subclass DataSource, Agent, ExchangeAdapter, "
-            "RiskRule or Reporter"
-        ]
+        return [f"{label} has no contract kind; subclass one of {_CONTRACT_NAMES}"]
     problems: list[str] = []
     contract = CONTRACTS[kind]
     if not issubclass(obj, contract):
@@ -77,10 +79,14 @@ def _problems_of(obj: object, manifest: Manifest) -> list[str]:
             f"(kinds: {declared}); add it to the manifest's kinds or drop the component"
         )
     for capability in manifest.capabilities:
-        cap_kind, method = CAPABILITY_METHODS.get(capability, (None, ""))
-        if cap_kind is kind and not _overrides(obj, contract, method):
+        cap_kind, _ = CAPABILITY_METHODS.get(capability, (None, ""))
+        if cap_kind is not kind:
+            continue
+        lacking = [m for m in promised_methods(capability) if not _overrides(obj, contract, m)]
+        if lacking:
+            methods = " and ".join(f"{m}()" for m in lacking)
             problems.append(
-                f"{label} does not override {method}(), which capability {capability!r} "
+                f"{label} does not override {methods}, which capability {capability!r} "
                 "declared in the manifest promises"
             )
     return problems

@@ -8,12 +8,24 @@ from typing import Any
 
 from crypto_bot_sdk import (
     Agent,
+    Alert,
+    Balance,
     DataSource,
+    ExchangeAdapter,
+    Fill,
     Instrument,
     MarketEvent,
     MarketView,
+    Notifier,
+    Order,
     OrderIntent,
+    OrderRequest,
+    Oversight,
+    OversightContext,
+    OversightOutcome,
     PluginConfig,
+    PolicyChoice,
+    PolicySelector,
     RiskContext,
     RiskRule,
     RiskVerdict,
@@ -94,3 +106,80 @@ class Provides:
     @hookimpl
     def cryptobot_components(self) -> Any:
         return self._components
+
+
+# --- kinds added in API 1.1 ----------------------------------------------------------
+
+
+class FirstPolicy(PolicySelector[PluginConfig]):
+    name = "first"
+
+    def select(
+        self, symbol: str, venue: str | None, market: MarketView, policies: Sequence[str]
+    ) -> PolicyChoice:
+        return PolicyChoice(policies[0])
+
+
+class QuietOversight(Oversight[PluginConfig]):
+    name = "quiet_watch"
+
+    async def review(self, context: OversightContext) -> OversightOutcome:
+        return OversightOutcome()
+
+
+class ListNotifier(Notifier[PluginConfig]):
+    name = "list"
+
+    def __init__(self, config: PluginConfig) -> None:
+        super().__init__(config)
+        self.sent: list[Alert] = []
+
+    async def notify(self, alert: Alert) -> None:
+        self.sent.append(alert)
+
+
+class MinimalExchange(ExchangeAdapter[PluginConfig]):
+    name = "minimal"
+
+    @property
+    def venue(self) -> str:
+        return "minimal"
+
+    async def load_instruments(self) -> Sequence[Instrument]:
+        return ()
+
+    async def submit_order(self, request: OrderRequest) -> Order:
+        raise NotImplementedError("not called in these tests")
+
+    async def cancel_order(self, client_order_id: str, symbol: str) -> Order:
+        raise NotImplementedError("not called in these tests")
+
+    async def fetch_order(self, client_order_id: str, symbol: str) -> Order:
+        raise NotImplementedError("not called in these tests")
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> Sequence[Order]:
+        return ()
+
+    async def fetch_fills(
+        self, symbol: str | None = None, since: datetime | None = None
+    ) -> Sequence[Fill]:
+        return ()
+
+    async def fetch_balances(self) -> Sequence[Balance]:
+        return ()
+
+
+class SnapshotOnlyExchange(MinimalExchange):
+    """Saves its state but cannot load it back: half of ``state_snapshot``."""
+
+    name = "snapshot_only"
+
+    def snapshot_state(self) -> dict[str, Any]:
+        return {}
+
+
+class SnapshottingExchange(SnapshotOnlyExchange):
+    name = "snapshotting"
+
+    def restore_state(self, data: dict[str, Any]) -> None:
+        return None

@@ -18,6 +18,7 @@ from host_components import (
 
 from crypto_bot_core.host import Host, PluginStatus
 from crypto_bot_sdk import (
+    API_VERSION,
     DuplicatePluginError,
     IncompatiblePluginError,
     ManifestError,
@@ -174,7 +175,7 @@ def test_incompatible_manifest_given_in_code_is_refused_before_any_call(host: Ho
 
     error = _refusal(host, MustNotBeCalled(), manifest("acme", api_version="1.9.0"))
     assert isinstance(error, IncompatiblePluginError)
-    assert "api_version 1.9.0 is newer than this host's SDK API 1.0.0" in str(error)
+    assert f"api_version 1.9.0 is newer than this host's SDK API {API_VERSION}" in str(error)
 
 
 def test_second_plugin_with_a_taken_name_is_refused(host: Host) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crypto_bot_core.host import Host, PluginRecord, PluginStatus
-from crypto_bot_sdk import PluginKind
+from crypto_bot_sdk import API_VERSION, PluginKind
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("isolated_sys_path")]
 
@@ -47,7 +47,7 @@ def test_good_plugin_loads_and_its_component_is_addressable(scenarios: Path) -> 
             "cbt-future-api",
             "cbt-future-api-plugin",
             "IncompatiblePluginError",
-            "api_version 2.0.0 has major 2, but this host's SDK API is 1.0.0",
+            f"api_version 2.0.0 has major 2, but this host's SDK API is {API_VERSION}",
         ),
         (
             "cbt-old-core",
