@@ -17,7 +17,7 @@ Paper and live runs never use this class (see :mod:`.kernel`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,16 +27,22 @@ BATCH_RECORDS = 4096
 """Records per transaction: large enough that commits cost little, small enough to bound memory."""
 
 
+Pending = tuple[RecordType, Mapping[str, Any], datetime | None]
+
+
 class BatchLedger(Protocol):
-    """A ledger that can append many records in one transaction, in order."""
+    """A ledger that can append many records in one transaction, in order.
+
+    If it also has ``extend(items)`` (the same transaction without building a
+    record object per item: :meth:`crypto_bot_core.ledger.Ledger.extend`), the
+    batching log uses that, since it never reads the records it writes.
+    """
 
     def append(
         self, type: RecordType, payload: Mapping[str, Any], *, ts: datetime | None = None
     ) -> object: ...
 
-    def append_many(
-        self, items: Sequence[tuple[RecordType, Mapping[str, Any], datetime | None]]
-    ) -> object: ...
+    def append_many(self, items: Sequence[Pending]) -> object: ...
 
 
 def can_batch(ledger: object) -> bool:
@@ -44,13 +50,18 @@ def can_batch(ledger: object) -> bool:
 
 
 class BatchingLog:
-    """Buffers appends and writes them with ``append_many``; everything else is the ledger's."""
+    """Buffers appends and writes them with ``extend`` (else ``append_many``);
+    everything else is the ledger's."""
 
     def __init__(self, ledger: BatchLedger, batch: int = BATCH_RECORDS) -> None:
         self.ledger = ledger
         self.batch = batch
-        self._pending: list[tuple[RecordType, Mapping[str, Any], datetime | None]] = []
+        self._pending: list[Pending] = []
         self.flushes = 0
+        extend = getattr(ledger, "extend", None)
+        self._write: Callable[[list[Pending]], object] = (
+            extend if callable(extend) else ledger.append_many
+        )
 
     def append(
         self, type: RecordType, payload: Mapping[str, Any], *, ts: datetime | None = None
@@ -65,7 +76,7 @@ class BatchingLog:
     def flush(self) -> None:
         if self._pending:
             pending, self._pending = self._pending, []
-            self.ledger.append_many(pending)
+            self._write(pending)
             self.flushes += 1
 
     @property

@@ -11,9 +11,9 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from crypto_bot_core.engine.policy import combine
+from crypto_bot_core.engine.policy import PolicySpec, blend, combine
 from crypto_bot_core.engine.router import NoRouteError
-from crypto_bot_core.engine.sizing import intent_for
+from crypto_bot_core.engine.sizing import intent_for, no_trade_due
 from crypto_bot_core.support.trusted import build, replace
 from crypto_bot_sdk import (
     AgentUnavailableError,
@@ -27,22 +27,36 @@ from crypto_bot_sdk import (
 )
 
 if TYPE_CHECKING:
-    from crypto_bot_core.engine.kernel import Engine
+    from crypto_bot_core.engine.desk import Desk as Engine
 
 
 async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal]:
+    """Ask the policy's agents, each through its fence, with its time budget.
+
+    An agent that is unavailable or overruns its budget (the fence's ``budget``;
+    ``with_budget`` gives the agent fences theirs) is dropped from this tick and
+    recorded once per outage, with a record when it answers again. One that
+    crashes or returns something unsound (not a Signal, NaN, out of range; see
+    :func:`~crypto_bot_core.engine.checks.check_signal`) is dropped and recorded
+    once: nothing it returned reaches sizing or the ledger.
+    """
+    # Local imports: this function is the only part of the module the fence work owns.
+    from crypto_bot_core.engine.checks import check_signal
+    from crypto_bot_core.host.fence import Fence, PluginTimeoutError
+
     spec = engine.policies.policies[policy]
     signals: dict[str, Signal] = {}
     for member in spec.agents:
         agent = engine.agents[member.agent]
-        fence = engine.agent_fences.get(member.agent)
+        # An agent handed over without the host's fence is still fenced: never a raw
+        # traceback out of the engine, and the error names the agent instance.
+        fence = engine.agent_fences.get(member.agent) or Fence(member.agent)
         started = time.perf_counter()
         try:
-            if fence is None:
-                signal = await agent.evaluate(symbol, engine.market)
-            else:
-                signal = await fence.call_async(agent.evaluate, symbol, engine.market)
-        except AgentUnavailableError as exc:
+            signal = await fence.call_async(agent.evaluate, symbol, engine.market)
+            if signal is not None:
+                signal = check_signal(signal, agent=member.agent, symbol=symbol)
+        except (AgentUnavailableError, PluginTimeoutError) as exc:
             engine.stats.agent_fallbacks += 1
             engine.metrics.agent_fallback(member.agent)
             if member.agent not in engine.unavailable_agents:
@@ -53,7 +67,9 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                     {
                         "source": member.agent,
                         "severity": "warning",
-                        "title": "agent unavailable; dropped from aggregation",
+                        "title": "agent unavailable; dropped from aggregation"
+                        if isinstance(exc, AgentUnavailableError)
+                        else "agent over its time budget; dropped from aggregation",
                         "detail": str(exc),
                         "event": "agent_fallback",
                     },
@@ -61,8 +77,8 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                 )
             continue
         except PluginError as exc:
-            # A crashing agent is dropped from this tick like an unavailable one,
-            # and the failure is recorded once per agent for the operator.
+            # A crashing agent, or one that returned an unsound signal, is dropped from
+            # this tick like an unavailable one; the failure is recorded once per agent.
             engine.stats.agent_fallbacks += 1
             engine.metrics.agent_fallback(member.agent)
             if member.agent not in engine.failed_agents:
@@ -74,6 +90,7 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                         "severity": "high",
                         "title": "agent failed",
                         "detail": str(exc),
+                        "event": "agent_failed",
                     },
                     ts=engine.now(),
                 )
@@ -110,20 +127,117 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
 
 
 async def decide(engine: Engine, symbol: str, ts: datetime) -> None:
+    """Decide on ``symbol`` at ``ts``: its policy, its agents' view, and an order if one is due.
+
+    When every agent of the policy precomputed its scores, the blend is computed from the
+    floats alone and, when sizing says no order is due (the position already matches the
+    target's side), nothing else is built: no signal, no intent, no record. That is most
+    bars of a backtest. Otherwise the full signals are made and the pipeline runs.
+    """
     assert engine.selector is not None
     policy = engine.selector.select(symbol, engine.market)
+    spec = engine.policies.policies[policy]
+    precomputed = engine.precomputed
+    if precomputed.active:
+        scored = _precomputed_scores(engine, spec, symbol)
+        if scored is not None:
+            blended = blend(spec, scored)
+            if blended is None:
+                return
+            price = engine.market.last_price(symbol)
+            venues = engine.venues_for(symbol)
+            if price is not None and venues:
+                instrument = engine.instruments[(venues[0], symbol)]
+                current = engine.portfolio.net_quantity(symbol)
+                if no_trade_due(engine.sizing, blended[0], current, price, instrument):
+                    engine.stats.signals += 1
+                    return
+            signals = _signals_from_scores(engine, symbol, ts, scored)
+            await decide_on(engine, symbol, ts, policy, signals)
+            return
     signals = await _signals(engine, policy, symbol)
     await decide_on(engine, symbol, ts, policy, signals)
+
+
+def _precomputed_scores(
+    engine: Engine, spec: PolicySpec, symbol: str
+) -> dict[str, tuple[float, float] | None] | None:
+    """Each member's (score, confidence) at the last bar (None: no opinion), or None when a
+    member does not precompute ``symbol`` (then every member is asked ``evaluate``)."""
+    scored: dict[str, tuple[float, float] | None] = {}
+    for member in spec.agents:
+        track = engine.precomputed.track(member.agent, symbol)
+        if track is None:
+            return None
+        scored[member.agent] = track.current()
+    return scored
+
+
+def _signals_from_scores(
+    engine: Engine, symbol: str, ts: datetime, scored: dict[str, tuple[float, float] | None]
+) -> dict[str, Signal]:
+    """The full signals behind precomputed scores, built only for a decision that needs them."""
+    signals: dict[str, Signal] = {}
+    for name, pair in scored.items():
+        if pair is None:
+            continue
+        agent = engine.agents[name]
+        fence = engine.agent_fences.get(name)
+        try:
+            if fence is None:
+                signal = agent.signal_from_score(symbol, ts, pair[0], pair[1])
+            else:
+                signal = fence.call(agent.signal_from_score, symbol, ts, pair[0], pair[1])
+        except PluginError as exc:
+            _agent_failed(engine, name, exc)
+            continue
+        if (
+            not isinstance(signal, Signal)
+            or signal.symbol != symbol
+            or signal.score != pair[0]
+            or signal.confidence != pair[1]
+        ):
+            _agent_failed(
+                engine,
+                name,
+                PluginError(
+                    f"signal_from_score gave {signal!r}, not the precomputed score "
+                    f"{pair[0]!r} (confidence {pair[1]!r}) for {symbol}",
+                    plugin=name,
+                ),
+            )
+            continue
+        signals[name] = signal
+        if engine.observers is not None:
+            engine.observers.emit("cryptobot_signal", signal=signal)
+    return signals
+
+
+def _agent_failed(engine: Engine, name: str, exc: PluginError) -> None:
+    """A failing agent drops out of this decision; the failure is recorded once per agent."""
+    engine.stats.agent_fallbacks += 1
+    engine.metrics.agent_fallback(name)
+    if name in engine.failed_agents:
+        return
+    engine.failed_agents.add(name)
+    engine.ledger.append(
+        RecordType.ALERT,
+        {"source": name, "severity": "high", "title": "agent failed", "detail": str(exc)},
+        ts=engine.now(),
+    )
 
 
 async def decide_on(
     engine: Engine, symbol: str, ts: datetime, policy: str, signals: dict[str, Signal]
 ) -> None:
-    """Everything after the agents: the one decision pipeline both kernel paths share."""
+    """Everything after the agents: sizing, risk, routing and the order."""
     combined = combine(policy, engine.policies.policies[policy], signals, symbol, ts)
     if combined is None:
         return
     engine.stats.signals += 1
+    journal = engine.journal
+    journal.dirty = True
+    journal.signals.append(combined)
     price = engine.market.last_price(symbol)
     venues = engine.venues_for(symbol)
     if price is None or not venues:
@@ -143,6 +257,7 @@ async def decide_on(
         return
     intent = replace(intent, venue=None)
     engine.stats.intents += 1
+    journal.intents.append(intent)
     context = build(
         RiskContext,
         ts=ts,
@@ -152,6 +267,7 @@ async def decide_on(
         reference_price=price,
     )
     result = engine.risk.evaluate(intent, context)
+    journal.verdicts.extend(result.verdicts)
     for verdict in result.verdicts:
         engine.metrics.verdict(verdict.rule, verdict.action.value)
     verdicts = [v.model_dump(mode="json") for v in result.verdicts]
@@ -202,7 +318,7 @@ async def decide_on(
     }
     engine.stats.orders += 1
     engine.arrival[result.intent.intent_id] = price
-    await engine.orders.submit(
+    order = await engine.orders.submit(
         result.intent,
         venue=route.venue,
         quantity=route.quantity,
@@ -211,3 +327,4 @@ async def decide_on(
         # Reduce-only is a derivatives flag; on spot the router's venue choice does the job.
         reduce_only=result.intent.reduce_only and route.instrument.kind is InstrumentKind.PERPETUAL,
     )
+    journal.orders.append(order)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from crypto_bot_sdk import InstrumentKind, MetricPoint, RecordType
 
 if TYPE_CHECKING:
-    from crypto_bot_core.engine.kernel import Engine
+    from crypto_bot_core.engine.desk import Desk
 
 FUNDING_METRIC = "funding_rate"
 
@@ -34,7 +34,7 @@ def funding_key(venue: str, symbol: str, ts: datetime) -> tuple[str, str, str]:
     return venue, symbol, ts.isoformat()
 
 
-def settle(engine: Engine, point: MetricPoint) -> bool:
+def settle(engine: Desk, point: MetricPoint) -> bool:
     """Charge one funding rate; True if a simulated venue's state changed."""
     if point.name != FUNDING_METRIC or point.symbol is None:
         return False

@@ -1,7 +1,9 @@
-"""The event-driven kernel: one loop for backtest, paper and live.
+"""The event-driven kernel: one loop for backtest, paper and live, advanced by :meth:`Engine.step`.
 
 Events from every data source are merged in time order and processed one
-timestamp at a time:
+timestamp at a time; :meth:`Engine.step` processes one such batch and returns
+what happened (a :class:`StepResult`), so a gymnasium environment, a live loop
+and tests drive the same code :meth:`Engine.run` loops over:
 
 1. the market view and the clock take the events;
 2. simulated venues match resting orders against them and report fills,
@@ -11,7 +13,10 @@ timestamp at a time:
    resizes or rejects it, the router picks a venue and the order manager
    records and sends the order.
 
-Nothing here knows the mode: the clock and the adapters are injected.
+Nothing here knows the mode: the clock and the adapters are injected. The one
+difference is reading ahead: a backtest reads a block of events before walking
+it, so agents that precompute their scores do so once per block
+(:mod:`.precompute`); paper and live runs take one timestamp at a time.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,8 +36,8 @@ from crypto_bot_core.engine.batching import BatchingLog, BatchLedger, can_batch
 from crypto_bot_core.engine.clock import Clock, SimulatedClock
 from crypto_bot_core.engine.curve import EquityCurve
 from crypto_bot_core.engine.decisions import decide
+from crypto_bot_core.engine.desk import StepJournal
 from crypto_bot_core.engine.durability import VenueStateStore
-from crypto_bot_core.engine.fastpath import MARKET_WINDOW
 from crypto_bot_core.engine.fills import AdoptsSymbols, FillSync, is_simulated
 from crypto_bot_core.engine.funding import FUNDING_METRIC
 from crypto_bot_core.engine.funding import settle as settle_funding
@@ -44,6 +50,7 @@ from crypto_bot_core.engine.policy import (
     PolicySelector,
 )
 from crypto_bot_core.engine.portfolio import Portfolio
+from crypto_bot_core.engine.precompute import Precomputed
 from crypto_bot_core.engine.reconcile import LedgerState, ReconciliationReport
 from crypto_bot_core.engine.resume import client_id_prefix, continue_run
 from crypto_bot_core.engine.risk import RiskPipeline
@@ -66,9 +73,35 @@ from crypto_bot_sdk import (
     MarketView,
     Order,
     OrderBook,
+    OrderIntent,
     RecordType,
+    RiskVerdict,
+    Signal,
     Trade,
 )
+
+MARKET_WINDOW = 512
+"""Bars per market the view keeps: enough for any indicator warm-up the agents declare."""
+
+READ_AHEAD = 4096
+"""Timestamps a backtest reads ahead: the block agents precompute their scores over."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What one :meth:`Engine.step` did: the tick's decisions, orders and fills, and the equity
+    after it. Empty tuples on the (many) ticks where nothing was due."""
+
+    ts: datetime
+    events: int
+    signals: tuple[Signal, ...]
+    """The policies' combined signals that reached sizing on this tick."""
+    intents: tuple[OrderIntent, ...]
+    verdicts: tuple[RiskVerdict, ...]
+    orders: tuple[Order, ...]
+    fills: tuple[Fill, ...]
+    equity: Decimal
+    killed: bool
 
 
 @dataclass
@@ -126,8 +159,8 @@ class Engine:
     instruments: dict[tuple[str, str], Instrument] = field(init=False, default_factory=dict)
     stats: EngineStats = field(init=False, default_factory=EngineStats)
     killed: bool = field(init=False, default=False)
-    fast_path: bool = True
-    """Backtests use the columnar fast path when every part offers it (see :mod:`.fastpath`)."""
+    read_ahead: int | None = None
+    """Timestamps read ahead per block; default: ``READ_AHEAD`` in a backtest, 1 otherwise."""
     equity_curve: EquityCurve = field(init=False, default_factory=EquityCurve)
     trades: list[TradeRow] = field(init=False, default_factory=list)
     failed_agents: set[str] = field(init=False, default_factory=set)
@@ -138,12 +171,11 @@ class Engine:
     reconciliation: ReconciliationReport | None = field(init=False, default=None)
     funded: set[tuple[str, str, str]] = field(init=False, default_factory=set)
     """Funding settlements booked (venue, symbol, time): none is charged twice."""
-    path: str = field(init=False, default="event")
-    """Which path ran: ``event`` or ``columnar``; ``path_notes`` says why not columnar."""
-    path_notes: list[str] = field(init=False, default_factory=list)
-    path_timings: dict[str, float] = field(init=False, default_factory=dict)
-    """Columnar path: seconds spent planning (signals), in quiet spans and in full ticks,
-    and how many bars and ticks each covered; what the bench reports."""
+    precomputed: Precomputed = field(init=False)
+    journal: StepJournal = field(init=False, default_factory=StepJournal)
+    """What the current step did; :meth:`step` returns it as a :class:`StepResult`."""
+    last_step_monotonic: float = field(init=False, default=0.0)
+    """``time.monotonic()`` when the last step finished: liveness reads it."""
     _venues: dict[str, list[str]] = field(init=False, default_factory=dict)
     _venues_seen: int = field(init=False, default=-1)
 
@@ -164,7 +196,7 @@ class Engine:
             self.ledger,
             self.exchanges,
             id_prefix=client_id_prefix(self.run_id),
-            fill_sink=self._book,
+            fill_sink=self.book,
             state_store=self.state_store,
             metrics=None if isinstance(self.metrics, NullMetrics) else self.metrics,
             on_status=self._order_update
@@ -172,6 +204,9 @@ class Engine:
             else None,
         )
         self.fill_sync = FillSync(self.exchanges)
+        self.precomputed = Precomputed(
+            self.agents, self.agent_fences, on_failure=self._precompute_failed
+        )
         if (
             self.mode == "backtest"
             and can_batch(self.ledger)
@@ -232,7 +267,7 @@ class Engine:
             reason = "settled after the kill switch"
         if self.fill_sync.venues:
             for fill in await self.fill_sync.collect(force=True):
-                self._book(fill)
+                self.book(fill)
         await self.fill_sync.stop()
         self.ledger.append(
             RecordType.SYSTEM_STOP,
@@ -261,36 +296,70 @@ class Engine:
             gc.unfreeze()
 
     async def _run(self, start: datetime | None, end: datetime | None) -> EngineStats:
-        if self.fast_path:
-            from crypto_bot_core.engine.fastpath import run_columnar
-
-            if await run_columnar(self, start, end):
-                return self.stats
         if self._settled():
             return self.stats
+        async for block in self._blocks(start, end):
+            if self.precomputed.active:
+                self.precomputed.feed(e for batch in block for e in batch if isinstance(e, Bar))
+            for batch in block:
+                await self.step(batch)
+                if self._settled():
+                    return self.stats
+        return self.stats
+
+    async def _blocks(
+        self, start: datetime | None, end: datetime | None
+    ) -> AsyncIterator[list[list[MarketEvent]]]:
+        """The merged stream as blocks of timestamps: ``read_ahead`` of them in a backtest, one
+        otherwise (a live feed's next event has not happened yet)."""
+        size = self.read_ahead or (READ_AHEAD if self.mode == "backtest" else 1)
+        block: list[list[MarketEvent]] = []
         batch: list[MarketEvent] = []
         current: datetime | None = None
         async for event in merged(self.data_sources, start, end):
             if current is not None and event.ts != current:
-                await self._process(current, batch)
+                block.append(batch)
                 batch = []
-                if self._settled():
-                    return self.stats
+                if len(block) >= size:
+                    yield block
+                    block = []
             current = event.ts
             batch.append(event)
-        if batch and current is not None:
-            await self._process(current, batch)
-        return self.stats
+        if batch:
+            block.append(batch)
+        if block:
+            yield block
 
     def _settled(self) -> bool:
         """After the kill switch, ticks only serve to fill the flattening orders."""
         return self.killed and not self.orders.any_open()
 
-    async def _process(self, ts: datetime, events: list[MarketEvent]) -> None:
+    async def step(self, events: Sequence[MarketEvent]) -> StepResult:
+        """Advance the engine by one tick: ``events`` all share one timestamp, later than the
+        previous tick's.
+
+        The events update the market view and the marks, simulated venues match them (their
+        fills are booked), real venues' fills are collected, a kill request is honoured, and
+        every symbol that got a bar is decided on; then oversight runs and the equity is
+        recorded. Returns what the tick did. Agents that precompute are read at the bar just
+        taken: a caller driving :meth:`step` itself (an RL environment) feeds them first with
+        ``engine.precomputed.feed(bars)``, or leaves them to ``evaluate``.
+        """
+        if not events:
+            raise ValueError("step() needs at least one event")
+        ts = events[0].ts
+        journal = self.journal
+        if journal.dirty:
+            journal.clear()
         self.clock.advance(ts)
         updated: list[str] = []
         filled = False
         for event in events:
+            if event.ts != ts:
+                raise ValueError(
+                    f"step() takes the events of one timestamp: {event.ts.isoformat()} "
+                    f"after {ts.isoformat()}"
+                )
             filled = self._take(event, updated) or filled
             filled = await self._match(event) or filled
         if self.state_store is not None:
@@ -299,7 +368,7 @@ class Engine:
                 self.state_store.persist_all()
         if self.fill_sync.venues:
             for fill in await self.fill_sync.collect():
-                self._book(fill)
+                self.book(fill)
         await self._check_kill_request()
         await self._decide_all(updated, ts)
         equity = self.portfolio.update_peak()
@@ -311,6 +380,20 @@ class Engine:
         if self.on_progress is not None:
             self.on_progress(ts)
         chaos.point("tick_done")
+        self.last_step_monotonic = time.monotonic()
+        if not journal.dirty:
+            return StepResult(ts, len(events), (), (), (), (), (), equity, self.killed)
+        return StepResult(
+            ts,
+            len(events),
+            tuple(journal.signals),
+            tuple(journal.intents),
+            tuple(journal.verdicts),
+            tuple(journal.orders),
+            tuple(journal.fills),
+            equity,
+            self.killed,
+        )
 
     def _take(self, event: MarketEvent, updated: list[str]) -> bool:
         """Fold one event into the market view and the marks; True if a venue's state changed
@@ -320,6 +403,10 @@ class Engine:
         if isinstance(event, Bar):
             self.stats.bars += 1
             self.portfolio.mark(event.venue, event.symbol, event.close)
+            tracks = self.precomputed.tracks_of(event.venue, event.symbol)
+            if tracks is not None:
+                for track in tracks:
+                    track.position += 1
             if event.symbol not in updated:
                 updated.append(event.symbol)
         elif isinstance(event, Trade | OrderBook):
@@ -342,7 +429,7 @@ class Engine:
                 filled = True
                 chaos.point("fills_matched")
                 for fill in fills:
-                    self._book(fill)
+                    self.book(fill)
         return filled
 
     async def _check_kill_request(self) -> None:
@@ -351,7 +438,7 @@ class Engine:
             if reason:
                 await self.kill(reason)
 
-    def _book(self, fill: Fill) -> None:
+    def book(self, fill: Fill) -> None:
         order = self.orders.book_fill(fill)
         if order is None:
             return
@@ -359,6 +446,8 @@ class Engine:
         realised = self.portfolio.apply_fill(fill, instrument)
         self.trades.append(TradeRow(fill, realised))
         self.stats.fills += 1
+        self.journal.fills.append(fill)
+        self.journal.dirty = True
         if self.observers is not None:
             self.observers.emit("cryptobot_fill", fill=fill)
         if not isinstance(self.metrics, NullMetrics):
@@ -378,6 +467,21 @@ class Engine:
             await decide(self, symbol, ts)
         if self.oversight is not None:
             await self.oversight.tick(self, ts)
+
+    def _precompute_failed(self, agent: str, reason: str) -> None:
+        """An agent's precompute failed or answered nonsense: it is asked ``evaluate`` from now
+        on, and the operator learns why once."""
+        self.ledger.append(
+            RecordType.ALERT,
+            {
+                "source": agent,
+                "severity": "warning",
+                "title": "agent precompute refused; evaluating bar by bar",
+                "detail": reason,
+                "event": "precompute_fallback",
+            },
+            ts=self.clock.now() if self.stats.events else None,
+        )
 
     def _order_update(self, order: Order) -> None:
         assert self.observers is not None

@@ -22,10 +22,10 @@ from crypto_bot_sdk import (
 )
 
 if TYPE_CHECKING:
-    from crypto_bot_core.engine.kernel import Engine
+    from crypto_bot_core.engine.desk import Desk
 
 
-async def flatten_everything(engine: Engine, reason: str) -> list[str]:
+async def flatten_everything(engine: Desk, reason: str) -> list[str]:
     """Cancel open orders and close positions on every venue; return the problems met."""
     ts = engine.now()
     problems: list[str] = []

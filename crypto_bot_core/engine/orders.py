@@ -5,23 +5,33 @@ The intent is in the ledger before the exchange call and the outcome after it
 looked up by its client order id before anything is resent, and a resend
 reuses the same id, which the adapter contract makes idempotent: one order,
 never two. Every status change goes through the SDK's lifecycle state machine.
+
+Every call to a venue goes through the adapter plugin's fence with the exchange
+budget (:meth:`OrderManager.venue_call`). A submit that overruns it is treated
+like a lost answer (looked up before any resend); a cancel or fetch that
+overruns it, or an adapter that crashes, becomes ``ExchangeUnavailableError``
+naming the venue, so callers that survive a venue outage (the kill switch,
+fill polling) survive a faulty adapter too. The last failure per venue is
+kept (:attr:`OrderManager.venue_problems`) for the readiness probe.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from crypto_bot_core.engine import chaos
 from crypto_bot_core.engine.lifecycle import filled, moved
+from crypto_bot_core.host.fence import DEFAULT_BUDGETS, Fence, PluginTimeoutError
 from crypto_bot_core.observability.metrics import MetricsSink
 from crypto_bot_core.support.trusted import build
 from crypto_bot_sdk import (
     TERMINAL_STATUSES,
+    Balance,
     ExchangeAdapter,
     ExchangeError,
     ExchangeUnavailableError,
@@ -31,9 +41,11 @@ from crypto_bot_sdk import (
     OrderNotFoundError,
     OrderRequest,
     OrderStatus,
+    PluginError,
     RecordType,
 )
 
+R = TypeVar("R")
 ZERO = Decimal(0)
 STATUS_RECORD: dict[OrderStatus, RecordType] = {
     OrderStatus.SUBMITTED: RecordType.ORDER_SUBMITTED,
@@ -151,8 +163,14 @@ class OrderManager:
     ledger: AuditLog
     adapters: Mapping[str, ExchangeAdapter[Any]]
     id_prefix: str
-    submit_timeout: float = 10.0
+    exchange_budget: float | None = DEFAULT_BUDGETS["exchange"]
+    """Seconds one venue call may take (``budgets.exchange``); None: unbounded."""
+    submit_timeout: float | None = None
+    """Seconds a submit may take, when it must differ from ``exchange_budget``."""
     max_attempts: int = 3
+    fences: Mapping[str, Fence] = field(default_factory=dict)
+    """Venue -> the fence of its adapter's plugin (the host's ``fence_for(adapter)``); a venue
+    without one gets a fence named after the venue."""
     state_store: StateStore | None = None
     fill_sink: Callable[[Fill], object] | None = None
     metrics: MetricsSink | None = None
@@ -163,7 +181,11 @@ class OrderManager:
     orders: dict[str, Order] = field(default_factory=dict)
     _open: dict[str, Order] = field(default_factory=dict)
     seen_fills: set[str] = field(default_factory=set)
+    venue_problems: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """Venue -> (``time.monotonic()``, what failed) for a venue whose last call failed (no
+    answer in time, unreachable, adapter crashed); cleared by its next answered call."""
     _sequence: int = 0
+    _fences: dict[str, Fence] = field(default_factory=dict)
 
     def next_client_order_id(self) -> str:
         self._sequence += 1
@@ -263,7 +285,7 @@ class OrderManager:
             # Filled (in part) on arrival: book those fills before the final status, so an
             # IOC that filled partly and then expired passes through partially_filled.
             sink = self.fill_sink or self.book_fill
-            for fill in await self._fills_of(adapter, request, ts):
+            for fill in await self._fills_of(venue, adapter, request, ts):
                 sink(fill)
         current = self.orders[request.client_order_id]
         local = self._sync_status(current, remote, ts)
@@ -272,9 +294,67 @@ class OrderManager:
             self._record_status(local, ts)
         return local
 
-    @staticmethod
+    # --- venue calls, fenced ---------------------------------------------------------
+    def fence_of(self, venue: str) -> Fence:
+        """The fence venue calls go through (the adapter plugin's, else one named ``venue``)."""
+        fence = self._fences.get(venue)
+        if fence is None:
+            fence = self._fences[venue] = self.fences.get(venue) or Fence(venue)
+        return fence
+
+    async def venue_call(
+        self,
+        venue: str,
+        fn: Callable[..., Awaitable[R]],
+        /,
+        *args: Any,
+        budget: float | None = None,
+        **kwargs: Any,
+    ) -> R:
+        """``await fn(*args, **kwargs)`` on ``venue``'s adapter, fenced, within the budget.
+
+        The venue's answers, refusals included (``ExchangeError``), pass as they
+        are. No answer in time, and a crash of the adapter, become
+        :class:`ExchangeUnavailableError` naming the venue (chained to the
+        fence's error), and are kept in :attr:`venue_problems`.
+        """
+        limit = budget if budget is not None else self.exchange_budget
+        try:
+            result = await self.fence_of(venue).call_async(fn, *args, budget=limit, **kwargs)
+        except PluginTimeoutError as exc:
+            problem = f"{exc.where} gave no answer within {exc.budget:g} s"
+            self.venue_problems[venue] = (time.monotonic(), problem)
+            raise ExchangeUnavailableError(problem, venue=venue) from exc
+        except ExchangeUnavailableError as exc:
+            self.venue_problems[venue] = (time.monotonic(), str(exc))
+            raise
+        except PluginError as exc:
+            self.venue_problems[venue] = (time.monotonic(), str(exc))
+            raise ExchangeUnavailableError(f"the adapter failed: {exc}", venue=venue) from exc
+        except ExchangeError:
+            self.venue_problems.pop(venue, None)  # refused, but it answered
+            raise
+        self.venue_problems.pop(venue, None)
+        return result
+
+    async def fetch_order(self, venue: str, client_order_id: str, symbol: str) -> Order:
+        return await self.venue_call(
+            venue, self.adapters[venue].fetch_order, client_order_id, symbol
+        )
+
+    async def fetch_open_orders(self, venue: str, symbol: str | None = None) -> Sequence[Order]:
+        return await self.venue_call(venue, self.adapters[venue].fetch_open_orders, symbol)
+
+    async def fetch_fills(
+        self, venue: str, symbol: str | None = None, since: datetime | None = None
+    ) -> Sequence[Fill]:
+        return await self.venue_call(venue, self.adapters[venue].fetch_fills, symbol, since=since)
+
+    async def fetch_balances(self, venue: str, budget: float | None = None) -> Sequence[Balance]:
+        return await self.venue_call(venue, self.adapters[venue].fetch_balances, budget=budget)
+
     async def _fills_of(
-        adapter: ExchangeAdapter[Any], request: OrderRequest, since: datetime
+        self, venue: str, adapter: ExchangeAdapter[Any], request: OrderRequest, since: datetime
     ) -> Sequence[Fill]:
         kind = type(adapter)
         by_order = _BY_ORDER.get(kind)
@@ -282,31 +362,45 @@ class OrderManager:
             # Protocol checks cost tens of microseconds in Python 3.11; once per type.
             by_order = _BY_ORDER[kind] = isinstance(adapter, FillsByOrder)
         if by_order:
-            return cast(FillsByOrder, adapter).fills_for_order(request.client_order_id)
-        fills = await adapter.fetch_fills(request.symbol, since=since)
+            return self.fence_of(venue).call(
+                cast(FillsByOrder, adapter).fills_for_order, request.client_order_id
+            )
+        fills = await self.fetch_fills(venue, request.symbol, since=since)
         return [f for f in fills if f.client_order_id == request.client_order_id]
 
     async def _send(self, adapter: ExchangeAdapter[Any], request: OrderRequest) -> Order:
-        """Submit; after a timeout or a dropped connection, look the order up before resending."""
+        """Submit; after no answer in time or a dropped connection, look the order up
+        before resending."""
+        venue = request.venue
         last_error: Exception | None = None
         for _attempt in range(self.max_attempts):
             try:
                 if sync_entry(adapter):
-                    return cast(SyncOrderEntry, adapter).place_order(request)
-                return await asyncio.wait_for(adapter.submit_order(request), self.submit_timeout)
-            except (TimeoutError, ExchangeUnavailableError) as exc:
+                    # In-process (the paper exchange): it cannot time out; fenced for crashes.
+                    try:
+                        return self.fence_of(venue).call(
+                            cast(SyncOrderEntry, adapter).place_order, request
+                        )
+                    except PluginError as exc:
+                        raise ExchangeUnavailableError(
+                            f"the adapter failed: {exc}", venue=venue
+                        ) from exc
+                return await self.venue_call(
+                    venue, adapter.submit_order, request, budget=self.submit_timeout
+                )
+            except ExchangeUnavailableError as exc:
                 last_error = exc
                 try:
-                    return await adapter.fetch_order(request.client_order_id, request.symbol)
+                    return await self.fetch_order(venue, request.client_order_id, request.symbol)
                 except OrderNotFoundError:
                     continue  # never reached the venue: resending the same id is safe
-                except (TimeoutError, ExchangeUnavailableError) as lookup_exc:
+                except ExchangeUnavailableError as lookup_exc:
                     last_error = lookup_exc
                     continue
         raise ExchangeUnavailableError(
             f"order {request.client_order_id} could not be placed or found after "
             f"{self.max_attempts} attempts: {last_error}",
-            venue=request.venue,
+            venue=venue,
         )
 
     @staticmethod
@@ -353,7 +447,9 @@ class OrderManager:
     async def cancel(self, client_order_id: str, ts: datetime) -> Order:
         order = self.orders[client_order_id]
         adapter = self.adapters[order.venue]
-        remote = await adapter.cancel_order(client_order_id, order.symbol)
+        remote = await self.venue_call(
+            order.venue, adapter.cancel_order, client_order_id, order.symbol
+        )
         self._persist(order.venue)
         if remote.status is OrderStatus.CANCELLED and order.can_transition(OrderStatus.CANCELLED):
             order = moved(order, OrderStatus.CANCELLED, ts, reason="cancelled")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from crypto_bot_sdk import InstrumentKind, OrderIntent, RecordType, RiskContext
 
 if TYPE_CHECKING:
-    from crypto_bot_core.engine.kernel import Engine
+    from crypto_bot_core.engine.desk import Desk
     from crypto_bot_core.risk.arbitrage import ArbitrageDetector
     from crypto_bot_core.risk.monitor import Notifier, RiskMonitor
 
@@ -33,7 +33,7 @@ class Oversight:
     alerts_raised: int = 0
     _last_check: datetime | None = field(default=None, init=False)
 
-    async def tick(self, engine: Engine, ts: datetime) -> None:
+    async def tick(self, engine: Desk, ts: datetime) -> None:
         if engine.killed:
             return
         if self.monitor is not None and (
@@ -50,7 +50,7 @@ class Oversight:
         if self.arbitrage is not None:
             await self._arbitrage(engine, ts)
 
-    async def _arbitrage(self, engine: Engine, ts: datetime) -> None:
+    async def _arbitrage(self, engine: Desk, ts: datetime) -> None:
         assert self.arbitrage is not None
         snapshot = engine.portfolio.snapshot(ts)
         fees = {venue: schedule.taker for venue, schedule in engine.router.fees.items()}
@@ -97,7 +97,7 @@ class Oversight:
 
     @staticmethod
     async def _send(
-        engine: Engine, leg: OrderIntent, ts: datetime, decision: dict[str, Any]
+        engine: Desk, leg: OrderIntent, ts: datetime, decision: dict[str, Any]
     ) -> None:
         assert leg.venue is not None  # the detector fixes each leg's venue
         instrument = engine.instruments[(leg.venue, leg.symbol)]

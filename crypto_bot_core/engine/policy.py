@@ -117,44 +117,60 @@ class FixedPolicySelector:
         return self.registry.symbols.get(symbol, self.registry.default)
 
 
+def blend(
+    spec: PolicySpec, scored: Mapping[str, tuple[float, float] | None]
+) -> tuple[float, float] | None:
+    """The policy's (score, confidence) from its members' (score, confidence), or None.
+
+    Members missing from ``scored`` or mapped to None (no opinion, unavailable) drop
+    out; the confidence falls with the weight that dropped out, so a policy running on
+    half its agents is less sure of itself. The one blend formula: :func:`combine` uses
+    it too, so a decision made from precomputed floats equals one made from signals.
+    """
+    total_weight = 0.0
+    numerator = 0.0
+    weight_conf = 0.0
+    for member in spec.agents:
+        total_weight += member.weight
+        pair = scored.get(member.agent)
+        if pair is None:
+            continue
+        wc = member.weight * pair[1]
+        numerator += wc * pair[0]
+        weight_conf += wc
+    if weight_conf == 0.0:
+        return None
+    confidence = weight_conf / total_weight
+    if confidence < spec.min_confidence:
+        return None
+    return max(-1.0, min(1.0, numerator / weight_conf)), min(1.0, confidence)
+
+
 def combine(
     policy: str, spec: PolicySpec, signals: Mapping[str, Signal], symbol: str, ts: datetime
 ) -> Signal | None:
-    """Blend the available agents' signals into one, weighted by weight x confidence.
-
-    Agents missing from ``signals`` (no opinion, or unavailable) drop out; the
-    combined confidence falls with the weight that dropped out, so a policy
-    running on half its agents is less sure of itself.
-    """
-    total_weight = sum(w.weight for w in spec.agents)
-    numerator = 0.0
-    weight_conf = 0.0
+    """Blend the available agents' signals into one, weighted by weight x confidence
+    (see :func:`blend`), with the members' scores as its features."""
+    blended = blend(spec, {name: (s.score, s.confidence) for name, s in signals.items()})
+    if blended is None:
+        return None
     used: dict[str, float] = {}
     versions: list[str] = []
     for member in spec.agents:
         signal = signals.get(member.agent)
         if signal is None:
             continue
-        wc = member.weight * signal.confidence
-        numerator += wc * signal.score
-        weight_conf += wc
         used[f"{member.agent}.score"] = signal.score
         used[f"{member.agent}.confidence"] = signal.confidence
         if signal.model_version:
             versions.append(f"{member.agent}={signal.model_version}")
-    if weight_conf == 0.0:
-        return None
-    confidence = weight_conf / total_weight
-    if confidence < spec.min_confidence:
-        return None
-    score = max(-1.0, min(1.0, numerator / weight_conf))
     return build(
         Signal,
         agent=f"policy:{policy}",
         symbol=symbol,
         ts=ts,
-        score=score,
-        confidence=min(1.0, confidence),
+        score=blended[0],
+        confidence=blended[1],
         rationale=f"policy {policy}: weighted blend of {', '.join(sorted(signals)) or 'no agents'}",
         features=used,
         model_version=";".join(versions) or None,

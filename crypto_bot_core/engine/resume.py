@@ -27,7 +27,7 @@ from crypto_bot_core.engine.summary import TradeRow
 from crypto_bot_sdk import ExchangeAdapter, Fill, NotSupportedError, OrderStatus, RecordType
 
 if TYPE_CHECKING:
-    from crypto_bot_core.engine.kernel import Engine
+    from crypto_bot_core.engine.desk import Desk
 
 
 def client_id_prefix(run_id: str) -> str:
@@ -42,7 +42,7 @@ async def _venue_positions(adapter: ExchangeAdapter[Any]) -> dict[str, Decimal]:
         return {}
 
 
-def _load(engine: Engine, state: LedgerState) -> list[str]:
+def _load(engine: Desk, state: LedgerState) -> list[str]:
     """Book the ledger's fills and orders into the engine; return orders that lagged their fills."""
     orders = engine.orders
     for fill in state.fills:
@@ -75,7 +75,7 @@ def _load(engine: Engine, state: LedgerState) -> list[str]:
     return lagging
 
 
-async def continue_run(engine: Engine, state: LedgerState) -> ReconciliationReport:
+async def continue_run(engine: Desk, state: LedgerState) -> ReconciliationReport:
     """Load ``state`` into ``engine`` and reconcile it with the venues; record the outcome."""
     orders = engine.orders
     lagging = _load(engine, state)
@@ -99,7 +99,7 @@ async def continue_run(engine: Engine, state: LedgerState) -> ReconciliationRepo
             (report.closed_unsent if venue_order is None else report.updated).append(cid)
     for fill in fills:
         if fill.fill_id not in orders.seen_fills:
-            engine._book(fill)
+            engine.book(fill)
             report.recovered_fills.append(fill.fill_id)
     report.unknown_venue_orders.extend(strangers)
 

@@ -5,14 +5,25 @@ pipeline. Every verdict is kept, so the decision record in the ledger shows
 which rule changed what and why. A verdict whose figures say
 ``kill_switch=trip`` (the drawdown rule's way of saying "stop everything")
 trips the engine's kill switch.
+
+Rules are plugin code, so each call is fenced and its answer checked. A rule
+that raises, or answers with something that is not a sound verdict, rejects
+the intent with a reason naming it: an order no rule could vouch for is not
+sent, and the session goes on. A rule is synchronous, so it cannot be stopped
+when it overruns its budget; its verdict still applies, and the verdict in the
+decision record carries ``elapsed_s`` and ``budget_s`` figures saying it was late.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crypto_bot_core.engine.checks import check_verdict
+from crypto_bot_core.host.fence import DEFAULT_BUDGETS
+from crypto_bot_core.host.fence import Fence as PluginFence
 from crypto_bot_sdk import (
     OrderIntent,
     PluginContractError,
@@ -23,6 +34,8 @@ from crypto_bot_sdk import (
 )
 
 KILL_SWITCH_FIGURE = "kill_switch"
+ELAPSED_FIGURE = "elapsed_s"
+BUDGET_FIGURE = "budget_s"
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,8 @@ class PipelineResult:
     intent: OrderIntent | None
     verdicts: tuple[RiskVerdict, ...]
     trip_kill_switch: bool = False
+    late: tuple[str, ...] = ()
+    """Rules that overran their budget on this intent (their verdicts still applied)."""
 
     @property
     def rejected_by(self) -> RiskVerdict | None:
@@ -40,6 +55,7 @@ class PipelineResult:
 
 
 Fence = Callable[[str, Callable[[], RiskVerdict]], RiskVerdict]
+"""The older way to fence rules: ``fence(instance, thunk)``; prefer ``fences``."""
 
 
 def _unfenced(_name: str, call: Callable[[], RiskVerdict]) -> RiskVerdict:
@@ -48,30 +64,45 @@ def _unfenced(_name: str, call: Callable[[], RiskVerdict]) -> RiskVerdict:
 
 @dataclass
 class RiskPipeline:
-    """Ordered rules, called through the host's fence so a faulty rule names itself."""
+    """Ordered rules, each called through its plugin's fence so a faulty rule names itself.
+
+    ``fences`` maps a rule instance to the host's fence of its plugin; a rule
+    without one is called through ``fence`` (the older callable form). ``budget``
+    is the seconds one check may take (``budgets.risk_rule``); None: untimed.
+    """
 
     rules: Sequence[tuple[str, RiskRule[Any]]] = ()
     fence: Fence = field(default=_unfenced)
+    fences: Mapping[str, PluginFence] = field(default_factory=dict)
+    budget: float | None = DEFAULT_BUDGETS["risk_rule"]
 
     def evaluate(self, intent: OrderIntent, context: RiskContext) -> PipelineResult:
         verdicts: list[RiskVerdict] = []
+        late: list[str] = []
         current = intent
         trip = False
         for instance, rule in self.rules:
-            candidate = current
-            verdict = self.fence(instance, lambda r=rule, i=candidate: r.check(i, context))  # type: ignore[misc]
-            if not isinstance(verdict, RiskVerdict):
-                raise PluginContractError(
-                    f"risk rule {instance!r} returned {type(verdict).__name__}, not RiskVerdict",
-                    plugin=instance,
+            started = time.perf_counter()
+            verdict = self._judge(instance, rule, current, context)
+            elapsed = time.perf_counter() - started
+            if self.budget is not None and elapsed > self.budget:
+                late.append(instance)
+                verdict = verdict.model_copy(
+                    update={
+                        "figures": {
+                            **verdict.figures,
+                            ELAPSED_FIGURE: f"{elapsed:.3f}",
+                            BUDGET_FIGURE: f"{self.budget:g}",
+                        }
+                    }
                 )
             verdicts.append(verdict)
             if verdict.figures.get(KILL_SWITCH_FIGURE) == "trip":
                 trip = True
             if verdict.action is VerdictAction.REJECT:
-                return PipelineResult(None, tuple(verdicts), trip)
+                return PipelineResult(None, tuple(verdicts), trip, tuple(late))
             if verdict.action is VerdictAction.RESIZE:
-                assert verdict.quantity is not None  # guaranteed by RiskVerdict's validator
+                assert verdict.quantity is not None  # checked by check_verdict
                 if verdict.quantity >= current.quantity:
                     raise PluginContractError(
                         f"risk rule {instance!r} resized {current.quantity} to "
@@ -79,4 +110,23 @@ class RiskPipeline:
                         plugin=instance,
                     )
                 current = current.resized(verdict.quantity)
-        return PipelineResult(current, tuple(verdicts), trip)
+        return PipelineResult(current, tuple(verdicts), trip, tuple(late))
+
+    def _judge(
+        self, instance: str, rule: RiskRule[Any], intent: OrderIntent, context: RiskContext
+    ) -> RiskVerdict:
+        """The rule's checked verdict; a rejection naming the rule if it raised or answered
+        with something that is not a sound verdict."""
+        try:
+            fence = self.fences.get(instance)
+            if fence is not None:
+                # Timed here, around the call and the check, so both fence forms are
+                # timed alike; the fence itself need not time it again.
+                answer: object = fence.call(rule.check, intent, context)
+            else:
+                answer = self.fence(instance, lambda: rule.check(intent, context))
+            return check_verdict(answer, rule=instance)
+        except Exception as exc:  # any failure of plugin code is this rule's rejection
+            return RiskVerdict.reject(
+                instance, f"rule {instance} failed: {exc}", error=type(exc).__name__
+            )

@@ -52,15 +52,31 @@ class SizingConfig(BaseModel):
         ),
     )
     order_type: Literal["market", "limit"] = "market"
+    quantity_per_symbol: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Base-unit size of a full position (e.g. 1 BTC) instead of notional_per_symbol: "
+            "trades then compare unit for unit with other backtesters."
+        ),
+    )
+
+
+def full_position(config: SizingConfig, price: Decimal, instrument: Instrument) -> Decimal:
+    """A full position in base units on the lot grid: the fixed quantity, or the notional at
+    ``price``."""
+    if config.quantity_per_symbol is not None:
+        return instrument.round_quantity(config.quantity_per_symbol)
+    return instrument.round_quantity(
+        config.notional_per_symbol / (price * instrument.contract_size)
+    )
 
 
 def target_quantity(
     config: SizingConfig, signal: Signal, price: Decimal, instrument: Instrument
 ) -> Decimal:
     """The position the signal asks for, in base units on the lot grid."""
-    full = instrument.round_quantity(
-        config.notional_per_symbol / (price * instrument.contract_size)
-    )
+    full = full_position(config, price, instrument)
     score = signal.score
     if (config.long_only or instrument.kind is InstrumentKind.SPOT) and score < 0:
         # Spot cannot be shorted without borrowing, which no venue contract offers.
@@ -89,7 +105,11 @@ def intent_for(
         if (target > 0) == (current > 0) and (target < 0) == (current < 0):
             return None
     else:
-        full = config.notional_per_symbol / (price * instrument.contract_size)
+        full = (
+            config.quantity_per_symbol
+            if config.quantity_per_symbol is not None
+            else config.notional_per_symbol / (price * instrument.contract_size)
+        )
         if abs(target - current) < full * config.rebalance_band:
             return None
     delta = target - current
@@ -119,3 +139,26 @@ def intent_for(
             f"target {target} from {current}"
         ),
     )
+
+
+def no_trade_due(
+    config: SizingConfig, score: float, current: Decimal, price: Decimal, instrument: Instrument
+) -> bool:
+    """True when :func:`intent_for` would surely return None for a signal of ``score``.
+
+    The cheap test the one loop runs on every bar before it builds any signal or intent:
+    in discrete mode no order is due while the target keeps the held side (long, short
+    or flat). It answers False whenever it cannot be sure (proportional sizing, a full
+    position that rounds to zero lots), and the full decision then runs.
+    """
+    if config.mode is not SizingMode.DISCRETE:
+        return False
+    if (config.long_only or instrument.kind is InstrumentKind.SPOT) and score < 0:
+        score = 0.0
+    side = 0 if abs(score) <= config.entry_threshold else (1 if score > 0 else -1)
+    held = (current > 0) - (current < 0)
+    if side != held:
+        return False
+    if side == 0:
+        return True
+    return full_position(config, price, instrument) != 0

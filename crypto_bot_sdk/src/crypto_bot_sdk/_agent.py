@@ -43,7 +43,7 @@ class Agent(Component[ConfigT]):
         slow or down; the engine then trades on the other agents.
         """
 
-    def precompute(self, symbol: str, block: BarBlock) -> ScoreBlock:
+    def precompute(self, symbol: str, block: BarBlock) -> ScoreBlock | None:
         """Optional (capability ``precompute``): the score and confidence at every bar of ``block``.
 
         The engine calls it with *consecutive* blocks of ``symbol``'s bars: one
@@ -54,6 +54,10 @@ class Agent(Component[ConfigT]):
         :meth:`evaluate` would return on a market view whose last bar is bar
         ``i`` (NaN score where it would return ``None``). The conformance kit
         checks this over several block sizes.
+
+        The engine offers the blocks of a symbol's venues in the order their bars
+        arrived and keeps the first venue the agent answers for; return ``None`` for
+        a block of a venue the agent does not read (one pinned to another venue).
         """
         raise NotSupportedError(f"agent {self.name!r} does not precompute scores")
 

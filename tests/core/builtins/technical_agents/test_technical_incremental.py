@@ -16,7 +16,7 @@ from crypto_bot_core.builtins.technical_agents import (
     MomentumBreakoutAgent,
     RsiMeanReversionAgent,
 )
-from crypto_bot_sdk import Agent, Bar, ConfigError, InMemoryMarketView, Signal
+from crypto_bot_sdk import Agent, Bar, BarBlock, ConfigError, InMemoryMarketView, Signal
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 AgentFactory = Callable[[], Agent[Any]]
@@ -186,10 +186,28 @@ def test_bad_settings_are_refused(
         agent.from_config(settings)
 
 
-def test_score_series_is_bit_identical_to_evaluate_on_every_bar() -> None:
+@pytest.mark.parametrize("sizes", [(300,), (1, 1, 298), (7, 50, 243), (12, 1, 287)])
+def test_precompute_in_any_blocks_is_bit_identical_to_evaluate_on_every_bar(
+    sizes: tuple[int, ...],
+) -> None:
     bars = _bars(300, seed=12)
     agent = EmaCrossoverAgent.from_config({"fast": 5, "slow": 13})
-    scores, confidences = agent.score_series(float(b.close) for b in bars)
+    scores: list[float] = []
+    confidences: list[float] = []
+    signals: dict[int, Signal] = {}
+    start = 0
+    for size in sizes:
+        chunk = bars[start : start + size]
+        block = agent.precompute("BTC/USDT", BarBlock.from_bars(chunk))
+        assert block is not None
+        scores.extend(block.scores)
+        confidences.extend(block.confidences)
+        for offset, bar in enumerate(chunk):
+            if not np.isnan(block.scores[offset]):
+                signals[start + offset] = agent.signal_from_score(
+                    "BTC/USDT", bar.ts, block.scores[offset], block.confidences[offset]
+                )
+        start += size
     view = InMemoryMarketView(max_bars=100_000)
     live = EmaCrossoverAgent.from_config({"fast": 5, "slow": 13})
     for index, bar in enumerate(bars):
@@ -201,4 +219,15 @@ def test_score_series_is_bit_identical_to_evaluate_on_every_bar() -> None:
             assert np.isnan(confidences[index])
         else:
             assert (scores[index], confidences[index]) == (signal.score, signal.confidence)
+            # Only the last block's bars can be rebuilt in full; those must equal evaluate.
+            if index >= 300 - sizes[-1]:
+                assert signals[index] == signal
     assert len(scores) == 300
+
+
+def test_precompute_ignores_a_venue_the_agent_does_not_read() -> None:
+    agent = EmaCrossoverAgent.from_config({"fast": 5, "slow": 13, "venue": "alpha"})
+    assert agent.precompute("BTC/USDT", BarBlock.from_bars(_bars(30, seed=3))) is None
+    read = agent.precompute("BTC/USDT", BarBlock.from_bars(_bars(30, seed=3, venue="alpha")))
+    assert read is not None
+    assert len(read.scores) == 30

@@ -1,0 +1,196 @@
+"""Agents' precomputed scores, consumed bar by bar by the one loop.
+
+An agent that declares the ``precompute`` capability computes its scores over
+consecutive blocks of one market's bars at once (as backtesting.py computes
+indicators in ``init()``), carrying its indicator state from block to block.
+The kernel reads ahead a block of events in a backtest (one timestamp at a
+time in paper and live runs, where the future has not happened yet), hands
+each precomputing agent the block's bars per market, and then walks the block
+tick by tick; at each tick a decision reads the agent's score for the bar just
+taken instead of asking for a :class:`Signal`. A full signal is built only
+where a decision needs one (a target that changed), through the agent's
+``signal_from_score``.
+
+Scores depend only on bars up to their own (the capability's contract, which
+the conformance kit checks against ``evaluate``), so reading ahead changes
+nothing the agent sees. An agent whose precompute fails, or whose answer is
+not one finite-or-NaN score per bar, is put back on ``evaluate`` for the
+rest of the run and the failure recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from crypto_bot_core.host.fence import Fence
+from crypto_bot_sdk import Agent, Bar, BarBlock, ScoreBlock
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+@dataclass(slots=True)
+class Track:
+    """One agent's scores for one market (venue, symbol) over the current block."""
+
+    agent: str
+    symbol: str
+    venue: str
+    scores: Sequence[float] = ()
+    confidences: Sequence[float] = ()
+    position: int = 0
+    """Bars of this market taken in the current block: the score of the last one is at
+    ``position - 1``."""
+
+    def current(self) -> tuple[float, float] | None:
+        """(score, confidence) at the last bar taken; None before the first or for no opinion."""
+        index = self.position - 1
+        if index < 0 or index >= len(self.scores):
+            return None
+        score = self.scores[index]
+        if math.isnan(score):  # no opinion on this bar
+            return None
+        return score, self.confidences[index]
+
+
+def offers_precompute(agent: Agent[Any]) -> bool:
+    """Whether the agent overrides the optional ``precompute`` method itself."""
+    return getattr(type(agent), "precompute", None) is not getattr(Agent, "precompute", None)
+
+
+@dataclass
+class Precomputed:
+    """The precomputing agents' tracks, fed a block at a time and advanced bar by bar."""
+
+    agents: Mapping[str, Agent[Any]]
+    fences: Mapping[str, Fence] = field(default_factory=dict)
+    on_failure: Callable[[str, str], None] | None = None
+    """Called with (agent, reason) when an agent is put back on ``evaluate``."""
+    _by_market: dict[tuple[str, str], list[Track]] = field(default_factory=dict, init=False)
+    _by_agent: dict[tuple[str, str], Track] = field(default_factory=dict, init=False)
+    _disabled: set[str] = field(default_factory=set, init=False)
+    _names: list[str] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self._names = sorted(n for n, a in self.agents.items() if offers_precompute(a))
+
+    @property
+    def active(self) -> bool:
+        return bool(self._names)
+
+    def feed(self, bars: Iterable[Bar]) -> None:
+        """Precompute every active agent's scores over the next block of ``bars``."""
+        columns: dict[tuple[str, str], _Columns] = {}
+        for bar in bars:
+            key = (bar.venue, bar.symbol)
+            col = columns.get(key)
+            if col is None:
+                col = columns[key] = _Columns()
+            col.add(bar)
+        for tracks in self._by_market.values():
+            for track in tracks:
+                track.position = 0
+                track.scores = ()
+                track.confidences = ()
+        for name in list(self._names):
+            agent = self.agents[name]
+            fence = self.fences.get(name)
+            for (venue, symbol), col in columns.items():
+                chosen = self._by_agent.get((name, symbol))
+                if chosen is not None and chosen.venue != venue:
+                    continue  # the agent reads another venue of this symbol
+                block = col.block(venue, symbol)
+                try:
+                    result = (
+                        fence.call(agent.precompute, symbol, block)
+                        if fence is not None
+                        else agent.precompute(symbol, block)
+                    )
+                except Exception as exc:
+                    self._disable(name, f"precompute raised {type(exc).__name__}: {exc}")
+                    break
+                if result is None:
+                    continue  # not a market this agent reads
+                problem = _check(result, len(block.close))
+                if problem:
+                    self._disable(name, problem)
+                    break
+                if chosen is None:
+                    chosen = Track(agent=name, symbol=symbol, venue=venue)
+                    self._by_agent[(name, symbol)] = chosen
+                    self._by_market.setdefault((venue, symbol), []).append(chosen)
+                chosen.scores = result.scores
+                chosen.confidences = result.confidences
+
+    def _disable(self, name: str, reason: str) -> None:
+        self._names.remove(name)
+        self._disabled.add(name)
+        for key in [k for k in self._by_agent if k[0] == name]:
+            track = self._by_agent.pop(key)
+            self._by_market[(track.venue, track.symbol)].remove(track)
+        if self.on_failure is not None:
+            self.on_failure(name, reason)
+
+    def tracks_of(self, venue: str, symbol: str) -> list[Track] | None:
+        """The tracks a bar of (venue, symbol) advances (None when no agent reads it)."""
+        return self._by_market.get((venue, symbol))
+
+    def track(self, agent: str, symbol: str) -> Track | None:
+        """The agent's track for ``symbol``, if it precomputes it (else: ask ``evaluate``)."""
+        return self._by_agent.get((agent, symbol))
+
+
+def _check(result: object, bars: int) -> str:
+    """Why a precompute answer cannot be used ('' if it can): checked once per block."""
+    if not isinstance(result, ScoreBlock):
+        return f"precompute returned {type(result).__name__}, not a ScoreBlock"
+    if len(result.scores) != bars or len(result.confidences) != bars:
+        return (
+            f"precompute returned {len(result.scores)} scores and "
+            f"{len(result.confidences)} confidences for {bars} bars"
+        )
+    for score, confidence in zip(result.scores, result.confidences, strict=True):
+        if math.isnan(score):
+            continue
+        if not (-1.0 <= score <= 1.0) or not (0.0 <= confidence <= 1.0):
+            return f"precompute returned score {score!r} with confidence {confidence!r}"
+    return ""
+
+
+class _Columns:
+    """One market's bars of a block, as the float columns a ``BarBlock`` carries."""
+
+    __slots__ = ("close", "high", "low", "open", "ts_ms", "volume")
+
+    def __init__(self) -> None:
+        self.ts_ms = array("q")
+        self.open = array("d")
+        self.high = array("d")
+        self.low = array("d")
+        self.close = array("d")
+        self.volume = array("d")
+
+    def add(self, bar: Bar) -> None:
+        self.ts_ms.append((bar.ts - _EPOCH) // _MS)
+        self.open.append(float(bar.open))
+        self.high.append(float(bar.high))
+        self.low.append(float(bar.low))
+        self.close.append(float(bar.close))
+        self.volume.append(float(bar.volume))
+
+    def block(self, venue: str, symbol: str) -> BarBlock:
+        return BarBlock(
+            venue=venue,
+            symbol=symbol,
+            ts_ms=self.ts_ms,
+            open=self.open,
+            high=self.high,
+            low=self.low,
+            close=self.close,
+            volume=self.volume,
+        )
