@@ -95,10 +95,6 @@ async def _drive(
     await engine.start(resume)
     if service is not None:
         service.running()
-    if resume is not None and resume.killed:
-        # A killed run never trades again; it only settles. The one field still set on
-        # a built engine: `killed` is not a constructor field of the kernel yet.
-        engine.killed = True  # TODO(kernel): start_killed
     interrupted = False
     reason = "completed"
     try:

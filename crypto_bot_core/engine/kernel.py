@@ -232,6 +232,8 @@ class Engine:
             self.observers.emit("cryptobot_engine_started", run_id=self.run_id, mode=self.mode)
         if resume is not None:
             self.reconciliation = await continue_run(self, resume)
+            if resume.killed:
+                self.killed = True  # a killed run never trades again; it only settles
         self.fill_sync.start()
 
     async def _open_venues(self, resume: LedgerState | None) -> dict[str, FeeSchedule]:

@@ -23,12 +23,7 @@ CORE = Path(crypto_bot_core.__file__).resolve().parent
 REPO = CORE.parent
 ENGINE_PACKAGE = CORE / "engine"
 
-KNOWN: dict[tuple[str, str], str] = {
-    ("crypto_bot_core/app/runner.py", "killed"): (
-        "a resumed killed run: `killed` is init=False in the kernel; goes when the kernel "
-        "takes `start_killed` (the line carries `TODO(kernel): start_killed`)"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 """(module, attribute) -> why it is still set after construction. Each must carry a
 ``TODO(kernel)`` comment on its line, and must still exist (an entry that was fixed
 is removed from here)."""
