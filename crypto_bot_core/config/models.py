@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from crypto_bot_core.config.budgets import DataSourceFailure, PluginBudgets
 from crypto_bot_core.engine.policy import PolicySpec
 from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_core.risk.arbitrage import ArbitrageSettings
@@ -225,6 +226,15 @@ class CryptoBotConfig(_Section):
     arbitrage: ArbitrageSettings | None = Field(
         default=None,
         description="Cross-venue arbitrage guard: hedged pairs when a spread beats fees.",
+    )
+    budgets: PluginBudgets = Field(
+        default_factory=PluginBudgets,
+        description="Seconds each kind of plugin call may take (agents, risk rules, venues...).",
+    )
+    data_source_failure: DataSourceFailure = Field(
+        default=DataSourceFailure.STOP,
+        description="stop: end the session naming the failed data source; degrade: drop it, "
+        "record an alert and continue with the other sources.",
     )
 
     def duplicate_names(self) -> list[tuple[tuple[str | int, ...], str]]:

@@ -9,6 +9,13 @@ original exception. Errors of our own hierarchy (:class:`CryptoBotError`:
 the contracts and pass through unchanged, so callers can still catch the
 precise subclass (retry after ``RateLimitedError``, drop an unavailable agent).
 
+A call can carry a time budget, because a plugin that hangs is as harmful as
+one that raises: a coroutine (or one step of a stream) that overruns it is
+cancelled and becomes a :class:`PluginTimeoutError`; a synchronous call cannot
+be interrupted from inside the thread it runs on, so it runs to its end and its
+overrun is reported (:class:`Overrun`) for the caller to record. Without a
+budget the fence adds no timer and no task: the hot path pays one ``try``.
+
 The fence does not copy arguments: the engine passes frozen SDK models and
 read-only views (``MarketView``, ``RiskContext``), which is what keeps a plugin
 from corrupting engine state; copying here would only cost time on the hot path.
@@ -16,77 +23,279 @@ from corrupting engine state; copying here would only cost time on the hot path.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import ParamSpec, TypeVar
+import asyncio
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, TypeVar
 
-from crypto_bot_sdk import CryptoBotError, PluginError
+from crypto_bot_sdk import CryptoBotError, DataSourceError, PluginError
 
-P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 
 PASSTHROUGH: tuple[type[BaseException], ...] = (CryptoBotError, StopIteration, StopAsyncIteration)
 """Exceptions that are contract behaviour or control flow, never a plugin fault."""
 
+DEFAULT_BUDGETS: Mapping[str, float] = MappingProxyType(
+    {
+        "agent": 1.0,
+        "selector": 0.05,
+        "risk_rule": 0.5,
+        "exchange": 10.0,
+        "data_source": 60.0,
+        "reporter": 60.0,
+        "notifier": 5.0,
+        "observer": 0.5,
+        "loop": 30.0,
+    }
+)
+"""Seconds per plugin kind (``data_source``: per item; ``loop``: the engine's liveness).
+
+The one place the defaults live: the config's ``budgets:`` section
+(:class:`~crypto_bot_core.config.budgets.PluginBudgets`) and the engine's
+constructor defaults both read them, so a run without the section and an
+engine built by hand in a test behave alike."""
+
+logger = logging.getLogger(__name__)
+
+
+# --- errors the fence raises (PluginError subclasses until the SDK adopts them) -----
+
+
+class PluginTimeoutError(PluginError):
+    """A plugin call (or one step of its stream) did not finish within its time budget.
+
+    ``budget`` is the budget in seconds, ``where`` the call that overran.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        plugin: str | None = None,
+        distribution: str | None = None,
+        budget: float,
+        where: str,
+    ) -> None:
+        self.budget = budget
+        self.where = where
+        super().__init__(message, plugin=plugin, distribution=distribution)
+
+
+class PluginResultError(PluginError):
+    """A plugin returned a value the engine refuses: a wrong type, NaN, out of range.
+
+    The message names the plugin and the bad value; nothing of it reaches the
+    engine's state or the ledger.
+    """
+
+
+class DataSourceFailedError(PluginError, DataSourceError):
+    """A data source's stream failed (raised, hung, or emitted a bad event).
+
+    ``source`` is the configured instance name. Raised by the engine to end the
+    session cleanly (``data_source_failure: stop``); the CLI turns it into a
+    one-line error and a non-zero exit code instead of a traceback.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str,
+        plugin: str | None = None,
+        distribution: str | None = None,
+    ) -> None:
+        self.source = source
+        super().__init__(message, plugin=plugin, distribution=distribution)
+
+
+@dataclass(frozen=True, slots=True)
+class Overrun:
+    """A synchronous plugin call that took longer than its budget (it was not interrupted)."""
+
+    plugin: str
+    where: str
+    elapsed: float
+    budget: float
+
+    def __str__(self) -> str:
+        return (
+            f"plugin {self.plugin}: {self.where} took {self.elapsed:.3f} s, over its "
+            f"{self.budget:.3f} s budget (a synchronous call cannot be interrupted; it ran "
+            "to its end)"
+        )
+
+
+def _label(where: object) -> str:
+    return getattr(where, "__qualname__", None) or (str(where) if where else "plugin code")
+
+
+def _log_overrun(overrun: Overrun) -> None:
+    logger.warning("%s", overrun)
+
 
 class Fence:
-    """Calls into one plugin; every failure becomes a :class:`PluginError` naming it."""
+    """Calls into one plugin; every failure becomes a :class:`PluginError` naming it.
 
-    __slots__ = ("distribution", "plugin")
+    ``budget`` is the default time budget of calls through this fence. The
+    host's fence of a plugin has none (one plugin may provide an agent and an
+    exchange, whose budgets differ); :meth:`with_budget` makes the per-kind
+    fence the engine is given (``agent_fences``).
+    """
 
-    def __init__(self, plugin: str, distribution: str | None = None) -> None:
+    __slots__ = ("budget", "distribution", "overruns", "plugin")
+
+    def __init__(
+        self, plugin: str, distribution: str | None = None, *, budget: float | None = None
+    ) -> None:
         self.plugin = plugin
         self.distribution = distribution
+        self.budget = budget
+        self.overruns = 0
+        """Synchronous calls through this fence that overran their budget."""
+
+    def with_budget(self, budget: float | None) -> Fence:
+        """A fence naming the same plugin whose calls default to ``budget`` seconds."""
+        return Fence(self.plugin, self.distribution, budget=budget)
 
     def error(self, exc: BaseException, where: object = None) -> PluginError:
         """The typed error for ``exc`` raised by this plugin in ``where`` (a callable or text)."""
-        label = getattr(where, "__qualname__", None) or (str(where) if where else "plugin code")
         return PluginError(
-            f"{label} raised {type(exc).__name__}: {exc}",
+            f"{_label(where)} raised {type(exc).__name__}: {exc}",
             plugin=self.plugin,
             distribution=self.distribution,
         )
 
-    def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    def timed_out(
+        self, where: object, budget: float, what: str = "did not finish"
+    ) -> PluginTimeoutError:
+        """The typed error for a call to ``where`` that overran ``budget`` seconds."""
+        label = _label(where)
+        return PluginTimeoutError(
+            f"{label} {what} within its {budget:g} s budget; it was cancelled",
+            plugin=self.plugin,
+            distribution=self.distribution,
+            budget=budget,
+            where=label,
+        )
+
+    def call(
+        self,
+        fn: Callable[..., R],
+        /,
+        *args: Any,
+        budget: float | None = None,
+        on_overrun: Callable[[Overrun], object] | None = None,
+        **kwargs: Any,
+    ) -> R:
+        """``fn(*args, **kwargs)``, fenced; with a budget (or the fence's), timed.
+
+        A synchronous call cannot be pre-empted: one that overruns its budget
+        still returns its result. The overrun is counted in :attr:`overruns`
+        and handed to ``on_overrun`` (by default, logged as a warning), so the
+        caller decides what it means (a risk rule's verdict still applies, and
+        the decision record says it was late).
+        """
+        limit = self.budget if budget is None else budget
         try:
-            return fn(*args, **kwargs)
+            if limit is None:
+                return fn(*args, **kwargs)
+            started = time.perf_counter()
+            result = fn(*args, **kwargs)
         except PASSTHROUGH:
             raise
         except Exception as exc:
             raise self.error(exc, fn) from exc
+        elapsed = time.perf_counter() - started
+        if elapsed > limit:
+            self.overruns += 1
+            (on_overrun or _log_overrun)(Overrun(self.plugin, _label(fn), elapsed, limit))
+        return result
 
     async def call_async(
-        self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs
+        self,
+        fn: Callable[..., Awaitable[R]],
+        /,
+        *args: Any,
+        budget: float | None = None,
+        **kwargs: Any,
     ) -> R:
+        """``await fn(*args, **kwargs)``, fenced; past its budget, cancelled.
+
+        ``budget`` (seconds) defaults to the fence's own; with none, no timer is
+        armed. An overrun cancels the plugin's coroutine and raises
+        :class:`PluginTimeoutError`; a plugin that swallows the cancellation
+        cannot be stopped this way (nothing in one event loop can).
+        """
+        limit = self.budget if budget is None else budget
+        if limit is None:
+            try:
+                return await fn(*args, **kwargs)
+            except PASSTHROUGH:
+                raise
+            except Exception as exc:
+                raise self.error(exc, fn) from exc
+        timer = asyncio.timeout(limit)
         try:
-            return await fn(*args, **kwargs)
+            async with timer:
+                return await fn(*args, **kwargs)
         except PASSTHROUGH:
             raise
+        except TimeoutError as exc:
+            if timer.expired():
+                raise self.timed_out(fn, limit) from exc
+            raise self.error(exc, fn) from exc  # the plugin's own timeout, not ours
         except Exception as exc:
             raise self.error(exc, fn) from exc
 
     async def iterate(
-        self, source: AsyncIterator[T], where: object = None
+        self,
+        source: AsyncIterator[T],
+        where: object = None,
+        *,
+        budget_per_item: float | None = None,
     ) -> AsyncGenerator[T, None]:
-        """Re-yield ``source`` (a plugin's stream), fencing every step of the iteration."""
+        """Re-yield ``source`` (a plugin's stream), fencing every step of the iteration.
+
+        ``budget_per_item`` (default: the fence's budget) bounds the wait for
+        each item, not the whole stream: a live feed runs for days, but one that
+        goes silent for longer than the budget is taken as failed.
+        """
+        limit = self.budget if budget_per_item is None else budget_per_item
         iterator = aiter(source)
+        label = where or source
         try:
             while True:
                 try:
-                    item = await anext(iterator)
+                    if limit is None:
+                        item = await anext(iterator)
+                    else:
+                        timer = asyncio.timeout(limit)
+                        try:
+                            async with timer:
+                                item = await anext(iterator)
+                        except TimeoutError as exc:
+                            if timer.expired():
+                                raise self.timed_out(label, limit, "gave no item") from exc
+                            raise
                 except StopAsyncIteration:
                     return
                 except PASSTHROUGH:
                     raise
                 except Exception as exc:
-                    raise self.error(exc, where or source) from exc
+                    raise self.error(exc, label) from exc
                 yield item
         finally:
             # A consumer that stops early must not leave the plugin's stream (and the
             # connection or file behind it) open until garbage collection.
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:
-                await self.call_async(aclose)
+                await self.call_async(aclose, budget=limit)
 
     def __repr__(self) -> str:
-        return f"Fence(plugin={self.plugin!r}, distribution={self.distribution!r})"
+        budget = "" if self.budget is None else f", budget={self.budget!r}"
+        return f"Fence(plugin={self.plugin!r}, distribution={self.distribution!r}{budget})"

@@ -12,15 +12,23 @@ switch, exchange probes -- is handed to the engine's loop with
 between two of the engine's awaits, never concurrently with a tick's code on
 another thread. The status is read without marshalling: it only copies
 fields (under the GIL) and must answer even while the engine is busy.
+
+Liveness is read the same way: the engine stamps ``last_step_monotonic`` at
+the end of every tick, and a running engine whose stamp is older than the loop
+budget is stuck (a plugin that blocks the loop, a hung await without a budget),
+which a restart cures and waiting does not. Readiness asks each venue for its
+balances and adds what the engine's own last call to it met.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
+from crypto_bot_core.host.fence import DEFAULT_BUDGETS
 from crypto_bot_core.service.models import EngineStatus, OrderView, PositionView
 
 if TYPE_CHECKING:
@@ -51,6 +59,10 @@ class EngineControl(Protocol):
         """Venue -> ``None`` when reachable, else what failed."""
         ...
 
+    def liveness(self) -> str | None:
+        """``None`` while the engine's loop advances (or it is not running); else why not."""
+        ...
+
 
 class InProcessEngineControl:
     """:class:`EngineControl` for an :class:`~crypto_bot_core.engine.kernel.Engine` in this process.
@@ -60,8 +72,11 @@ class InProcessEngineControl:
     when ``engine.run()`` returns or fails.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, loop_budget_s: float = DEFAULT_BUDGETS["loop"]) -> None:
         self.engine = engine
+        self.loop_budget_s = loop_budget_s
+        """Seconds the engine may go without completing a tick (``budgets.loop``)."""
+        self._running_since = 0.0
         self._state: State = "starting"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
@@ -72,6 +87,7 @@ class InProcessEngineControl:
     def mark_running(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop or asyncio.get_running_loop()
         self._thread = threading.get_ident()
+        self._running_since = time.monotonic()
         self._state = "running"
 
     def mark_stopped(self) -> None:
@@ -123,8 +139,30 @@ class InProcessEngineControl:
     async def check_exchanges(self, within_s: float) -> dict[str, str | None]:
         if self._state != "running":
             return {venue: f"the engine is {self._state}" for venue in self.engine.exchanges}
-        return await self._on_engine_loop(
+        probed = await self._on_engine_loop(
             probe_exchanges(self.engine.exchanges, within_s), within_s + 1.0
+        )
+        # A venue can answer a balance probe and still fail the engine's order calls (an
+        # order endpoint down, an adapter bug on one path): those count until they pass.
+        failed = dict(getattr(self.engine.orders, "venue_problems", {}))
+        now = time.monotonic()
+        for venue, (at, problem) in failed.items():
+            if venue in probed and probed[venue] is None:
+                probed[venue] = f"the engine's last call failed {now - at:.0f} s ago: {problem}"
+        return probed
+
+    def liveness(self) -> str | None:
+        if self._state != "running":
+            return None  # starting (connecting, reconciling) or done: not a stuck loop
+        last = max(self.engine.last_step_monotonic, self._running_since)
+        idle = time.monotonic() - last
+        if idle <= self.loop_budget_s:
+            return None
+        return (
+            f"the engine of run {self.engine.run_id} has not completed a tick for {idle:.1f} s "
+            f"(loop budget {self.loop_budget_s:g} s): its loop is blocked or waiting on "
+            "something that does not answer; restart it (cryptobot run --resume RUN continues "
+            "the run from its ledger)"
         )
 
     # --- helpers -------------------------------------------------------------------

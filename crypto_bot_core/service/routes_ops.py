@@ -40,22 +40,41 @@ def context_of(request: Request) -> ServiceContext:
 Context = Annotated[ServiceContext, Depends(context_of)]
 
 
-@router.get("/healthz", tags=["operations"], summary="Liveness: the process answers.")
-async def healthz() -> Health:
+@router.get(
+    "/healthz",
+    tags=["operations"],
+    summary="Liveness: the process answers and an attached engine's loop advances.",
+    description="503 when the attached engine is running but has not completed a tick "
+    "within its loop budget (`budgets.loop`): its loop is blocked, and a restart is the cure.",
+    responses=error_responses(503),
+)
+async def healthz(context: Context) -> Health:
+    if context.control is not None:
+        problem = context.control.liveness()
+        if problem is not None:
+            raise ServiceError(503, "Engine loop stalled", problem)
     return Health()
 
 
 def _ledger_check(context: ServiceContext) -> Check:
+    """The ledger store can be read (its head) and written (a write transaction is granted).
+
+    The write probe takes the store's write lock and commits nothing: an
+    append-only chain must not collect probe records, yet a read-only mount, a
+    lost lock or revoked privileges must make the service unready.
+    """
     try:
         head = context.ledger.head()
+        with context.ledger.store.write() as tx:
+            tx.head()
     except Exception as exc:  # a probe reports any failure, it does not raise
         return Check(name="ledger", ok=False, detail=f"{type(exc).__name__}: {exc}")
     if head is None:
-        return Check(name="ledger", ok=True, detail="reachable, no records yet")
+        return Check(name="ledger", ok=True, detail="reachable, no records yet; writable")
     return Check(
         name="ledger",
         ok=True,
-        detail=f"reachable, {head.sequence + 1} records, head {head.hash[:16]}",
+        detail=f"reachable, {head.sequence + 1} records, head {head.hash[:16]}; writable",
     )
 
 
