@@ -110,10 +110,17 @@ EXCHANGE_CHECKS = SHARED_CHECKS | {
     "test_optional_method_works[fees]",
     "test_optional_method_works[fill_stream]",
 }
+SIMULATED_CHECKS = {
+    "test_sync_submit_is_submit",
+    "test_fills_of_order_match_fetch_fills",
+    "test_adopted_instruments_are_listed",
+    "test_state_survives_snapshot_and_restore",
+    "test_flat_account_pays_no_funding",
+}
 EXCHANGE_UNDECLARED = {
     "test_optional_method_works[positions]",
     "test_optional_method_works[leverage]",
-}
+} | SIMULATED_CHECKS
 
 
 def test_exchange_kit_passes_reference_and_fails_broken(pytester: pytest.Pytester) -> None:
@@ -181,6 +188,11 @@ AGENT_CHECKS = SHARED_CHECKS | {
     "test_fresh_instances_agree",
     "test_market_view_not_mutated",
 }
+AGENT_CAPABILITY_CHECKS = {
+    "test_precompute_matches_evaluate",
+    "test_signal_from_score_keeps_the_score",
+    "test_explain_gives_finite_contributions",
+}
 
 
 def test_agent_kit_passes_reference_and_fails_broken(pytester: pytest.Pytester) -> None:
@@ -197,7 +209,8 @@ def test_agent_kit_passes_reference_and_fails_broken(pytester: pytest.Pytester) 
     )
     results = run_kit(pytester, source)
     assert results["TestReference"].passed == AGENT_CHECKS
-    assert results["TestReference"].failed | results["TestReference"].skipped == set()
+    assert results["TestReference"].failed == set()
+    assert results["TestReference"].skipped == AGENT_CAPABILITY_CHECKS
     assert results["TestRandom"].failed == {
         "test_same_input_same_signal",
         "test_fresh_instances_agree",
@@ -212,6 +225,49 @@ def test_agent_kit_passes_reference_and_fails_broken(pytester: pytest.Pytester) 
         "test_same_input_same_signal",
         "test_fresh_instances_agree",
     }
+
+
+def test_agent_capability_checks_pass_reference_and_fail_broken(
+    pytester: pytest.Pytester,
+) -> None:
+    source = conformance_module(
+        "AgentConformance",
+        "PrecomputingAgentFixtures",
+        "components",
+        {
+            "TestReference": "PrecomputingMomentum",
+            "TestBlockBound": "BlockBoundMomentum",
+            "TestVague": "VagueMomentum",
+            "TestUndeclared": "MomentumAgent",
+        },
+    )
+    results = run_kit(pytester, source)
+    reference = results["TestReference"]
+    assert reference.passed == AGENT_CHECKS | AGENT_CAPABILITY_CHECKS
+    assert reference.failed | reference.skipped == set()
+    # Forgetting the window at each block is invisible in one block, visible in small ones.
+    assert results["TestBlockBound"].failed == {"test_precompute_matches_evaluate"}
+    assert results["TestVague"].failed == {"test_explain_gives_finite_contributions"}
+    # The manifest promises precompute and explain; the plain agent overrides neither.
+    undeclared = results["TestUndeclared"]
+    assert "test_declared_capabilities_are_implemented" in undeclared.failed
+    assert "test_precompute_matches_evaluate" in undeclared.failed
+
+
+def test_simulated_venue_checks_pass_reference_and_fail_broken(
+    pytester: pytest.Pytester,
+) -> None:
+    source = conformance_module(
+        "ExchangeAdapterConformance",
+        "SimulatedExchangeFixtures",
+        "exchange",
+        {"TestReference": "SimulatedMemoryExchange", "TestAmnesiac": "AmnesiacExchange"},
+    )
+    results = run_kit(pytester, source)
+    reference = results["TestReference"]
+    assert reference.failed == set()
+    assert reference.passed == EXCHANGE_CHECKS | SIMULATED_CHECKS
+    assert results["TestAmnesiac"].failed == {"test_state_survives_snapshot_and_restore"}
 
 
 DATASOURCE_CHECKS = SHARED_CHECKS | {
@@ -304,6 +360,120 @@ def test_reporter_kit_passes_reference_and_fails_broken(pytester: pytest.Pyteste
         "test_records_outside_period_ignored",
     }
     assert results["TestUnfiltered"].failed == {"test_records_outside_period_ignored"}
+
+
+SELECTOR_CHECKS = SHARED_CHECKS | {
+    "test_choice_is_one_of_the_policies",
+    "test_single_policy_is_chosen",
+    "test_rewards_accepted_and_choices_stay_valid",
+    "test_market_view_not_mutated",
+    "test_fresh_instances_agree",
+}
+
+
+def test_selector_kit_passes_reference_and_fails_broken(pytester: pytest.Pytester) -> None:
+    source = conformance_module(
+        "PolicySelectorConformance",
+        "SelectorFixtures",
+        "learning",
+        {
+            "TestReference": "GreedySelector",
+            "TestSticky": "StickySelector",
+            "TestCoinFlip": "CoinFlipSelector",
+        },
+    )
+    results = run_kit(pytester, source)
+    assert results["TestReference"].passed == SELECTOR_CHECKS
+    assert results["TestReference"].failed | results["TestReference"].skipped == set()
+    assert results["TestSticky"].failed == {
+        "test_choice_is_one_of_the_policies",
+        "test_single_policy_is_chosen",
+    }
+    assert "test_fresh_instances_agree" in results["TestCoinFlip"].failed
+
+
+OVERSIGHT_CHECKS = SHARED_CHECKS | {
+    "test_something_raised",
+    "test_alerts_well_formed",
+    "test_pairs_trade_listed_instruments",
+    "test_intent_ids_unique",
+    "test_inputs_unchanged",
+    "test_fresh_instances_agree",
+}
+
+
+def test_oversight_kit_passes_reference_and_fails_broken(pytester: pytest.Pytester) -> None:
+    quiet = """
+class TestQuiet(OversightFixtures, OversightConformance):
+    @pytest.fixture
+    def component_factory(self):
+        return lambda: SpreadWatch.from_config({"threshold_bps": "5000", "max_drawdown": "0.9"})
+"""
+    source = conformance_module(
+        "OversightConformance",
+        "OversightFixtures",
+        "learning",
+        {
+            "TestReference": "SpreadWatch",
+            "TestFortuneTeller": "FortuneTeller",
+            "TestOneId": "OneIdWatch",
+            "TestMeddling": "MeddlingWatch",
+        },
+        quiet,
+    )
+    results = run_kit(pytester, source)
+    assert results["TestReference"].passed == OVERSIGHT_CHECKS
+    assert results["TestReference"].failed | results["TestReference"].skipped == set()
+    assert results["TestFortuneTeller"].failed == {"test_alerts_well_formed"}
+    assert results["TestOneId"].failed == {"test_intent_ids_unique"}
+    assert results["TestMeddling"].failed == {"test_inputs_unchanged"}
+    # A component that never acts on the fixture's contexts cannot be checked: said plainly.
+    assert results["TestQuiet"].failed == {"test_something_raised"}
+
+
+NOTIFIER_CHECKS = SHARED_CHECKS | {
+    "test_every_alert_accepted",
+    "test_alerts_unchanged",
+    "test_alerts_delivered",
+}
+
+
+def test_notifier_kit_passes_reference_and_fails_broken(pytester: pytest.Pytester) -> None:
+    unobserved = """
+class TestUnobserved(NotifierFixtures, NotifierConformance):
+    @pytest.fixture
+    def component_factory(self):
+        return InboxNotifier.from_config
+
+    @pytest.fixture
+    def delivered_alerts(self):
+        return None
+"""
+    source = conformance_module(
+        "NotifierConformance",
+        "NotifierFixtures",
+        "learning",
+        {
+            "TestReference": "InboxNotifier",
+            "TestPicky": "PickyNotifier",
+            "TestBlocking": "BlockingNotifier",
+        },
+        unobserved,
+    )
+    results = run_kit(pytester, source)
+    assert results["TestReference"].passed == NOTIFIER_CHECKS
+    assert results["TestReference"].failed | results["TestReference"].skipped == set()
+    assert results["TestPicky"].failed == {"test_alerts_delivered"}
+    assert results["TestBlocking"].failed == {
+        "test_every_alert_accepted",
+        "test_alerts_unchanged",
+        "test_alerts_delivered",
+    }
+    unobserved_outcome = results["TestUnobserved"]
+    assert unobserved_outcome.skipped == {"test_alerts_delivered"}
+    assert "override the 'delivered_alerts' fixture" in unobserved_outcome.skip_reasons[
+        "test_alerts_delivered"
+    ]
 
 
 def test_missing_fixture_is_named(pytester: pytest.Pytester) -> None:

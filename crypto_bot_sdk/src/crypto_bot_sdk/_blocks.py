@@ -13,6 +13,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crypto_bot_sdk._market import Bar
@@ -20,8 +21,12 @@ from crypto_bot_sdk._market import Bar
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
 def _epoch_ms(bar: Bar) -> int:
-    return int(bar.ts.timestamp() * 1000)
+    return (bar.ts - _EPOCH) // _MS  # exact integer arithmetic, no float rounding
 
 
 def as_doubles(values: Any, *, what: str) -> array[float]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from array import array
+from collections import deque
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from crypto_bot_sdk import (
     Agent,
     Bar,
+    BarBlock,
     ConfigError,
     DataSource,
     Instrument,
@@ -33,6 +36,7 @@ from crypto_bot_sdk import (
     RiskContext,
     RiskRule,
     RiskVerdict,
+    ScoreBlock,
     Signal,
     VerdictAction,
 )
@@ -280,3 +284,55 @@ class UnfilteredReporter(FillsReporter):
         everything = ReportPeriod(start=datetime.min.replace(tzinfo=period.start.tzinfo),
                                   end=datetime.max.replace(tzinfo=period.start.tzinfo))
         return super()._rows(records, everything)
+
+
+# --- agents with the precompute and explain capabilities ------------------------------
+
+
+class PrecomputingMomentum(MomentumAgent):
+    """The momentum agent, also scoring blocks of bars with state carried between blocks."""
+
+    name = "momentum-pre"
+
+    def __init__(self, config: MomentumConfig) -> None:
+        super().__init__(config)
+        self._closes: dict[str, deque[float]] = {}
+
+    def _window(self, symbol: str) -> deque[float]:
+        return self._closes.setdefault(symbol, deque(maxlen=self.config.lookback + 1))
+
+    def precompute(self, symbol: str, block: BarBlock) -> ScoreBlock:
+        window = self._window(symbol)
+        scores, confidences = array("d"), array("d")
+        for close in block.close:
+            window.append(close)
+            if len(window) <= self.config.lookback:
+                scores.append(math.nan)
+                confidences.append(math.nan)
+                continue
+            change = window[-1] / window[0] - 1.0
+            scores.append(math.tanh(change * 20))
+            confidences.append(min(1.0, abs(change) * 10))
+        return ScoreBlock(scores, confidences)
+
+    def explain(self, symbol: str, market: MarketView, signal: Signal) -> Mapping[str, float]:
+        return {"return": signal.score}
+
+
+class BlockBoundMomentum(PrecomputingMomentum):
+    """Forgets its window at every block: right for one big block, wrong for small ones."""
+
+    name = "block-bound"
+
+    def precompute(self, symbol: str, block: BarBlock) -> ScoreBlock:
+        self._closes.pop(symbol, None)
+        return super().precompute(symbol, block)
+
+
+class VagueMomentum(PrecomputingMomentum):
+    """Explains with a number that is not one."""
+
+    name = "vague"
+
+    def explain(self, symbol: str, market: MarketView, signal: Signal) -> Mapping[str, float]:
+        return {"return": math.nan}

@@ -9,7 +9,7 @@ trade price, and a trade smaller than an order fills it in part.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import count
@@ -310,3 +310,68 @@ class ForgetfulExchange(MemoryExchange):
     ) -> Sequence[Fill]:
         done = {o.client_order_id for o in self._orders if o.status is OrderStatus.FILLED}
         return [f for f in await super().fetch_fills(symbol, since) if f.client_order_id in done]
+
+
+# --- the simulated-venue capabilities of API 1.1 ----------------------------------------
+
+
+class SimulatedMemoryExchange(MemoryExchange):
+    """MemoryExchange with a synchronous submit, per-order fills, adopted instruments, state
+    snapshots and (for a spot book, always zero) funding."""
+
+    name = "simulated-memory"
+
+    def submit_order_sync(self, request: OrderRequest) -> Order:
+        existing = self._existing(request)
+        if existing is not None:
+            return existing
+        self._validate(request)
+        order = Order(request=request, created_at=self._now, updated_at=self._now)
+        order = order.transition(OrderStatus.SUBMITTED, ts=self._now)
+        order = order.transition(
+            OrderStatus.ACKNOWLEDGED, ts=self._now, exchange_order_id=f"m{next(self._ids)}"
+        )
+        self._orders.append(order)
+        return order
+
+    async def submit_order(self, request: OrderRequest) -> Order:
+        return self.submit_order_sync(request)
+
+    def fills_of_order(self, client_order_id: str) -> Sequence[Fill]:
+        return [f for f in self._fills if f.client_order_id == client_order_id]
+
+    def adopt_instruments(self, symbols: Iterable[str]) -> list[Instrument]:
+        wanted = list(symbols)
+        for symbol in wanted:
+            self._instruments.setdefault(symbol, make_instrument(symbol, VENUE))
+        return [self._instruments[symbol] for symbol in wanted]
+
+    def snapshot_state(self) -> dict[str, Any]:
+        return {
+            "orders": [o.model_dump(mode="json") for o in self._orders],
+            "fills": [f.model_dump(mode="json") for f in self._fills],
+            "triggered": sorted(self._triggered),
+            "last_price": None if self._last_price is None else str(self._last_price),
+            "now": self._now.isoformat(),
+            "next_id": next(self._ids),
+        }
+
+    def restore_state(self, data: dict[str, Any]) -> None:
+        self._orders = [Order.model_validate(o) for o in data["orders"]]
+        self._fills = [Fill.model_validate(f) for f in data["fills"]]
+        self._triggered = set(data["triggered"])
+        self._last_price = None if data["last_price"] is None else Decimal(data["last_price"])
+        self._now = datetime.fromisoformat(data["now"])
+        self._ids = count(data["next_id"])
+
+    def settle_funding(self, symbol: str, rate: Decimal, ts: datetime | None = None) -> Decimal:
+        return Decimal(0)  # a spot account holds no perpetual position
+
+
+class AmnesiacExchange(SimulatedMemoryExchange):
+    """Restores its fills but forgets its orders."""
+
+    name = "amnesiac"
+
+    def restore_state(self, data: dict[str, Any]) -> None:
+        super().restore_state({**data, "orders": []})

@@ -31,8 +31,11 @@ from crypto_bot_sdk.testing._fakes import (
     timeframe_delta,
 )
 from crypto_bot_sdk.testing._ledger import GENESIS_HASH, LedgerChain, sample_trading_records
+from crypto_bot_sdk.testing._notifier import DeliveredAlerts, NotifierConformance, sample_alerts
+from crypto_bot_sdk.testing._oversight import OversightConformance
 from crypto_bot_sdk.testing._reporter import ReporterConformance
 from crypto_bot_sdk.testing._riskrule import RiskRuleConformance
+from crypto_bot_sdk.testing._selector import PolicySelectorConformance
 from crypto_bot_sdk.testing._support import ComponentFactory, run_async
 
 __all__ = [
@@ -44,10 +47,14 @@ __all__ = [
     "Capability",
     "ComponentFactory",
     "DataSourceConformance",
+    "DeliveredAlerts",
     "DriveMarket",
     "ExchangeAdapterConformance",
     "LedgerChain",
+    "NotifierConformance",
+    "OversightConformance",
     "PartialFillScenario",
+    "PolicySelectorConformance",
     "ReporterConformance",
     "RiskRuleConformance",
     "StaticRiskContext",
@@ -57,6 +64,7 @@ __all__ = [
     "make_intent",
     "market_view_from",
     "run_async",
+    "sample_alerts",
     "sample_trading_records",
     "timeframe_delta",
 ]

@@ -10,6 +10,7 @@ import pytest
 from crypto_bot_sdk._contracts import Agent, Component
 from crypto_bot_sdk._decisions import Signal
 from crypto_bot_sdk._market_view import MarketView
+from crypto_bot_sdk.testing._agent_capabilities import AgentCapabilityChecks
 from crypto_bot_sdk.testing._support import (
     ComponentFactory,
     ContractConformance,
@@ -35,7 +36,7 @@ def _require_signal(result: object, agent: Agent[Any], symbol: str, market: Mark
     return result
 
 
-class AgentConformance(ContractConformance):
+class AgentConformance(AgentCapabilityChecks, ContractConformance):
     """Checks of an :class:`~crypto_bot_sdk.Agent`.
 
     Override ``manifest``, ``component_factory`` and ``market_view`` (a view
@@ -47,6 +48,10 @@ class AgentConformance(ContractConformance):
     also give the same signal from a fresh instance (seeded, no wall clock, no
     remote service) declare the capability ``deterministic`` and are checked
     for that too.
+
+    Agents declaring ``precompute`` are checked to score blocks of the view's
+    bars, split several ways, exactly as ``evaluate`` scores them bar by bar;
+    agents declaring ``explain`` to give finite contributions.
     """
 
     contract: ClassVar[type[Component[Any]]] = Agent

@@ -28,6 +28,9 @@ def _method_capability(name: str, meaning: str) -> Capability:
     return Capability(name, (kind,), meaning, method)
 
 
+_SIMULATED = "(simulated venues, API 1.1)"
+
+
 _X = (PluginKind.EXCHANGE,)
 
 CAPABILITIES: dict[str, Capability] = {
@@ -40,6 +43,30 @@ CAPABILITIES: dict[str, Capability] = {
         _method_capability("leverage", "set_leverage() sets a derivative market's leverage"),
         _method_capability("fill_stream", "fill_stream() pushes own fills as they happen"),
         _method_capability("simulated", "on_market_event() matches resting orders (paper)"),
+        _method_capability(
+            "sync_submit", f"submit_order_sync() places an order without a coroutine {_SIMULATED}"
+        ),
+        _method_capability(
+            "fills_by_order", f"fills_of_order() lists one order's fills {_SIMULATED}"
+        ),
+        _method_capability(
+            "adopt_symbols", f"adopt_instruments() makes the data's symbols tradable {_SIMULATED}"
+        ),
+        _method_capability(
+            "state_snapshot",
+            f"snapshot_state() and restore_state() save and reload the venue {_SIMULATED}",
+        ),
+        _method_capability(
+            "settle_funding", f"settle_funding() charges perpetual funding {_SIMULATED}"
+        ),
+        _method_capability(
+            "precompute",
+            "precompute() scores consecutive blocks of bars exactly as evaluate() would, bar by "
+            "bar (API 1.1)",
+        ),
+        _method_capability(
+            "explain", "explain() gives each feature's contribution to a signal (API 1.1)"
+        ),
         Capability("order.market", _X, "market orders (always checked)"),
         Capability("order.limit", _X, "limit orders (always checked)"),
         Capability("order.stop", _X, "stop (stop-market) orders"),
@@ -51,9 +78,10 @@ CAPABILITIES: dict[str, Capability] = {
         Capability("partial_fills", _X, "orders can fill in parts and report each part"),
         Capability(
             "deterministic",
-            (PluginKind.AGENT, PluginKind.DATASOURCE),
+            (PluginKind.AGENT, PluginKind.DATASOURCE, PluginKind.SELECTOR, PluginKind.OVERSIGHT),
             "fresh instances give the same output for the same input: an agent the same "
-            "signal, a data source the same events over a window (seeded, no wall clock)",
+            "signal, a data source the same events over a window, a selector the same "
+            "choice, an oversight component the same outcomes (seeded, no wall clock)",
         ),
     )
 }

@@ -16,6 +16,7 @@ from crypto_bot_sdk._market import Instrument, InstrumentKind
 from crypto_bot_sdk._orders import OrderRequest, OrderStatus, OrderType
 from crypto_bot_sdk._portfolio import Balance
 from crypto_bot_sdk.testing._exchange_optional import ExchangeCapabilityChecks
+from crypto_bot_sdk.testing._exchange_simulated import SimulatedVenueChecks
 from crypto_bot_sdk.testing._exchange_support import (
     DriveMarket,
     PartialFillScenario,
@@ -35,7 +36,9 @@ _WAITING = (OrderStatus.SUBMITTED, OrderStatus.ACKNOWLEDGED)
 Adapter = ExchangeAdapter[Any]
 
 
-class ExchangeAdapterConformance(ExchangeCapabilityChecks, ContractConformance):
+class ExchangeAdapterConformance(
+    ExchangeCapabilityChecks, SimulatedVenueChecks, ContractConformance
+):
     """Checks of an :class:`~crypto_bot_sdk.ExchangeAdapter`.
 
     Override ``manifest``, ``component_factory``, ``instrument`` (as

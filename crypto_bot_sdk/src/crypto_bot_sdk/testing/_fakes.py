@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -20,6 +20,7 @@ from crypto_bot_sdk._contracts import RiskContext
 from crypto_bot_sdk._market import Bar, Instrument, InstrumentKind, MarketEvent, Side, parse_symbol
 from crypto_bot_sdk._market_view import InMemoryMarketView, MarketView
 from crypto_bot_sdk._orders import Order, OrderIntent, OrderType
+from crypto_bot_sdk._oversight import OversightContext
 from crypto_bot_sdk._portfolio import Balance, PortfolioSnapshot, Position
 
 FIXED_NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -151,7 +152,7 @@ def make_intent(
 
 @dataclass(frozen=True)
 class StaticRiskContext:
-    """An immutable builder of :class:`RiskContext` for risk-rule tests.
+    """An immutable builder of :class:`RiskContext` (and :class:`OversightContext`) for tests.
 
     Each ``with_*`` returns a new builder, so one base context can be shared by
     several tests and varied per test without one test leaking into another.
@@ -207,8 +208,8 @@ class StaticRiskContext:
     def with_reference_price(self, price: Decimal | str) -> StaticRiskContext:
         return replace(self, reference_price=Decimal(price))
 
-    def build(self) -> RiskContext:
-        portfolio = PortfolioSnapshot(
+    def _portfolio(self) -> PortfolioSnapshot:
+        return PortfolioSnapshot(
             ts=self.ts,
             quote_currency=self.quote_currency,
             balances=self.balances,
@@ -216,10 +217,28 @@ class StaticRiskContext:
             equity=self.equity,
             peak_equity=self.peak_equity,
         )
+
+    def _market(self) -> MarketView:
+        return self.market if self.market is not None else InMemoryMarketView(now=self.ts)
+
+    def build(self) -> RiskContext:
         return RiskContext(
             ts=self.ts,
-            portfolio=portfolio,
-            market=self.market if self.market is not None else InMemoryMarketView(now=self.ts),
+            portfolio=self._portfolio(),
+            market=self._market(),
             open_orders=self.open_orders,
             reference_price=self.reference_price,
+        )
+
+    def build_oversight(
+        self, fees: Mapping[str, Decimal | str] | None = None
+    ) -> OversightContext:
+        """The same book and market as an :class:`OversightContext`, with taker ``fees`` per
+        venue (the reference price plays no part in oversight)."""
+        return OversightContext(
+            ts=self.ts,
+            portfolio=self._portfolio(),
+            market=self._market(),
+            open_orders=self.open_orders,
+            fees={venue: Decimal(rate) for venue, rate in (fees or {}).items()},
         )

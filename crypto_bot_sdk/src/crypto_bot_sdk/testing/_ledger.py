@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from crypto_bot_sdk._decisions import LedgerRecord, RecordType
 from crypto_bot_sdk._market import Side, parse_symbol
-from crypto_bot_sdk._orders import Fill, Order, OrderRequest, OrderStatus
+from crypto_bot_sdk._orders import Fill, Order, OrderIntent, OrderRequest, OrderStatus
 from crypto_bot_sdk.testing._fakes import DEFAULT_VENUE, FIXED_NOW, make_intent
 
 GENESIS_HASH = "0" * 64
@@ -96,6 +96,34 @@ class LedgerChain:
         return self.append(record_type, model.model_dump(mode="json"), when)
 
 
+def intent_payload(intent: OrderIntent, request: OrderRequest) -> dict[str, Any]:
+    """The ``order.intent`` payload the engine writes before it sends ``request``."""
+    return {
+        "client_order_id": request.client_order_id,
+        "intent_id": intent.intent_id,
+        "policy": intent.policy,
+        "reason": intent.reason,
+        "request": request.model_dump(mode="json"),
+    }
+
+
+def order_update_payload(order: Order, **extra: str) -> dict[str, Any]:
+    """The payload of an ``order.<status>`` record, as the engine writes it after a change."""
+    return {
+        "client_order_id": order.client_order_id,
+        "exchange_order_id": order.exchange_order_id,
+        "venue": order.venue,
+        "symbol": order.symbol,
+        "status": order.status.value,
+        "filled_quantity": format(order.filled_quantity, "f"),
+        "average_fill_price": (
+            None if order.average_fill_price is None else format(order.average_fill_price, "f")
+        ),
+        "reason": order.reason,
+        **extra,
+    }
+
+
 def sample_trading_records(
     *,
     start: datetime = FIXED_NOW,
@@ -109,7 +137,8 @@ def sample_trading_records(
 
     Orders are one hour apart from ``start``, alternate buy and sell, and are
     moved through their lifecycle with the SDK's own :meth:`Order.transition`
-    and :meth:`Order.apply_fill`, so the payloads are what the engine records.
+    and :meth:`Order.apply_fill`; the payloads have the shapes the engine
+    writes, so every record reads back with :func:`crypto_bot_sdk.payload_of`.
     """
     rng = random.Random(seed)
     chain = chain if chain is not None else LedgerChain()
@@ -129,11 +158,11 @@ def sample_trading_records(
             intent_id=intent.intent_id,
         )
         order = Order(request=request, created_at=ts, updated_at=ts)
-        chain.append_model(RecordType.ORDER_INTENT, intent)
+        chain.append(RecordType.ORDER_INTENT, intent_payload(intent, request), ts)
         order = order.transition(OrderStatus.SUBMITTED, ts=ts)
-        chain.append_model(RecordType.ORDER_SUBMITTED, order, ts)
+        chain.append(RecordType.ORDER_SUBMITTED, order_update_payload(order), ts)
         order = order.transition(OrderStatus.ACKNOWLEDGED, ts=ts, exchange_order_id=f"x{index}")
-        chain.append_model(RecordType.ORDER_ACKNOWLEDGED, order, ts)
+        chain.append(RecordType.ORDER_ACKNOWLEDGED, order_update_payload(order), ts)
         fill_ts = ts + timedelta(seconds=1)
         fill = Fill(
             fill_id=f"f-{coid}",
@@ -149,7 +178,10 @@ def sample_trading_records(
             ts=fill_ts,
         )
         chain.append_model(RecordType.FILL, fill)
-        chain.append_model(RecordType.ORDER_FILLED, order.apply_fill(fill), fill_ts)
+        filled = order.apply_fill(fill)
+        chain.append(
+            RecordType.ORDER_FILLED, order_update_payload(filled, fill_id=fill.fill_id), fill_ts
+        )
     return chain.records
 
 

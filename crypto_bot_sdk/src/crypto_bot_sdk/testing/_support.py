@@ -24,6 +24,7 @@ from crypto_bot_sdk._contracts import (
     Component,
     PluginConfig,
     PluginKind,
+    promised_methods,
 )
 from crypto_bot_sdk._manifest import Manifest, parse_api_version
 from crypto_bot_sdk._market_view import MarketView
@@ -209,10 +210,10 @@ class ContractConformance:
         kind: PluginKind = self.contract.kind
         not_overridden = [
             f"{capability} (needs {method})"
-            for capability, (cap_kind, method) in CAPABILITY_METHODS.items()
-            if cap_kind is kind
-            and capability in manifest.capabilities
-            and not overrides(component, self.contract, method)
+            for capability, (cap_kind, _) in CAPABILITY_METHODS.items()
+            if cap_kind is kind and capability in manifest.capabilities
+            for method in promised_methods(capability)
+            if not overrides(component, self.contract, method)
         ]
         assert not not_overridden, (
             f"{type(component).__qualname__} does not override the methods its manifest "
