@@ -108,7 +108,8 @@ class _Merge:
             if self.guard.on_degraded is not None:
                 self.guard.on_degraded(stream.name, error)
             return
-        left = " and no other data source is left to continue with" if self.running <= 0 else ""
+        degrading = self.guard.on_failure == "degrade"
+        left = " and no other data source is left to continue with" if degrading else ""
         raise DataSourceFailedError(
             f"data source {stream.name!r} failed{left}: {error.reason}",
             source=stream.name,

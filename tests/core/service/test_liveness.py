@@ -1,0 +1,261 @@
+"""Liveness and readiness of a service attached to an engine in this process.
+
+``/healthz`` stays green while the engine's loop completes ticks - even when
+an agent hangs on every one of them, because its fence cuts it off - and goes
+red (503, with the reason) when the loop stops advancing for longer than the
+loop budget. ``/readyz`` fails when the ledger store takes no writes, and when
+the engine's own last call to a venue failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
+from crypto_bot_core.builtins.paper_exchange.exchange import PaperExchange
+from crypto_bot_core.builtins.synthetic_market.source import SyntheticMarket
+from crypto_bot_core.engine.kernel import Engine
+from crypto_bot_core.engine.orders import MemoryAuditLog
+from crypto_bot_core.engine.policy import PolicyRegistry
+from crypto_bot_core.engine.risk import RiskPipeline
+from crypto_bot_core.engine.sizing import SizingConfig
+from crypto_bot_core.host import Host
+from crypto_bot_core.host.fence import Fence
+from crypto_bot_core.ledger import Ledger, LedgerSettings, open_ledger
+from crypto_bot_core.service import InProcessEngineControl, ServiceSettings, create_app
+from crypto_bot_core.service import control as control_module
+from crypto_bot_sdk import Agent, MarketView, PluginConfig, RecordType, Signal
+from service.service_fixtures import SECRET
+
+
+class Momentum(Agent[PluginConfig]):
+    name = "momentum"
+
+    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
+        bars = market.bars(symbol, limit=6)
+        if len(bars) < 6:
+            return None
+        score = 1.0 if bars[-1].close > bars[0].close else -1.0
+        return Signal(agent=self.name, symbol=symbol, ts=market.now, score=score, confidence=1.0)
+
+
+class Hanging(Agent[PluginConfig]):
+    """A hosted model that never answers: ``evaluate`` awaits an event nobody sets."""
+
+    name = "hanging"
+
+    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
+        await asyncio.Event().wait()
+        raise AssertionError("the event is never set")
+
+
+class Blocking(Agent[PluginConfig]):
+    """Blocks its thread (and so the engine's loop) inside ``evaluate`` on its 10th call,
+    like a plugin doing synchronous I/O; no asyncio budget can interrupt that."""
+
+    name = "blocking"
+
+    def __init__(self) -> None:
+        super().__init__(PluginConfig())
+        self.calls = 0
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
+        self.calls += 1
+        if self.calls == 10:
+            self.entered.set()
+            assert self.release.wait(timeout=60), "the test never released the agent"
+        return None
+
+
+def _engine(agents: dict[str, Agent[Any]], fences: dict[str, Fence] | None = None) -> Engine:
+    source = SyntheticMarket.from_config(
+        {"symbols": ["BTC/USDT"], "venues": ["sim"], "bars": 60, "seed": 3}
+    )
+    venue = PaperExchange(PaperExchangeConfig(venue="sim", balances={"USDT": Decimal(100_000)}))
+    members = [{"agent": name} for name in agents]
+    return Engine(
+        run_id="live-1",
+        data_sources=[source],
+        agents=agents,
+        exchanges={"sim": venue},
+        policies=PolicyRegistry.from_mapping(
+            {"policies": {"all": {"agents": members}}, "default": "all"}
+        ),
+        risk=RiskPipeline(),
+        ledger=MemoryAuditLog(),
+        sizing=SizingConfig(notional_per_symbol=Decimal(1000)),
+        agent_fences=fences or {},
+    )
+
+
+def _ledger(tmp_path: Path, busy_timeout_s: float = 5.0) -> Ledger:
+    url = f"sqlite:///{(tmp_path / 'ledger.sqlite').as_posix()}"
+    return open_ledger(url, settings=LedgerSettings(url=url, busy_timeout_s=busy_timeout_s))
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """The control's monotonic clock, ``offset`` seconds ahead of the real one: the test
+    moves time past a budget instead of sleeping through it."""
+    fake = SimpleNamespace(offset=0.0)
+    fake.monotonic = lambda: time.monotonic() + fake.offset
+    monkeypatch.setattr(control_module, "time", fake)
+    return fake
+
+
+def test_liveness_stays_green_while_a_hanging_agent_is_cut_off_every_tick(
+    tmp_path: Path, host: Host
+) -> None:
+    engine = _engine(
+        {"momentum": Momentum(PluginConfig()), "slow": Hanging(PluginConfig())},
+        {"slow": Fence("slow-plugin").with_budget(0.01)},
+    )
+    control = InProcessEngineControl(engine, loop_budget_s=5.0)
+    app = create_app(
+        ServiceSettings(jwt_secret=SECRET), host=host, ledger=_ledger(tmp_path), control=control
+    )
+    answers: list[tuple[int, Any]] = []
+    with TestClient(app) as client:
+
+        def probe(_ts: object) -> None:
+            if engine.stats.bars % 10 == 0:  # the service answers while the engine runs
+                response = client.get("/healthz")
+                answers.append((response.status_code, response.json()))
+
+        engine.on_progress = probe
+
+        async def drive() -> None:
+            await engine.start()
+            control.mark_running()
+            await engine.run()
+            await engine.close()
+            control.mark_stopped()
+
+        asyncio.run(drive())
+    assert len(answers) == 6
+    assert all(answer == (200, {"status": "ok"}) for answer in answers)
+    # the hanging agent was dropped on every bar and the session still traded
+    assert engine.stats.agent_fallbacks == engine.stats.bars == 60
+    assert engine.stats.fills > 0
+    log = engine.ledger
+    assert isinstance(log, MemoryAuditLog)
+    alerts = [p for t, p, _ in log.records if t is RecordType.ALERT]
+    assert [(a["source"], a["event"]) for a in alerts] == [("slow", "agent_fallback")]
+
+
+def test_liveness_goes_red_when_the_loop_stops_advancing_past_its_budget(
+    tmp_path: Path, host: Host, clock: SimpleNamespace
+) -> None:
+    blocking = Blocking()
+    engine = _engine({"blocking": blocking})
+    control = InProcessEngineControl(engine, loop_budget_s=5.0)
+    app = create_app(
+        ServiceSettings(jwt_secret=SECRET), host=host, ledger=_ledger(tmp_path), control=control
+    )
+    failures: list[BaseException] = []
+
+    def engine_thread() -> None:
+        async def drive() -> None:
+            await engine.start()
+            control.mark_running()
+            try:
+                await engine.run()
+            finally:
+                await engine.close()
+                control.mark_stopped()
+
+        try:
+            asyncio.run(drive())
+        except BaseException as exc:  # reported by the test below
+            failures.append(exc)
+
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200  # starting: not a stuck loop
+        runner = threading.Thread(target=engine_thread, name="engine")
+        runner.start()
+        try:
+            assert blocking.entered.wait(timeout=60), "the engine never reached the 10th bar"
+            stamp = engine.last_step_monotonic
+            assert stamp > 0  # nine ticks completed before the loop got stuck
+            # within the budget: alive
+            clock.offset = 1.0
+            assert client.get("/healthz").json() == {"status": "ok"}
+            # past the budget, the loop still stuck on the same tick: not alive
+            clock.offset = 6.0
+            response = client.get("/healthz")
+            assert engine.last_step_monotonic == stamp
+            assert response.status_code == 503
+            assert response.headers["content-type"].startswith("application/problem+json")
+            problem = response.json()
+            assert problem["title"] == "Engine loop stalled"
+            assert "the engine of run live-1 has not completed a tick for 6." in problem["detail"]
+            assert "(loop budget 5 s)" in problem["detail"]
+        finally:
+            blocking.release.set()
+            runner.join(timeout=60)
+        assert not failures
+        # the loop advanced again and finished: alive (and stopped) again
+        assert engine.last_step_monotonic > stamp
+        assert engine.stats.bars == 60
+        assert client.get("/healthz").status_code == 200
+
+
+def test_readiness_fails_while_the_ledger_store_takes_no_writes(tmp_path: Path, host: Host) -> None:
+    ledger = _ledger(tmp_path, busy_timeout_s=0.05)
+    ledger.append(RecordType.SYSTEM_START, {"run_id": "r"})
+    app = create_app(ServiceSettings(jwt_secret=SECRET), host=host, ledger=ledger)
+    with TestClient(app) as client:
+        ready = client.get("/readyz").json()
+        (check,) = [c for c in ready["checks"] if c["name"] == "ledger"]
+        assert check["ok"]
+        assert check["detail"].endswith("; writable")
+        # Another process holds the write lock: reads work, appends cannot.
+        other = sqlite3.connect(str(tmp_path / "ledger.sqlite"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            response = client.get("/readyz")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert response.status_code == 503
+        (check,) = [c for c in response.json()["checks"] if c["name"] == "ledger"]
+        assert not check["ok"]
+        assert "locked or unwritable" in check["detail"]
+        assert client.get("/readyz").status_code == 200
+
+
+def test_readiness_reports_the_engines_last_failed_venue_call_until_one_succeeds() -> None:
+    engine = _engine({"momentum": Momentum(PluginConfig())})
+    control = InProcessEngineControl(engine)
+
+    async def scenario() -> tuple[dict[str, str | None], dict[str, str | None]]:
+        await engine.start()
+        control.mark_running()
+        engine.orders.venue_problems["sim"] = (
+            time.monotonic(),
+            "PaperExchange.submit_order gave no answer within 10 s",
+        )
+        failing = await control.check_exchanges(1.0)
+        await engine.orders.fetch_balances("sim")  # the venue answers the engine again
+        healthy = await control.check_exchanges(1.0)
+        await engine.close()
+        return failing, healthy
+
+    failing, healthy = asyncio.run(scenario())
+    problem = failing["sim"]
+    assert problem is not None
+    assert problem.startswith("the engine's last call failed 0 s ago: ")
+    assert problem.endswith("PaperExchange.submit_order gave no answer within 10 s")
+    assert healthy == {"sim": None}
