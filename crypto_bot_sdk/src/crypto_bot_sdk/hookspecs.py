@@ -3,7 +3,7 @@
 A plugin's entry point names a module (or object) holding ``@hookimpl``
 functions. The one hook every plugin implements is
 :func:`cryptobot_components`; the others let plugins observe the engine
-(notifiers, exporters). Implementations may accept fewer arguments than the
+(exporters, alert observers). Implementations may accept fewer arguments than the
 spec lists (pluggy passes only those named), so adding an argument later does
 not break anyone: contracts grow only by adding.
 
@@ -75,7 +75,11 @@ def cryptobot_fill(fill: Fill) -> None:
 
 @hookspec
 def cryptobot_alert(alert: Alert) -> None:
-    """A high-severity event needs a human: notifier plugins deliver it. Added in API 1.0.0."""
+    """A high-severity event needs a human: observer plugins may deliver it.
+
+    Since API 1.1 the ``notifier`` kind (:class:`crypto_bot_sdk.Notifier`) is the typed
+    contract for delivering alerts; this hook stays and is still called. Added in API 1.0.0.
+    """
 
 
 @hookspec
