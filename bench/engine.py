@@ -548,6 +548,8 @@ class Report:
 
 
 def file_section(report: Report, host: Host, csv: Path, opens_ms: list[int], cli: bool) -> None:
+    """The targets' headline case: the anchor's CSV, whole process first (what a user runs,
+    start-up and CSV read included), then in process (the engine's own rate)."""
     bars, expected = report.bars, report.expected
     print(f"file, the anchor's bars, 1 unit a trade, ledger on (SQLite) - {load()}:")
     if cli:
@@ -605,6 +607,7 @@ def synthetic_section(report: Report, host: Host) -> None:
 
 
 def bare_section(report: Report, rows: Sequence[Row]) -> None:
+    """The floor: the strategy with no framework; the engine's overhead is measured to it."""
     print(f"bare loop (bar -> on_bar -> broker) on the anchor's bars - {load()}:")
     rate, found = bare_loop(rows)
     report.bare_rate = rate
@@ -630,13 +633,14 @@ def backtesting_section(report: Report, venv: Path, anchors: Path, csv: Path, re
     )
     print(
         f"  {report.bt_rate:,.0f} bars/s wall (median of {repeat}; "
-        f"{report.bars / float(result['cpu_median_s']):,.0f}/s CPU), of which its end-of-run "
-        f"statistics {result['stats_part_s']} s"
+        f"{report.bars / float(result['cpu_median_s']):,.0f}/s CPU); its end-of-run "
+        f"statistics alone take {result['stats_part_s']} s"
     )
     print(f"    fills: {found.text()}: {found.against(report.expected)}")
 
 
 def step_section(report: Report, host: Host, bars: int) -> None:
+    """An RL environment's loop: no read-ahead, no precomputed scores, a step per tick."""
     print(f"step() one tick at a time (RL), synthetic, ledger off - {load()}:")
     engine = build(
         synthetic_config(bars, mode="backtest", fill_at=report.fill_at),
