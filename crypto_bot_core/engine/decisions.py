@@ -11,9 +11,9 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from crypto_bot_core.engine.policy import PolicySpec, blend, combine
+from crypto_bot_core.engine.policy import PolicySpec, combine
 from crypto_bot_core.engine.router import NoRouteError
-from crypto_bot_core.engine.sizing import intent_for, no_trade_due
+from crypto_bot_core.engine.sizing import SizingMode, full_position, intent_for
 from crypto_bot_core.support.trusted import build, replace
 from crypto_bot_sdk import (
     AgentUnavailableError,
@@ -136,27 +136,124 @@ async def decide(engine: Engine, symbol: str, ts: datetime) -> None:
     """
     assert engine.selector is not None
     policy = engine.selector.select(symbol, engine.market)
-    spec = engine.policies.policies[policy]
     precomputed = engine.precomputed
     if precomputed.active:
-        scored = _precomputed_scores(engine, spec, symbol)
-        if scored is not None:
-            blended = blend(spec, scored)
-            if blended is None:
+        gate = precomputed.plans.get((symbol, policy))
+        if gate is None:
+            gate = precomputed.plans[(symbol, policy)] = _gate_for(engine, symbol, policy)
+        if isinstance(gate, _Gate):
+            verdict = gate.quiet(engine)
+            if verdict is _NO_OPINION:
                 return
-            price = engine.market.last_price(symbol)
-            venues = engine.venues_for(symbol)
-            if price is not None and venues:
-                instrument = engine.instruments[(venues[0], symbol)]
-                current = engine.portfolio.net_quantity(symbol)
-                if no_trade_due(engine.sizing, blended[0], current, price, instrument):
-                    engine.stats.signals += 1
-                    return
+            if verdict is _QUIET:
+                engine.stats.signals += 1
+                return
+            scored = _precomputed_scores(engine, gate.spec, symbol)
+            assert scored is not None  # the gate exists only while every member has a track
             signals = _signals_from_scores(engine, symbol, ts, scored)
             await decide_on(engine, symbol, ts, policy, signals)
             return
     signals = await _signals(engine, policy, symbol)
     await decide_on(engine, symbol, ts, policy, signals)
+
+
+_NO_OPINION = object()
+"""The blend has no opinion (no member scored, or too little confidence): nothing to do."""
+_QUIET = object()
+"""The blend's target keeps the held side: no order is due."""
+_DUE = object()
+"""An order may be due: the full decision runs."""
+
+
+class _Gate:
+    """The quiet-bar test of one symbol under one policy, with everything it needs resolved
+    once: the members' tracks and weights, the instrument, the sizing rule's constants.
+
+    It repeats :func:`~crypto_bot_core.engine.policy.blend`'s float operations in the same
+    order and :func:`~crypto_bot_core.engine.sizing.no_trade_due`'s rule, so its answer is
+    the one the full pipeline would reach; it only saves building what would be thrown away.
+    """
+
+    __slots__ = (
+        "clamp_short",
+        "fixed_full_nonzero",
+        "instrument",
+        "members",
+        "min_confidence",
+        "sizing",
+        "spec",
+        "symbol",
+        "threshold",
+        "total_weight",
+    )
+
+    def __init__(self, engine: Engine, symbol: str, spec: PolicySpec) -> None:
+        self.symbol = symbol
+        self.spec = spec
+        self.members = tuple(
+            (member.weight, engine.precomputed.track(member.agent, symbol))
+            for member in spec.agents
+        )
+        total = 0.0
+        for member in spec.agents:
+            total += member.weight
+        self.total_weight = total
+        self.min_confidence = spec.min_confidence
+        venues = engine.venues_for(symbol)
+        self.instrument = engine.instruments[(venues[0], symbol)]
+        sizing = self.sizing = engine.sizing
+        self.clamp_short = sizing.long_only or self.instrument.kind is InstrumentKind.SPOT
+        self.threshold = sizing.entry_threshold
+        self.fixed_full_nonzero: bool | None = None
+        if sizing.quantity_per_symbol is not None:
+            full = self.instrument.round_quantity(sizing.quantity_per_symbol)
+            self.fixed_full_nonzero = full != 0
+
+    def quiet(self, engine: Engine) -> object:
+        numerator = 0.0
+        weight_conf = 0.0
+        for weight, track in self.members:
+            index = track.position - 1  # type: ignore[union-attr]
+            scores = track.scores  # type: ignore[union-attr]
+            if index < 0 or index >= len(scores):
+                continue
+            score = scores[index]
+            if score != score:  # noqa: PLR0124 - NaN: no opinion on this bar
+                continue
+            wc = weight * track.confidences[index]  # type: ignore[union-attr]
+            numerator += wc * score
+            weight_conf += wc
+        if weight_conf == 0.0 or weight_conf / self.total_weight < self.min_confidence:
+            return _NO_OPINION
+        if self.sizing.mode is not SizingMode.DISCRETE:
+            return _DUE
+        score = max(-1.0, min(1.0, numerator / weight_conf))
+        if self.clamp_short and score < 0:
+            score = 0.0
+        side = 0 if abs(score) <= self.threshold else (1 if score > 0 else -1)
+        held = engine.portfolio.side_of(self.symbol)
+        if side != held:
+            return _DUE
+        if side == 0:
+            return _QUIET
+        if self.fixed_full_nonzero is not None:
+            return _QUIET if self.fixed_full_nonzero else _DUE
+        price = engine.market.last_price(self.symbol)
+        if price is None or full_position(self.sizing, price, self.instrument) == 0:
+            return _DUE
+        return _QUIET
+
+
+def _gate_for(engine: Engine, symbol: str, policy: str) -> _Gate | bool:
+    """The symbol's gate under ``policy``, or False when the full path must run every bar (a
+    member that does not precompute the symbol, or no venue lists it)."""
+    spec = engine.policies.policies[policy]
+    if not engine.venues_for(symbol):
+        return False
+    for member in spec.agents:
+        if engine.precomputed.track(member.agent, symbol) is None:
+            return False
+    return _Gate(engine, symbol, spec)
 
 
 def _precomputed_scores(

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from crypto_bot_core.engine import chaos
 from crypto_bot_core.engine.batching import BatchingLog, BatchLedger, can_batch
@@ -87,10 +87,10 @@ READ_AHEAD = 4096
 """Timestamps a backtest reads ahead: the block agents precompute their scores over."""
 
 
-@dataclass(frozen=True, slots=True)
-class StepResult:
+class StepResult(NamedTuple):
     """What one :meth:`Engine.step` did: the tick's decisions, orders and fills, and the equity
-    after it. Empty tuples on the (many) ticks where nothing was due."""
+    after it. Empty tuples on the (many) ticks where nothing was due. A named tuple: one is
+    made per tick, and it is the cheapest immutable record Python has."""
 
     ts: datetime
     events: int
@@ -160,6 +160,10 @@ class Engine:
     stats: EngineStats = field(init=False, default_factory=EngineStats)
     killed: bool = field(init=False, default=False)
     read_ahead: int | None = None
+    tick_gap: float = 0.0
+    """Paper and live: how long to wait for a further event of a timestamp before its tick is
+    processed; 0 waits one turn of the event loop, which is all an in-process source needs
+    (see ``_ticks_as_they_arrive``)."""
     """Timestamps read ahead per block; default: ``READ_AHEAD`` in a backtest, 1 otherwise."""
     equity_curve: EquityCurve = field(init=False, default_factory=EquityCurve)
     trades: list[TradeRow] = field(init=False, default_factory=list)
@@ -176,6 +180,12 @@ class Engine:
     """What the current step did; :meth:`step` returns it as a :class:`StepResult`."""
     last_step_monotonic: float = field(init=False, default=0.0)
     """``time.monotonic()`` when the last step finished: liveness reads it."""
+    _real_venues: bool = field(init=False, default=False)
+    _telemetry: bool = field(init=False, default=False)
+    _matchers: list[tuple[str, Callable[[MarketEvent], Any], bool]] = field(
+        init=False, default_factory=list
+    )
+    """Simulated venues' matching, called per event: (venue, function, awaitable?)."""
     _venues: dict[str, list[str]] = field(init=False, default_factory=dict)
     _venues_seen: int = field(init=False, default=-1)
 
@@ -204,6 +214,13 @@ class Engine:
             else None,
         )
         self.fill_sync = FillSync(self.exchanges)
+        self._real_venues = bool(self.fill_sync.venues)
+        self._telemetry = not isinstance(self.metrics, NullMetrics)
+        self._matchers = [
+            (venue, *_matcher(adapter))
+            for venue, adapter in self.exchanges.items()
+            if is_simulated(adapter)
+        ]
         self.precomputed = Precomputed(
             self.agents, self.agent_fences, on_failure=self._precompute_failed
         )
@@ -313,8 +330,12 @@ class Engine:
         self, start: datetime | None, end: datetime | None
     ) -> AsyncIterator[list[list[MarketEvent]]]:
         """The merged stream as blocks of timestamps: ``read_ahead`` of them in a backtest, one
-        otherwise (a live feed's next event has not happened yet)."""
+        otherwise."""
         size = self.read_ahead or (READ_AHEAD if self.mode == "backtest" else 1)
+        if self.mode != "backtest" and size == 1:
+            async for tick in self._ticks_as_they_arrive(start, end):
+                yield [tick]
+            return
         block: list[list[MarketEvent]] = []
         batch: list[MarketEvent] = []
         current: datetime | None = None
@@ -332,11 +353,57 @@ class Engine:
         if block:
             yield block
 
+    async def _ticks_as_they_arrive(
+        self, start: datetime | None, end: datetime | None
+    ) -> AsyncIterator[list[MarketEvent]]:
+        """Paper and live: a tick is processed as soon as no further event of its timestamp is
+        ready (after one loop turn, or ``tick_gap`` seconds), not when the next timestamp's
+        first event arrives - on a live one-minute feed that would decide every tick a minute
+        late.
+
+        The next event is awaited in a task that outlives the wait, so giving up waiting never
+        cancels (and so closes) a source's stream. An event of the same timestamp arriving
+        after its tick was processed is processed as a tick of its own.
+        """
+        iterator = aiter(merged(self.data_sources, start, end))
+        batch: list[MarketEvent] = []
+        pending: asyncio.Future[MarketEvent] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(iterator))
+                if batch and not pending.done():
+                    await asyncio.sleep(0)  # one turn: an in-process source answers in it
+                    if not pending.done() and self.tick_gap > 0:
+                        await asyncio.wait((pending,), timeout=self.tick_gap)
+                    if not pending.done():
+                        yield batch
+                        batch = []
+                        continue
+                try:
+                    event = await pending
+                except StopAsyncIteration:
+                    break
+                finally:
+                    if pending.done():
+                        pending = None
+                if batch and event.ts != batch[0].ts:
+                    yield batch
+                    batch = []
+                batch.append(event)
+            if batch:
+                yield batch
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await pending
+
     def _settled(self) -> bool:
         """After the kill switch, ticks only serve to fill the flattening orders."""
         return self.killed and not self.orders.any_open()
 
-    async def step(self, events: Sequence[MarketEvent]) -> StepResult:
+    async def step(self, events: Sequence[MarketEvent]) -> StepResult:  # noqa: PLR0912, PLR0915 - one function on purpose: a call per phase costs a coroutine a tick
         """Advance the engine by one tick: ``events`` all share one timestamp, later than the
         previous tick's.
 
@@ -356,26 +423,48 @@ class Engine:
         self.clock.advance(ts)
         updated: list[str] = []
         filled = False
+        take = self._take
+        matchers = self._matchers
         for event in events:
             if event.ts != ts:
                 raise ValueError(
                     f"step() takes the events of one timestamp: {event.ts.isoformat()} "
                     f"after {ts.isoformat()}"
                 )
-            filled = self._take(event, updated) or filled
-            filled = await self._match(event) or filled
+            if take(event, updated):
+                filled = True
+            for venue, match, is_async in matchers:
+                mark = self.venue_marks.get(venue)
+                if mark is not None and ts <= mark:
+                    continue  # a restored venue has seen this event already
+                fills = await match(event) if is_async else match(event)
+                if fills:
+                    filled = True
+                    chaos.point("fills_matched")
+                    for fill in fills:
+                        self.book(fill)
         if self.state_store is not None:
             self.state_store.tick = ts
             if filled:
                 self.state_store.persist_all()
-        if self.fill_sync.venues:
+        if self._real_venues:
             for fill in await self.fill_sync.collect():
                 self.book(fill)
-        await self._check_kill_request()
-        await self._decide_all(updated, ts)
+        if self.kill_requested is not None and not self.killed:
+            reason = self.kill_requested()
+            if reason:
+                await self.kill(reason)
+        if self.decide_after is None or ts > self.decide_after:
+            # (A resumed run replays ticks it already decided for market state only.)
+            for symbol in updated:
+                if self.killed:
+                    break  # the kill switch (before or during this tick): no new orders
+                await decide(self, symbol, ts)
+            if self.oversight is not None:
+                await self.oversight.tick(self, ts)
         equity = self.portfolio.update_peak()
         self.equity_curve.append((ts, equity))
-        if not isinstance(self.metrics, NullMetrics):
+        if self._telemetry:
             self._observe(equity)
         if self.yield_every_tick:
             await asyncio.sleep(0)
@@ -419,27 +508,6 @@ class Engine:
             return settle_funding(self, event)
         return False
 
-    async def _match(self, event: MarketEvent) -> bool:
-        """Let simulated venues match the event; book their fills. True if anything filled."""
-        filled = False
-        for venue, adapter in self.exchanges.items():
-            mark = self.venue_marks.get(venue)
-            if mark is not None and event.ts <= mark:
-                continue  # a restored venue has seen this event already
-            fills = await adapter.on_market_event(event)
-            if fills:
-                filled = True
-                chaos.point("fills_matched")
-                for fill in fills:
-                    self.book(fill)
-        return filled
-
-    async def _check_kill_request(self) -> None:
-        if self.kill_requested is not None and not self.killed:
-            reason = self.kill_requested()
-            if reason:
-                await self.kill(reason)
-
     def book(self, fill: Fill) -> None:
         order = self.orders.book_fill(fill)
         if order is None:
@@ -459,16 +527,6 @@ class Engine:
                 # Positive is worse than the price at decision time, for either side.
                 slippage = (fill.price - arrival) / arrival * 10_000 * fill.side.sign
             self.metrics.fill(fill.venue, fill.symbol, fill.liquidity.value, slippage)
-
-    async def _decide_all(self, symbols: list[str], ts: datetime) -> None:
-        if self.decide_after is not None and ts <= self.decide_after:
-            return  # a resumed run replays ticks it already decided for market state only
-        for symbol in symbols:
-            if self.killed:
-                return  # the kill switch (before or during this tick): no new orders
-            await decide(self, symbol, ts)
-        if self.oversight is not None:
-            await self.oversight.tick(self, ts)
 
     def _precompute_failed(self, agent: str, reason: str) -> None:
         """An agent's precompute failed or answered nonsense: it is asked ``evaluate`` from now
@@ -546,3 +604,13 @@ class Engine:
             venues=venues,
             events=self.stats.events,
         )
+
+
+def _matcher(adapter: ExchangeAdapter[Any]) -> tuple[Callable[[MarketEvent], Any], bool]:
+    """How to offer a simulated venue each event: its synchronous matching when it declares
+    one (``match_event``, capability ``sync_matching``), saving a coroutine per event and
+    venue, else the awaited ``on_market_event``."""
+    sync = getattr(type(adapter), "match_event", None)
+    if sync is not None and sync is not getattr(ExchangeAdapter, "match_event", None):
+        return adapter.match_event, False  # type: ignore[attr-defined]
+    return adapter.on_market_event, True

@@ -59,6 +59,8 @@ class Portfolio:
     accounts: dict[str, VenueAccount] = field(default_factory=dict)
     books: dict[tuple[str, str], _Book] = field(default_factory=dict)
     peak_equity: Decimal = ZERO
+    _sides: dict[str, int] = field(default_factory=dict)
+    """Per symbol: the sign of the net position across venues (+1, -1; absent when flat)."""
 
     def open_account(self, venue: str, cash: Decimal) -> None:
         if venue in self.accounts:
@@ -103,6 +105,11 @@ class Portfolio:
             book.quantity = new_qty
         book.realised += realised
         book.fees += fill.fee
+        net = self.net_quantity(book.symbol)
+        if net == 0:
+            self._sides.pop(book.symbol, None)
+        else:
+            self._sides[book.symbol] = 1 if net > 0 else -1
         if book.mark is None:
             book.mark = fill.price  # until the market marks it; a later close must win
         if book.kind is InstrumentKind.SPOT:
@@ -132,6 +139,10 @@ class Portfolio:
     def position_quantity(self, venue: str, symbol: str) -> Decimal:
         book = self.books.get((venue, symbol))
         return book.quantity if book is not None else ZERO
+
+    def side_of(self, symbol: str) -> int:
+        """The sign of :meth:`net_quantity`, kept up to date by every fill (asked every bar)."""
+        return self._sides.get(symbol, 0)
 
     def net_quantity(self, symbol: str) -> Decimal:
         return sum((b.quantity for b in self.books.values() if b.symbol == symbol), ZERO)

@@ -75,6 +75,8 @@ class Precomputed:
     _by_agent: dict[tuple[str, str], Track] = field(default_factory=dict, init=False)
     _disabled: set[str] = field(default_factory=set, init=False)
     _names: list[str] = field(default_factory=list, init=False)
+    plans: dict[tuple[str, str], Any] = field(default_factory=dict, init=False)
+    """The decisions' per (symbol, policy) quiet-bar gates; dropped whenever tracks change."""
 
     def __post_init__(self) -> None:
         self._names = sorted(n for n, a in self.agents.items() if offers_precompute(a))
@@ -123,12 +125,14 @@ class Precomputed:
                 if chosen is None:
                     chosen = Track(agent=name, symbol=symbol, venue=venue)
                     self._by_agent[(name, symbol)] = chosen
+                    self.plans.clear()
                     self._by_market.setdefault((venue, symbol), []).append(chosen)
                 chosen.scores = result.scores
                 chosen.confidences = result.confidences
 
     def _disable(self, name: str, reason: str) -> None:
         self._names.remove(name)
+        self.plans.clear()
         self._disabled.add(name)
         for key in [k for k in self._by_agent if k[0] == name]:
             track = self._by_agent.pop(key)

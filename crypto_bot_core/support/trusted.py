@@ -71,3 +71,28 @@ def replace(model: M, **update: Any) -> M:
     _set(instance, "__pydantic_extra__", None)
     _set(instance, "__pydantic_private__", None)
     return instance
+
+
+def maker(cls: type[M]) -> Any:
+    """A function ``make(values)`` building ``cls`` from a dict holding every field, unvalidated.
+
+    For the few models made per bar (a data source's bars): :func:`build` checks the keys
+    on every call, ~1.6 us; a maker checks them once here and then only sets the instance's
+    slots, ~0.8 us. ``values`` becomes the instance's ``__dict__``: pass a fresh dict.
+    Falls back to ``model_construct`` where the shortcut would not be exact.
+    """
+    names = shortcut_fields(cls)
+    if names is None:
+        return lambda values: cls.model_construct(**values)
+    new = cls.__new__
+    template = frozenset(names)
+
+    def make(values: dict[str, Any]) -> M:
+        instance = new(cls)
+        _set(instance, "__dict__", values)
+        _set(instance, "__pydantic_fields_set__", set(template))
+        _set(instance, "__pydantic_extra__", None)
+        _set(instance, "__pydantic_private__", None)
+        return instance
+
+    return make

@@ -18,6 +18,7 @@ from crypto_bot_core.builtins.synthetic_market.config import (
     SyntheticMarketConfig,
     timeframe_seconds,
 )
+from crypto_bot_core.support.trusted import maker
 from crypto_bot_sdk import (
     Bar,
     DataSource,
@@ -93,7 +94,7 @@ class SyntheticMarket(DataSource[SyntheticMarketConfig]):
     def _bars(self, first: int, stop: int, keys: Sequence[tuple[str, str]]) -> Iterator[Bar]:
         paths = self._generated()
         timeframe = self.config.timeframe
-        construct = Bar.model_construct
+        make = maker(Bar)
         for chunk_start in range(first, stop, _CHUNK):
             chunk_stop = min(stop, chunk_start + _CHUNK)
             columns = []
@@ -118,17 +119,19 @@ class SyntheticMarket(DataSource[SyntheticMarketConfig]):
                 for symbol, venue, pe, ve, o, h, lo, c, v in columns:
                     # Valid by construction (ticks >= 1, low <= open/close <= high), and a
                     # million validations would cost seconds; the tests validate every field.
-                    yield construct(
-                        symbol=symbol,
-                        venue=venue,
-                        ts=ts,
-                        kind="bar",
-                        timeframe=timeframe,
-                        open=Decimal(o[offset]).scaleb(pe),
-                        high=Decimal(h[offset]).scaleb(pe),
-                        low=Decimal(lo[offset]).scaleb(pe),
-                        close=Decimal(c[offset]).scaleb(pe),
-                        volume=Decimal(v[offset]).scaleb(ve),
+                    yield make(
+                        {
+                            "symbol": symbol,
+                            "venue": venue,
+                            "ts": ts,
+                            "kind": "bar",
+                            "timeframe": timeframe,
+                            "open": Decimal(o[offset]).scaleb(pe),
+                            "high": Decimal(h[offset]).scaleb(pe),
+                            "low": Decimal(lo[offset]).scaleb(pe),
+                            "close": Decimal(c[offset]).scaleb(pe),
+                            "volume": Decimal(v[offset]).scaleb(ve),
+                        }
                     )
 
     def _keys(self) -> list[tuple[str, str]]:

@@ -65,16 +65,6 @@ GAP_S = 0.005
 PACED_BARS = 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "engine: Engine._blocks completes a timestamp's batch only when the first event of "
-        "the next timestamp arrives, so a paper or live tick is decided one feed interval "
-        "late (a one-minute bar feed: ~60 s, past the 2 s budget). Remove this marker when "
-        "the kernel decides a tick on arrival."
-    ),
-)
 def test_a_tick_is_decided_when_it_arrives_not_when_the_next_one_does(
     host: Host, tmp_path: Path
 ) -> None:
