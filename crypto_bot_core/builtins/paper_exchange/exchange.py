@@ -20,7 +20,6 @@ from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
 from crypto_bot_core.builtins.paper_exchange.markets import Market, MarketRegistry
 from crypto_bot_core.builtins.paper_exchange.matching import Matcher
 from crypto_bot_core.builtins.paper_exchange.persistence import (
-    book_at_venue,
     dump_state,
     load_state,
 )
@@ -31,6 +30,7 @@ from crypto_bot_core.builtins.paper_exchange.views import (
     PriceAdjust,
     View,
     bar_end,
+    book_at_venue,
     mark_of,
     view_of,
 )

@@ -12,25 +12,42 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter
 
-from crypto_bot_core.builtins.paper_exchange.views import PriceAdjust
 from crypto_bot_core.builtins.paper_exchange.working import WorkingOrder
 from crypto_bot_sdk import (
-    BookLevel,
     ConfigError,
     Fill,
     MarketEvent,
     MetricPoint,
-    OrderBook,
     OrderRequest,
     OrderStatus,
 )
 
 if TYPE_CHECKING:
-    from crypto_bot_core.builtins.paper_exchange.exchange import PaperExchange
+    from crypto_bot_core.builtins.paper_exchange.accounts import Account
+    from crypto_bot_core.builtins.paper_exchange.markets import MarketRegistry
+    from crypto_bot_core.builtins.paper_exchange.settlement import Settlement
+
+
+class VenueInternals(Protocol):
+    """The parts of a paper venue its snapshot holds. A protocol, so this module needs
+    nothing of the exchange's (which imports it): the exchange satisfies it structurally."""
+
+    @property
+    def venue(self) -> str: ...
+
+    _clock: datetime
+    _order_seq: int
+    _settlement: Settlement
+    _account: Account
+    _markets: MarketRegistry
+    _orders: dict[str, WorkingOrder]
+    _resting: dict[str, list[WorkingOrder]]
+    _last: dict[str, Any]
+    _views: dict[str, Any]
 
 FORMAT = 1
 _EVENT: TypeAdapter[MarketEvent] = TypeAdapter(MarketEvent)
@@ -77,7 +94,7 @@ def _order_load(raw: dict[str, Any]) -> WorkingOrder:
     )
 
 
-def dump_state(venue: PaperExchange) -> dict[str, Any]:
+def dump_state(venue: VenueInternals) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "venue": venue.venue,
@@ -92,7 +109,7 @@ def dump_state(venue: PaperExchange) -> dict[str, Any]:
     }
 
 
-def load_state(venue: PaperExchange, data: dict[str, Any]) -> None:
+def load_state(venue: VenueInternals, data: dict[str, Any]) -> None:
     """Replace ``venue``'s state with ``data``; refuse a snapshot of another venue or format."""
     _check_compatible(venue, data)
     for symbol in data["derived_instruments"]:
@@ -130,7 +147,7 @@ def load_state(venue: PaperExchange, data: dict[str, Any]) -> None:
         venue._settlement.by_order.setdefault(fill.client_order_id, []).append(fill)
 
 
-def _check_compatible(venue: PaperExchange, data: dict[str, Any]) -> None:
+def _check_compatible(venue: VenueInternals, data: dict[str, Any]) -> None:
     if data.get("format") != FORMAT:
         raise ConfigError(
             f"paper exchange snapshot format {data.get('format')!r} is not {FORMAT}; "
@@ -143,14 +160,3 @@ def _check_compatible(venue: PaperExchange, data: dict[str, Any]) -> None:
         )
     if venue._orders or venue._settlement.fills:
         raise ConfigError(f"venue {venue.venue!r} already traded; restore into a fresh adapter")
-
-
-def book_at_venue(book: OrderBook, adjust: PriceAdjust, venue: str, depth: int) -> OrderBook:
-    """A stream book re-priced for this venue, cut to ``depth`` levels a side."""
-    return OrderBook(
-        symbol=book.symbol,
-        venue=venue,
-        ts=book.ts,
-        bids=tuple(BookLevel(price=adjust(lv.price), amount=lv.amount) for lv in book.bids[:depth]),
-        asks=tuple(BookLevel(price=adjust(lv.price), amount=lv.amount) for lv in book.asks[:depth]),
-    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from crypto_bot_sdk import Bar, OrderBook, Trade
+from crypto_bot_sdk import Bar, BookLevel, OrderBook, Trade
 
 _ZERO = Decimal(0)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -142,3 +142,14 @@ def bar_end(bar: Bar) -> datetime:
         return bar.ts.replace(year=year, month=month, day=day)
     step = _FIXED[bar.timeframe] = timedelta(seconds=count * _UNITS[unit])
     return bar.ts + step
+
+
+def book_at_venue(book: OrderBook, adjust: PriceAdjust, venue: str, depth: int) -> OrderBook:
+    """A stream book re-priced for this venue, cut to ``depth`` levels a side."""
+    return OrderBook(
+        symbol=book.symbol,
+        venue=venue,
+        ts=book.ts,
+        bids=tuple(BookLevel(price=adjust(lv.price), amount=lv.amount) for lv in book.bids[:depth]),
+        asks=tuple(BookLevel(price=adjust(lv.price), amount=lv.amount) for lv in book.asks[:depth]),
+    )
