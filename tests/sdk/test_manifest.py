@@ -163,3 +163,31 @@ def test_api_and_core_problems_are_reported_together() -> None:
     assert len(problems) == 2
     assert problems[0].startswith("api_version 2.0.0 has major 2")
     assert problems[1].startswith("compatible_core_version '<0.1' excludes")
+
+
+# --- API 1.1 ------------------------------------------------------------------------
+
+
+def test_api_is_1_1_and_1_0_manifests_still_run() -> None:
+    assert parse_api_version(API_VERSION)[:2] == (1, 1)
+    veteran = manifest("1.0.0")
+    assert compatibility_problems(veteran, core_version="0.1.0") == []
+
+
+@pytest.mark.parametrize("kind", ["selector", "oversight", "notifier"])
+def test_a_kind_of_api_1_1_needs_api_version_1_1(kind: str) -> None:
+    with pytest.raises(ManifestError) as caught:
+        Manifest.from_mapping(with_(kinds=["agent", kind], api_version="1.0.7"))
+    assert f"kinds {kind} (API 1.1) are newer than api_version 1.0.7" in str(caught.value)
+    for api in ("1.1.0", "1.4.2"):
+        declared = Manifest.from_mapping(with_(kinds=["agent", kind], api_version=api))
+        assert PluginKind(kind) in declared.kinds
+
+
+def test_a_1_1_plugin_is_refused_by_a_1_0_host_for_the_right_reason() -> None:
+    plugin = Manifest.from_mapping(with_(kinds=["selector"], api_version="1.1.0"))
+    problems = compatibility_problems(plugin, core_version="0.1.0", api_version="1.0.0")
+    assert problems == [
+        "api_version 1.1.0 is newer than this host's SDK API 1.0.0; upgrade crypto-bot-sdk "
+        "and crypto-bot-core"
+    ]
