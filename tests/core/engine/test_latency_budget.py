@@ -61,8 +61,8 @@ def test_tick_to_order_p95_is_within_the_budget(
     assert p95 < BUDGET_P95_US, run.line("tick-to-order over budget")
 
 
-GAP_S = 0.005
-PACED_BARS = 400
+GAP_S = 0.01
+PACED_BARS = 300
 
 
 def test_a_tick_is_decided_when_it_arrives_not_when_the_next_one_does(
@@ -71,10 +71,12 @@ def test_a_tick_is_decided_when_it_arrives_not_when_the_next_one_does(
     """A paced feed (a new tick every GAP_S) must not add GAP_S to the tick-to-order time.
 
     The unpaced test above cannot see this: from a file or the synthetic market the next
-    tick is always there at once. On a live feed the wait is the bar interval, and the
-    budget of 2 s is then broken by the kernel's batching alone.
+    tick is always there at once. On a live feed an engine that waits for the next tick
+    to close the current one decides a bar interval late, which alone breaks the 2 s
+    budget. Such an engine puts every sample above GAP_S; the median is held to half of
+    it, so a slow CI machine (a few late orders) cannot fail the test, the regression can.
     """
     latency = _bench_latency()
     run = latency.paper_latency(PACED_BARS, host, ledger_on=False, gap_s=GAP_S, folder=tmp_path)
     assert run.orders >= 5
-    assert run.percentile(0.95) < GAP_S * 1e6 / 2, run.line(f"paced, a tick every {GAP_S}s")
+    assert run.percentile(0.5) < GAP_S * 1e6 / 2, run.line(f"paced, a tick every {GAP_S}s")
