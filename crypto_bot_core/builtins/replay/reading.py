@@ -1,22 +1,43 @@
-"""Reading rows out of CSV (stdlib ``csv``) and Parquet (``pyarrow``, imported lazily) files.
+"""Reading CSV (stdlib) and Parquet (``pyarrow``, imported lazily) files in bounded blocks.
 
-Both readers hand back the same shape, the wanted columns in a fixed order,
-with each row's position, so validation is written once. CSV cells stay text,
-which keeps decimals exact; Parquet cells arrive as the column's Python type
-(int, float, Decimal, str, datetime).
+A replayed file can be far larger than the memory a backtest may use (a year
+of one-minute bars is half a million rows), so nothing here ever holds a
+whole file: readers hand out one block at a time and keep only the partial
+line that straddles two reads.
+
+CSV blocks come in two shapes. Most files (ccxt's ``fetch_ohlcv`` saved with
+``csv.writer`` or pandas) quote nothing, so a :class:`TextBlock` is just a run
+of complete lines, which the OHLCV parser turns into columns with a handful of
+C-level string operations instead of a ``csv`` call per row. From the first
+block that holds a quote character (or a NUL, or a bare carriage return) on,
+the file is read with the ``csv`` module and blocks are :class:`CsvRows`, so
+quoted fields, quoted line breaks and malformed quoting behave exactly as the
+``csv`` module defines them. Parquet comes as :class:`ValueRows` through
+``ParquetFile.iter_batches``. CSV cells stay text, which keeps decimals
+exact; Parquet cells arrive as the column's Python type (int, float, Decimal,
+str, datetime).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
 
 from crypto_bot_sdk import DataSourceError
 
+BLOCK_CHARS = 1 << 19
+"""Characters read per CSV block: about 8,500 one-minute OHLCV rows, a few MB once parsed."""
 
-@dataclass(frozen=True)
+BATCH_ROWS = 8192
+"""Rows per Parquet batch and per block of a quoted CSV file."""
+
+
+@dataclass(frozen=True, slots=True)
 class RowPosition:
     """Where a row sits: the physical line (CSV only) and the 1-based data row (header excluded)."""
 
@@ -32,83 +53,236 @@ class RowPosition:
 Row = tuple[RowPosition, Sequence[object]]
 
 
-def _missing_columns(
-    path: Path, present: Sequence[str], required: Sequence[str], where: str
-) -> None:
-    missing = [c for c in required if c not in present]
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A file's columns and where the wanted ones sit (``None``: an absent optional column)."""
+
+    path: Path
+    names: tuple[str, ...]
+    indexes: tuple[int | None, ...]
+    """Positions of ``required + optional`` columns, in that order."""
+
+    @property
+    def width(self) -> int:
+        return len(self.names)
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    """Complete CSV lines without quotes, NULs or bare carriage returns, each ending in ``\\n``.
+
+    ``first_line`` is the physical line number of the first one; blank lines
+    are still in the text (only the row-by-row path skips them).
+    """
+
+    text: str
+    first_line: int
+    lines: int
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRows:
+    """Rows the ``csv`` module split: (physical line of the row's end, all of its cells)."""
+
+    rows: list[tuple[int, list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRows:
+    """Parquet rows: the wanted columns' values in ``required + optional`` order."""
+
+    rows: list[Sequence[object]]
+
+
+Block = TextBlock | CsvRows | ValueRows
+
+
+def _header(
+    path: Path, names: Sequence[str], required: Sequence[str], optional: Sequence[str], where: str
+) -> Header:
+    missing = [c for c in required if c not in names]
     if missing:
         raise DataSourceError(
-            f"{path}: {where} lacks column(s) {missing}; found {list(present)}. Use ccxt's "
+            f"{path}: {where} lacks column(s) {missing}; found {list(names)}. Use ccxt's "
             f"column names: {', '.join(required)}"
         )
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise DataSourceError(f"{path}: the header repeats column(s) {duplicated}")
+    indexes = tuple(names.index(c) if c in names else None for c in (*required, *optional))
+    return Header(path, tuple(names), indexes)
 
 
-def read_csv(path: Path, required: Sequence[str], optional: Sequence[str]) -> Iterator[Row]:
-    """Rows of a CSV file with a header line; values of ``required + optional`` columns, in order.
+class CsvReader:
+    """One CSV file with a header line; use as a context manager so the file is closed.
 
-    An absent optional column reads as ``None``; blank lines are skipped.
+    Opening reads and checks the header only, so a missing file, an empty file
+    or a missing column is reported before any row is read.
     """
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise DataSourceError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-    with handle:
-        reader = csv.reader(handle, strict=True)
+
+    def __init__(self, path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> None:
+        self.path = path
         try:
-            header = next(reader, None)
-            if header is None:
-                raise DataSourceError(f"{path}: the file is empty; expected a header line")
-            names = [name.strip() for name in header]
-            _missing_columns(path, names, required, "the header (line 1)")
-            duplicated = sorted({n for n in names if names.count(n) > 1})
-            if duplicated:
-                raise DataSourceError(f"{path}: the header repeats column(s) {duplicated}")
-            indexes = [names.index(c) if c in names else None for c in (*required, *optional)]
-            width = len(names)
-            data_row = 0
-            for cells in reader:
-                if not cells or (len(cells) == 1 and not cells[0].strip()):
-                    continue
-                data_row += 1
-                position = RowPosition(reader.line_num, data_row)
-                if len(cells) != width:
-                    raise DataSourceError(
-                        f"{path}: {position.describe()}: has {len(cells)} fields, the header "
-                        f"has {width}"
-                    )
-                yield position, [None if i is None else cells[i] for i in indexes]
+            self._handle: IO[str] = path.open(newline="", encoding="utf-8-sig")
+        except OSError as exc:
+            raise DataSourceError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+        try:
+            self.header, self._lines = self._read_header(required, optional)
+        except BaseException:
+            self._handle.close()
+            raise
+
+    def _read_header(self, required: Sequence[str], optional: Sequence[str]) -> tuple[Header, int]:
+        path = self.path
+        reader = csv.reader(self._handle, strict=True)
+        try:
+            row = next(reader, None)
         except csv.Error as exc:
             raise DataSourceError(f"{path}: line {reader.line_num}: malformed CSV: {exc}") from exc
         except UnicodeDecodeError as exc:
             raise DataSourceError(f"{path}: not UTF-8 text: {exc}") from exc
+        if row is None:
+            raise DataSourceError(f"{path}: the file is empty; expected a header line")
+        names = [name.strip() for name in row]
+        return _header(path, names, required, optional, "the header (line 1)"), reader.line_num
+
+    def __enter__(self) -> CsvReader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def blocks(self, block_chars: int | None = None) -> Iterator[Block]:
+        """The rows after the header: :class:`TextBlock` while unquoted, then :class:`CsvRows`.
+
+        ``block_chars`` defaults to :data:`BLOCK_CHARS` (read when called, so tests can
+        shrink it to put block boundaries everywhere).
+        """
+        try:
+            yield from self._blocks(block_chars or BLOCK_CHARS)
+        except UnicodeDecodeError as exc:
+            raise DataSourceError(f"{self.path}: not UTF-8 text: {exc}") from exc
+
+    def _blocks(self, block_chars: int) -> Iterator[Block]:
+        handle = self._handle
+        line = self._lines + 1  # physical number of the next line to hand out
+        carry = ""
+        while True:
+            data = handle.read(block_chars)
+            if not data:
+                if not carry:
+                    return
+                data, carry = carry + "\n", ""  # the last line has no line break
+            else:
+                data = carry + data
+                cut = data.rfind("\n") + 1
+                if cut == 0:
+                    carry = data  # one line longer than a block: keep reading
+                    continue
+                data, carry = data[:cut], data[cut:]
+            if "\r" in data:
+                data = data.replace("\r\n", "\n")
+            if '"' in data or "\r" in data or "\0" in data:
+                yield from self._csv_rows(data, carry, line)
+                return
+            count = data.count("\n")
+            yield TextBlock(data, line, count)
+            line += count
+
+    def _csv_rows(self, text: str, carry: str, line: int) -> Iterator[CsvRows]:
+        """The rest of the file through the ``csv`` module, from ``text`` (starting at ``line``)."""
+        handle = self._handle
+
+        def lines() -> Iterator[str]:
+            # The same line splitting as reading the file itself (newline=""): \n, \r\n, \r.
+            yield from io.StringIO(text, newline="")
+            if carry:
+                yield carry + handle.readline()
+            yield from handle
+
+        reader = csv.reader(lines(), strict=True)
+        batch = BATCH_ROWS
+        offset = line - 1
+        rows: list[tuple[int, list[str]]] = []
+        try:
+            for cells in reader:
+                rows.append((offset + reader.line_num, cells))
+                if len(rows) >= batch:
+                    yield CsvRows(rows)
+                    rows = []
+        except csv.Error as exc:
+            raise DataSourceError(
+                f"{self.path}: line {offset + reader.line_num}: malformed CSV: {exc}"
+            ) from exc
+        if rows:
+            yield CsvRows(rows)
 
 
-def read_parquet(path: Path, required: Sequence[str], optional: Sequence[str]) -> Iterator[Row]:
-    """Rows of a Parquet file; needs the ``data`` extra (``pip install crypto-bot-core[data]``)."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise DataSourceError(
-            f"{path}: reading Parquet needs pyarrow; install it with "
-            "'pip install crypto-bot-core[data]'"
-        ) from exc
-    try:
-        names = list(pq.read_schema(path).names)
-        _missing_columns(path, names, required, "the schema")
-        wanted = [c for c in (*required, *optional) if c in names]
-        table = pq.read_table(path, columns=wanted)
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid derives from ValueError
-        raise DataSourceError(f"{path}: cannot read as Parquet: {exc}") from exc
-    columns = {name: table.column(name).to_pylist() for name in wanted}
-    absent: list[object] = [None] * table.num_rows
-    ordered = [columns.get(c, absent) for c in (*required, *optional)]
-    for index, values in enumerate(zip(*ordered, strict=True)):
-        yield RowPosition(None, index + 1), values
+class ParquetReader:
+    """One Parquet file, read a row group batch at a time; needs the ``data`` extra (pyarrow)."""
+
+    def __init__(self, path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> None:
+        try:
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise DataSourceError(
+                f"{path}: reading Parquet needs pyarrow; install it with "
+                "'pip install crypto-bot-core[data]'"
+            ) from exc
+        self.path = path
+        try:
+            self._file: Any = pq.ParquetFile(path)
+            names = list(self._file.schema_arrow.names)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid derives from ValueError
+            raise DataSourceError(f"{path}: cannot read as Parquet: {exc}") from exc
+        self.header = _header(path, names, required, optional, "the schema")
+        self._columns = (*required, *optional)
+
+    def __enter__(self) -> ParquetReader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def blocks(self, batch_rows: int | None = None) -> Iterator[ValueRows]:
+        """Batches of :data:`BATCH_ROWS` rows; an absent optional column reads as ``None``."""
+        batch_rows = batch_rows or BATCH_ROWS
+        present = [
+            c for c, at in zip(self._columns, self.header.indexes, strict=True) if at is not None
+        ]
+        try:
+            for batch in self._file.iter_batches(batch_size=batch_rows, columns=present):
+                columns = {name: batch.column(name).to_pylist() for name in present}
+                absent: list[object] = [None] * batch.num_rows
+                ordered = [columns.get(c, absent) for c in self._columns]
+                yield ValueRows(list(zip(*ordered, strict=True)))
+        except (OSError, ValueError) as exc:
+            raise DataSourceError(f"{self.path}: cannot read as Parquet: {exc}") from exc
 
 
-def read_rows(
+Reader = CsvReader | ParquetReader
+
+
+def open_reader(
     path: Path, file_format: str, required: Sequence[str], optional: Sequence[str] = ()
-) -> Iterator[Row]:
+) -> Reader:
+    """The reader for ``path``; the header (CSV) or schema (Parquet) is checked right away."""
     if file_format == "parquet":
-        return read_parquet(path, required, optional)
-    return read_csv(path, required, optional)
+        return ParquetReader(path, required, optional)
+    return CsvReader(path, required, optional)

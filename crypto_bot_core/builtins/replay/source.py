@@ -1,23 +1,56 @@
-"""The ``replay`` data source: recorded OHLCV bars and trades, validated, merged in time order.
+"""The ``replay`` data source: recorded OHLCV bars and trades, streamed from disk, merged in time.
 
-All files are read and checked once, on :meth:`ReplaySource.start` or first
-use, so a broken file stops the run before the first event rather than
-halfway through a backtest. Streaming then only turns checked records into
-events.
+Files are never held: :meth:`ReplaySource.stream` reads each series a block
+(a few thousand rows) at a time, checks the block and hands out its events,
+so memory stays flat however long the file (a million one-minute bars stream
+in well under 100 MB where holding them took over a gigabyte). What must be
+known before the first event costs a pass that holds nothing either:
+:meth:`ReplaySource.start` opens every file and checks its header, and the
+instruments' inferred increments (no ``tick_size``/``lot_size`` configured)
+come from a scan that parses only the blocks that could refine them (see
+``parsing.py``). Bad rows are therefore refused when the stream reaches
+them, with the same message as ever (file, line, data row, column, value,
+what to do), as a :class:`~crypto_bot_sdk.DataSourceError` that ends the run
+cleanly; rows past the window's ``end`` are not read at all.
+
+Blocks for precomputation
+-------------------------
+
+:meth:`ReplaySource.blocks` hands out the same stream as consecutive blocks,
+each with its events *and* float columns of the bars in it, built from one
+parse of the text, for an engine that precomputes indicators over columns
+and then steps through events::
+
+    for block in source.blocks(start, end, size=65536):
+        block.events                  # list[MarketEvent], exactly stream()'s, in its order
+        block.bars[("binance", "BTC/USDT")]   # BarColumns for that (venue, symbol)
+        #   .ts_ms array('q'), .open/.high/.low/.close/.volume array('d'), .timeframe
+        #   row i is that market's i-th Bar in block.events
+
+A block never splits a timestamp: all events at one time are in one block.
+It holds at most ``size`` events unless one timestamp alone has more.
+Concatenating every block's events gives what :meth:`~ReplaySource.stream`
+yields over the same window; markets without bars in a block (trades only,
+or a gap) have no entry in ``bars``.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
+from crypto_bot_core.builtins.replay.chunks import BarChunk, BarColumns, Chunk, TradeChunk
 from crypto_bot_core.builtins.replay.config import ReplayConfig, ReplayFile, timeframe_ms
-from crypto_bot_core.builtins.replay.reading import read_rows
+from crypto_bot_core.builtins.replay.parsing import OhlcvParser, TradeParser, scan_precision
+from crypto_bot_core.builtins.replay.reading import open_reader
 from crypto_bot_core.builtins.replay.validation import (
     EPOCH,
     MS,
@@ -25,88 +58,191 @@ from crypto_bot_core.builtins.replay.validation import (
     TRADE_COLUMNS,
     TRADE_OPTIONAL,
     OhlcvChecker,
-    SeriesChecker,
+    Precision,
     TradeChecker,
 )
 from crypto_bot_sdk import (
-    Bar,
     DataSource,
     DataSourceError,
     Instrument,
     InstrumentKind,
     MarketEvent,
-    Side,
-    Trade,
     parse_symbol,
 )
+
+DEFAULT_BLOCK_EVENTS = 65536
+
+
+def _to_ms(moment: datetime | None) -> int | None:
+    """The first whole millisecond at or after ``moment`` (None stays None)."""
+    return None if moment is None else -((EPOCH - moment) // MS)
 
 
 @dataclass
 class _Series:
-    """One market's checked records, oldest first, from one or more files."""
+    """One market's files of one kind (and timeframe), in config order: one checked sequence."""
 
-    spec: ReplayFile  # the first file of the series: symbol, venue, kind, grid overrides
-    records: list[tuple[Any, ...]]
-    timestamps: list[int]
-    checker: SeriesChecker
+    files: list[ReplayFile]
+    allow_gaps: bool
 
-    def event(self, record: tuple[Any, ...]) -> MarketEvent:
-        ts = EPOCH + record[0] * MS
+    @property
+    def spec(self) -> ReplayFile:
+        """The first file: symbol, venue, kind and timeframe of the whole series."""
+        return self.files[0]
+
+    def chunks(self, lo: int | None, hi: int | None) -> Iterator[Chunk]:
+        """Checked rows with ``lo <= ts < hi`` (ms), a block at a time; reading stops at ``hi``."""
         spec = self.spec
-        # Every field was checked when the file was read (see validation.py).
-        if spec.kind == "ohlcv":
-            return Bar.model_construct(
-                symbol=spec.symbol,
-                venue=spec.venue,
-                ts=ts,
-                kind="bar",
-                timeframe=spec.timeframe or "",  # always set for OHLCV files
-                open=record[1],
-                high=record[2],
-                low=record[3],
-                close=record[4],
-                volume=record[5],
+        ohlcv = spec.kind == "ohlcv"
+        checker: OhlcvChecker | TradeChecker
+        if ohlcv:
+            assert spec.timeframe is not None  # required by ReplayFile's validator
+            checker = OhlcvChecker(
+                interval_ms=timeframe_ms(spec.timeframe),
+                timeframe=spec.timeframe,
+                allow_gaps=self.allow_gaps,
             )
-        return Trade.model_construct(
-            symbol=spec.symbol,
-            venue=spec.venue,
-            ts=ts,
-            kind="trade",
-            trade_id=record[1],
-            side=Side(record[2]),
-            price=record[3],
-            amount=record[4],
-        )
+        else:
+            checker = TradeChecker(symbol=spec.symbol)
+        for item in self.files:
+            checker.start_file(item.path)
+            if isinstance(checker, OhlcvChecker):
+                reader = open_reader(item.path, item.file_format, OHLCV_COLUMNS)
+                parser: OhlcvParser | TradeParser = OhlcvParser(checker, reader.header)
+            else:
+                reader = open_reader(item.path, item.file_format, TRADE_COLUMNS, TRADE_OPTIONAL)
+                parser = TradeParser(checker, reader.header)
+            with reader:
+                for block in reader.blocks():
+                    chunk = parser.parse(block)
+                    if not chunk.ts:
+                        continue
+                    ts = chunk.ts
+                    if lo is not None and ts[-1] < lo:
+                        continue
+                    first = 0 if lo is None or ts[0] >= lo else bisect_left(ts, lo)
+                    if hi is not None and ts[-1] >= hi:
+                        stop = bisect_left(ts, hi)
+                        if stop > first:
+                            yield chunk.cut(first, stop)
+                        return
+                    yield chunk if first == 0 else chunk.cut(first, len(ts))
+
+    def events(self, chunk: Chunk) -> Iterator[MarketEvent]:
+        spec = self.spec
+        if isinstance(chunk, BarChunk):
+            return chunk.events(spec.symbol, spec.venue, spec.timeframe or "")
+        return chunk.events(spec.symbol, spec.venue)
+
+    def stream(self, lo: int | None, hi: int | None) -> Iterator[MarketEvent]:
+        for chunk in self.chunks(lo, hi):
+            yield from self.events(chunk)
+
+    def precision(self) -> Precision:
+        """The finest increments over all of the series' files (one pass, nothing held)."""
+        found = Precision()
+        spec = self.spec
+        columns = (OHLCV_COLUMNS, ()) if spec.kind == "ohlcv" else (TRADE_COLUMNS, TRADE_OPTIONAL)
+        for item in self.files:
+            with open_reader(item.path, item.file_format, *columns) as reader:
+                scan_precision(reader, spec.kind, found)
+        return found
 
 
-def _load(config: ReplayConfig) -> list[_Series]:
+def _group(config: ReplayConfig) -> list[_Series]:
     series: dict[tuple[str, str, str, str], _Series] = {}
     for spec in config.files:
         current = series.get(spec.series_key)
         if current is None:
-            checker: SeriesChecker
-            if spec.kind == "ohlcv":
-                assert spec.timeframe is not None  # required by ReplayFile's validator
-                checker = OhlcvChecker(
-                    interval_ms=timeframe_ms(spec.timeframe),
-                    timeframe=spec.timeframe,
-                    allow_gaps=config.allow_gaps,
-                )
-            else:
-                checker = TradeChecker(symbol=spec.symbol)
-            current = _Series(spec, [], [], checker)
-            series[spec.series_key] = current
-        checker = current.checker
-        checker.start_file(spec.path)
-        if isinstance(checker, OhlcvChecker):
-            rows = read_rows(spec.path, spec.file_format, OHLCV_COLUMNS)
+            series[spec.series_key] = _Series([spec], config.allow_gaps)
         else:
-            rows = read_rows(spec.path, spec.file_format, TRADE_COLUMNS, TRADE_OPTIONAL)
-        for position, values in rows:
-            record = checker.check(position, values)
-            current.records.append(record)
-            current.timestamps.append(record[0])
+            current.files.append(spec)
     return list(series.values())
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a block's events are built.
+
+    A block holds tens of thousands of new bars, none of them in a cycle.
+    Built with the collector on, the growing list triggers full collections
+    that walk every bar built so far, again and again (about half the cost
+    of a block); paused, each bar is looked at a couple of times after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _event_ts(event: MarketEvent) -> datetime:
+    return event.ts
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayBlock:
+    """Consecutive events of the stream, with the bars among them as columns per market."""
+
+    events: list[MarketEvent]
+    bars: dict[tuple[str, str], BarColumns]
+    """(venue, symbol) -> that market's bars in ``events``, as columns."""
+
+
+@dataclass
+class _Pending:
+    """Rows of one series read ahead for :meth:`ReplaySource.blocks` and not yet handed out."""
+
+    source: Iterator[Chunk]
+    parts: list[Chunk] = field(default_factory=list)
+    count: int = 0
+    done: bool = False
+
+    def fill(self, rows: int) -> None:
+        while self.count < rows and not self.done:
+            chunk = next(self.source, None)
+            if chunk is None:
+                self.done = True
+            else:
+                self.parts.append(chunk)
+                self.count += len(chunk)
+
+    def first_ts(self) -> int:
+        return self.parts[0].ts[0]
+
+    def last_ts(self) -> int:
+        return self.parts[-1].ts[-1]
+
+    def through(self, moment: int) -> int:
+        """How many pending rows have ``ts <= moment``."""
+        total = 0
+        for part in self.parts:
+            if part.ts[-1] <= moment:
+                total += len(part)
+            else:
+                return total + bisect_right(part.ts, moment)
+        return total
+
+    def take(self, rows: int) -> Chunk | None:
+        if rows == 0:
+            return None
+        taken: list[Any] = []
+        left = rows
+        while left:
+            part = self.parts[0]
+            if len(part) <= left:
+                taken.append(self.parts.pop(0))
+                left -= len(part)
+            else:
+                taken.append(part.cut(0, left))
+                self.parts[0] = part.cut(left, len(part))
+                left = 0
+        self.count -= rows
+        if isinstance(taken[0], BarChunk):
+            return BarChunk.join(taken)
+        return TradeChunk.join(taken)
 
 
 class ReplaySource(DataSource[ReplayConfig]):
@@ -114,7 +250,8 @@ class ReplaySource(DataSource[ReplayConfig]):
 
     Events of all files are merged by timestamp; at equal timestamps, files
     listed earlier in the config come first. Bars carry their open time, as in
-    ccxt's ``fetch_ohlcv``.
+    ccxt's ``fetch_ohlcv``. Files are streamed, never held (see the module
+    docstring); :meth:`blocks` offers the stream with float columns.
     """
 
     name = "replay"
@@ -122,15 +259,24 @@ class ReplaySource(DataSource[ReplayConfig]):
 
     def __init__(self, config: ReplayConfig) -> None:
         super().__init__(config)
-        self._series: list[_Series] | None = None
+        self._series = _group(config)
+        self._checked = False
+        self._instruments: tuple[Instrument, ...] | None = None
 
     async def start(self) -> None:
-        self._loaded()
+        """Open every file and check its header, and infer increments, before any event."""
+        self._instruments = self._infer_instruments()
 
-    def _loaded(self) -> list[_Series]:
-        if self._series is None:
-            self._series = _load(self.config)
-        return self._series
+    def _check_headers(self) -> None:
+        if self._checked:
+            return
+        for item in self._series:
+            for spec in item.files:
+                columns = (
+                    (OHLCV_COLUMNS, ()) if spec.kind == "ohlcv" else (TRADE_COLUMNS, TRADE_OPTIONAL)
+                )
+                open_reader(spec.path, spec.file_format, *columns).close()
+        self._checked = True
 
     def instruments(self) -> Sequence[Instrument]:
         """One instrument per (symbol, venue), in config order.
@@ -138,16 +284,24 @@ class ReplaySource(DataSource[ReplayConfig]):
         Increments not set in the config are the finest seen in any of the
         market's files, so every replayed price and size lies on the grid.
         """
+        if self._instruments is None:
+            self._instruments = self._infer_instruments()
+        return self._instruments
+
+    def _infer_instruments(self) -> tuple[Instrument, ...]:
+        self._check_headers()
         grouped: dict[tuple[str, str], list[_Series]] = {}
-        for item in self._loaded():
+        for item in self._series:
             grouped.setdefault((item.spec.symbol, item.spec.venue), []).append(item)
         instruments = []
         for (symbol, venue), items in grouped.items():
-            specs = [item.spec for item in items]
+            specs = [spec for item in items for spec in item.files]
             tick = next((s.tick_size for s in specs if s.tick_size is not None), None)
             lot = next((s.lot_size for s in specs if s.lot_size is not None), None)
-            finest_price = min(item.checker.finest_price for item in items)
-            finest_size = min(item.checker.finest_size for item in items)
+            if tick is None or lot is None:
+                found = [item.precision() for item in items]
+                tick = tick or Decimal(1).scaleb(min(p.finest_price for p in found))
+                lot = lot or Decimal(1).scaleb(min(p.finest_size for p in found))
             instruments.append(
                 Instrument(
                     symbol=symbol,
@@ -157,8 +311,8 @@ class ReplaySource(DataSource[ReplayConfig]):
                         if parse_symbol(symbol)[2] is None
                         else InstrumentKind.PERPETUAL
                     ),
-                    tick_size=tick or Decimal(1).scaleb(finest_price),
-                    lot_size=lot or Decimal(1).scaleb(finest_size),
+                    tick_size=tick,
+                    lot_size=lot,
                     min_notional=max(s.min_notional for s in specs),
                 )
             )
@@ -167,33 +321,114 @@ class ReplaySource(DataSource[ReplayConfig]):
     def _events(
         self, selected: Sequence[_Series], start: datetime | None, end: datetime | None
     ) -> Iterator[MarketEvent]:
-        lo = None if start is None else -((EPOCH - start) // MS)  # ceil: first ms >= start
-        hi = None if end is None else -((EPOCH - end) // MS)
-
-        def ranged(index: int, item: _Series) -> Iterator[tuple[int, int, tuple[Any, ...]]]:
-            first = 0 if lo is None else bisect_left(item.timestamps, lo)
-            stop = len(item.records) if hi is None else bisect_left(item.timestamps, hi)
-            for position in range(first, stop):
-                record = item.records[position]
-                yield record[0], index, record
-
-        merged = heapq.merge(
-            *(ranged(i, item) for i, item in enumerate(selected)), key=lambda e: (e[0], e[1])
-        )
-        for _ts, index, record in merged:
-            yield selected[index].event(record)
+        lo, hi = _to_ms(start), _to_ms(end)
+        if len(selected) == 1:
+            return selected[0].stream(lo, hi)
+        # heapq.merge breaks ties by argument order: the series listed first comes first.
+        return heapq.merge(*(item.stream(lo, hi) for item in selected), key=_event_ts)
 
     async def stream(
         self, start: datetime | None = None, end: datetime | None = None
     ) -> AsyncIterator[MarketEvent]:
-        for event in self._events(self._loaded(), start, end):
+        for event in self._events(self._series, start, end):
             yield event
 
     async def history(self, symbol: str, start: datetime, end: datetime) -> Sequence[MarketEvent]:
         """Every replayed event of ``symbol`` (all venues and kinds) in ``[start, end)``."""
-        loaded = self._loaded()
-        selected = [item for item in loaded if item.spec.symbol == symbol]
+        selected = [item for item in self._series if item.spec.symbol == symbol]
         if not selected:
-            known = sorted({item.spec.symbol for item in loaded})
+            known = sorted({item.spec.symbol for item in self._series})
             raise DataSourceError(f"replay has no data for {symbol!r}; its files hold {known}")
         return list(self._events(selected, start, end))
+
+    def blocks(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        size: int = DEFAULT_BLOCK_EVENTS,
+    ) -> Iterator[ReplayBlock]:
+        """The stream over ``[start, end)`` as consecutive :class:`ReplayBlock`s of about
+        ``size`` events, each with its bars as columns (see the module docstring)."""
+        if size < 1:
+            raise ValueError(f"block size {size} must be at least 1")
+        markets: dict[tuple[str, str], str] = {}
+        for item in self._series:
+            spec = item.spec
+            if spec.kind != "ohlcv":
+                continue
+            key = (spec.venue, spec.symbol)
+            if key in markets:
+                raise DataSourceError(
+                    f"replay blocks give one column set per market, and {spec.symbol} on "
+                    f"{spec.venue} has bars of {markets[key]} and {spec.timeframe}; replay one "
+                    "timeframe per market or use stream()"
+                )
+            markets[key] = spec.timeframe or ""
+        return self._blocks(_to_ms(start), _to_ms(end), size)
+
+    def _blocks(self, lo: int | None, hi: int | None, size: int) -> Iterator[ReplayBlock]:
+        pending = [_Pending(item.chunks(lo, hi)) for item in self._series]
+        while True:
+            for item in pending:
+                item.fill(size + 1)  # one more: a full block needs no cut inside the buffer
+            moment = self._cut(pending, size)
+            if moment is None:
+                return
+            events: list[MarketEvent] = []
+            bars: dict[tuple[str, str], BarColumns] = {}
+            streams: list[Iterator[MarketEvent]] = []
+            for series, item in zip(self._series, pending, strict=True):
+                chunk = item.take(item.through(moment))
+                if chunk is None:
+                    continue
+                streams.append(series.events(chunk))
+                if isinstance(chunk, BarChunk):
+                    spec = series.spec
+                    bars[(spec.venue, spec.symbol)] = chunk.columns(spec.timeframe or "")
+            with _collector_paused():
+                if len(streams) == 1:
+                    events = list(streams[0])
+                else:
+                    events = list(heapq.merge(*streams, key=attrgetter("ts")))
+            yield ReplayBlock(events, bars)
+
+    @staticmethod
+    def _cut(pending: list[_Pending], size: int) -> int | None:
+        """The last timestamp of the next block, or None when every series is exhausted.
+
+        The latest time with at most ``size`` pending events at or before it,
+        but never past what a series still being read has buffered (its next
+        rows could be at that time too), and at least the earliest pending time.
+        """
+        while True:
+            live = [item for item in pending if item.count]
+            if not live:
+                return None
+            earliest = min(item.first_ts() for item in live)
+            reading = [item for item in live if not item.done]
+            if not reading:
+                bound = max(item.last_ts() for item in live)
+            else:
+                bound = min(item.last_ts() for item in reading) - 1
+                if bound < earliest:
+                    # A series' buffer holds nothing but the earliest time: read further.
+                    for item in reading:
+                        item.fill(item.count + size)
+                    continue
+            break
+
+        def through(moment: int) -> int:
+            return sum(item.through(moment) for item in live)
+
+        if through(bound) <= size:
+            return bound
+        if through(earliest) > size:
+            return earliest
+        low, high = earliest, bound  # through(low) <= size < through(high)
+        while high - low > 1:
+            middle = (low + high) // 2
+            if through(middle) <= size:
+                low = middle
+            else:
+                high = middle
+        return low

@@ -6,6 +6,13 @@ repeated rows, missing bars, NaN or empty values, non-positive prices and
 candles whose high/low do not bracket their open/close. One checker follows
 one series across all of its files, so the boundary between two monthly files
 is checked like any other pair of rows.
+
+These checks are the reference: the block parser in ``parsing.py`` accepts a
+block of plain rows only when it can prove in bulk that every row would pass
+them, and otherwise runs the block through here, so every refusal carries the
+message written below. The increments an instrument infers from the data are
+tracked apart, by :class:`Precision`, in a pass of their own before the
+stream starts (``instruments()`` must answer before the first event).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from crypto_bot_sdk import DataSourceError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
-_EARLIEST_MS = 946_684_800_000  # 2000-01-01: anything earlier is a seconds/ms mix-up
+EARLIEST_MS = 946_684_800_000  # 2000-01-01: anything earlier is a seconds/ms mix-up
 _DIGITS = re.compile(r"^\d+$")
 
 OHLCV_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
@@ -92,7 +99,7 @@ def parse_timestamp(value: object) -> int:
         raise RowError(
             f"timestamp {value!r} is not a whole number of milliseconds since 1970-01-01 UTC"
         )
-    if ts < _EARLIEST_MS:
+    if ts < EARLIEST_MS:
         raise RowError(
             f"timestamp {ts} is before 2000-01-01; ccxt timestamps are milliseconds, not seconds"
         )
@@ -120,6 +127,41 @@ def _positive(value: object, column: str) -> Decimal:
 
 
 @dataclass
+class Precision:
+    """The finest decimal increments seen in a series: the inferred tick and lot sizes.
+
+    ``finest_price`` and ``finest_size`` are the smallest decimal exponents of
+    values that were finer than everything before them, so the inferred tick
+    is ``10 ** finest_price``: every replayed price lies on it.
+    """
+
+    finest_price: int = 0
+    finest_size: int = 0
+    _price_step: Decimal = Decimal(1)
+    _size_step: Decimal = Decimal(1)
+
+    @property
+    def price_digits(self) -> int:
+        """Fraction digits of the price increment so far (0 for whole numbers)."""
+        return -self.finest_price
+
+    @property
+    def size_digits(self) -> int:
+        return -self.finest_size
+
+    def note(self, prices: Sequence[Decimal], size: Decimal) -> None:
+        # Comparing with a quantized copy is about twice as fast as as_tuple(); the exponent
+        # is only looked at when a value is finer than anything seen so far.
+        for price in prices:
+            if _finer(price, self._price_step):
+                self.finest_price = min(self.finest_price, _exponent(price))
+                self._price_step = Decimal(1).scaleb(self.finest_price)
+        if _finer(size, self._size_step):
+            self.finest_size = min(self.finest_size, _exponent(size))
+            self._size_step = Decimal(1).scaleb(self.finest_size)
+
+
+@dataclass
 class SeriesChecker:
     """Checks one series (one symbol, venue and kind) row after row, across its files."""
 
@@ -127,10 +169,6 @@ class SeriesChecker:
     last_ts: int | None = None
     last_position: RowPosition | None = None
     last_path: Path = field(default_factory=Path)
-    finest_price: int = 0  # smallest decimal exponent seen: the inferred tick is 10**finest_price
-    finest_size: int = 0
-    _price_step: Decimal = Decimal(1)
-    _size_step: Decimal = Decimal(1)
 
     def start_file(self, path: Path) -> None:
         self.path = path
@@ -142,17 +180,6 @@ class SeriesChecker:
     def fail(self, position: RowPosition, message: str) -> DataSourceError:
         return DataSourceError(f"{self.path}: {position.describe()}: {message}")
 
-    def _note_precision(self, prices: Sequence[Decimal], size: Decimal) -> None:
-        # Comparing with a quantized copy is about twice as fast as as_tuple(); the exponent
-        # is only looked at when a value is finer than anything seen so far.
-        for price in prices:
-            if _finer(price, self._price_step):
-                self.finest_price = min(self.finest_price, _exponent(price))
-                self._price_step = Decimal(1).scaleb(self.finest_price)
-        if _finer(size, self._size_step):
-            self.finest_size = min(self.finest_size, _exponent(size))
-            self._size_step = Decimal(1).scaleb(self.finest_size)
-
     @property
     def last_where(self) -> str:
         """Where the previous row was, for messages (formatted only when one is needed)."""
@@ -160,7 +187,7 @@ class SeriesChecker:
             return ""
         return f"{self.last_position.describe()} of {self.last_path}"
 
-    def _remember(self, ts: int, position: RowPosition) -> None:
+    def remember(self, ts: int, position: RowPosition) -> None:
         self.last_ts = ts
         self.last_position = position
         self.last_path = self.path
@@ -189,8 +216,7 @@ class OhlcvChecker(SeriesChecker):
             self._check_order(ts)
         except RowError as exc:
             raise self.fail(position, str(exc)) from None
-        self._note_precision((o, h, low, c), volume)
-        self._remember(ts, position)
+        self.remember(ts, position)
         return ts, o, h, low, c, volume
 
     def _check_order(self, ts: int) -> None:
@@ -262,7 +288,6 @@ class TradeChecker(SeriesChecker):
                 )
         except RowError as exc:
             raise self.fail(position, str(exc)) from None
-        self._note_precision((price,), amount)
-        self._remember(ts, position)
+        self.remember(ts, position)
         self.seen_ids[trade_id] = (len(self.files) - 1, position.row)
         return ts, trade_id, side, price, amount

@@ -23,12 +23,21 @@ def _bar(
     return f"{ts},{o},{h},{lo},{c},{v}"
 
 
+def _replay(source: ReplaySource) -> int:
+    """Start the source and stream it to the end: rows are checked as the stream reaches them."""
+
+    async def run() -> int:
+        await source.start()
+        return len([event async for event in source.stream()])
+
+    return asyncio.run(run())
+
+
 def _load(path: Path, **spec: Any) -> None:
     settings = {"path": str(path), "symbol": "BTC/USDT", "venue": "binance", **spec}
     if settings.get("kind", "ohlcv") == "ohlcv":
         settings.setdefault("timeframe", "1m")
-    source = ReplaySource.from_config({"files": [settings]})
-    asyncio.run(source.start())
+    _replay(ReplaySource.from_config({"files": [settings]}))
 
 
 def _write(tmp_path: Path, name: str, *lines: str) -> Path:
@@ -162,7 +171,7 @@ def test_the_boundary_between_two_files_of_one_series_is_checked(tmp_path: Path)
         r"duplicates the previous row's 1704067260000 \(2024-01-01T00:01:00Z, line 3 \(data "
         r"row 2\) of .*jan.csv\)",
     ):
-        asyncio.run(source.start())
+        _replay(source)
 
 
 TRADE_HEADER = "timestamp,id,side,price,amount,symbol"
