@@ -41,18 +41,18 @@ from crypto_bot_core.ledger.verify import (
 from crypto_bot_sdk import LedgerError, LedgerIntegrityError
 
 if TYPE_CHECKING:
-    from crypto_bot_core.ledger.ledger import Ledger
+    from crypto_bot_core.ledger.chain import LedgerCore
     from crypto_bot_core.ledger.stores.base import LedgerStore
 
 COLUMN_PROBLEMS = 20
 
 
-def _shareable(ledger: Ledger) -> bool:
+def _shareable(ledger: LedgerCore) -> bool:
     """Whether other processes can open this ledger by its URL."""
     return not ledger.url.startswith("sqlite") or sqlite_path(ledger.url) is not None
 
 
-def _column_check(ledger: Ledger, end: int) -> list[int]:
+def _column_check(ledger: LedgerCore, end: int) -> list[int]:
     # A connection of its own, so the database evaluates this while we hash.
     store = open_store(ledger.url, ledger.settings, read_only=True)
     try:
@@ -62,7 +62,7 @@ def _column_check(ledger: Ledger, end: int) -> list[int]:
 
 
 def verify_ledger(
-    ledger: Ledger,
+    ledger: LedgerCore,
     *,
     require_signatures: bool = True,
     workers: int | None = None,
@@ -124,7 +124,7 @@ def verify_ledger(
     return timed(report, started)
 
 
-def _extension_base(ledger: Ledger, latest: Checkpoint | None) -> tuple[CompactRange, bytes]:
+def _extension_base(ledger: LedgerCore, latest: Checkpoint | None) -> tuple[CompactRange, bytes]:
     if latest is None:
         return CompactRange(), GENESIS
     signer = ledger.keys.trusted_keys().get(latest.key_id)
@@ -136,7 +136,7 @@ def _extension_base(ledger: Ledger, latest: Checkpoint | None) -> tuple[CompactR
     return latest.compact_range(), latest.chain_head
 
 
-def sign_checkpoint(ledger: Ledger) -> Checkpoint:
+def sign_checkpoint(ledger: LedgerCore) -> Checkpoint:
     """Check the records added since the last checkpoint, extend its tree, sign, store, publish."""
     key = ledger.keys.signing_key()
     store: LedgerStore = ledger.store

@@ -46,7 +46,7 @@ from crypto_bot_core.ledger.verify import (
 from crypto_bot_sdk import LedgerError, RecordType
 
 if TYPE_CHECKING:
-    from crypto_bot_core.ledger.ledger import Ledger
+    from crypto_bot_core.ledger.chain import LedgerCore
 
 BUNDLE_FORMAT = "cryptobot.ledger.bundle.v1"
 FILES = ("records.txt", "checkpoints.json", "public_key.pem")
@@ -77,7 +77,7 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def export_bundle(ledger: Ledger, directory: Path) -> dict[str, Any]:
+def export_bundle(ledger: LedgerCore, directory: Path) -> dict[str, Any]:
     """Write the whole ledger as a bundle into ``directory`` (which must be empty or new)."""
     directory = Path(directory)
     if directory.exists() and any(directory.iterdir()):

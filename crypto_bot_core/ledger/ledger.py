@@ -3,27 +3,32 @@
 Appends do the expensive part (normalising and canonicalising payloads) before
 taking the writer lock, and only sequence numbers, the record bytes and the
 chain hash inside it, so concurrent writers wait on each other as briefly as
-possible. ``append_many`` writes a batch in one transaction.
+possible (:mod:`.chain`). ``append_many`` writes a batch in one transaction and
+returns its records; ``extend`` does the same and returns nothing, which is what
+a backtest's batching log wants: it never reads them, and building a
+``LedgerRecord`` costs more than linking the record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from crypto_bot_core.ledger.audit import sign_checkpoint, verify_ledger
-from crypto_bot_core.ledger.canonical import (
-    PayloadError,
-    canonical_payload,
-    format_ts,
-    record_bytes,
+from crypto_bot_core.ledger.canonical import format_ts
+from crypto_bot_core.ledger.chain import (
+    Item,
+    Prepared,
+    chain_rows,
+    link,
+    prepare,
+    record_type,
+    records_of,
 )
 from crypto_bot_core.ledger.checkpoints import Checkpoint
-from crypto_bot_core.ledger.hashing import GENESIS, chain_hash
 from crypto_bot_core.ledger.keys import KeyRing
 from crypto_bot_core.ledger.proofs import (
     ConsistencyProof,
@@ -31,38 +36,14 @@ from crypto_bot_core.ledger.proofs import (
     prove_consistency,
     prove_inclusion,
 )
-from crypto_bot_core.ledger.records import StoredRecord, subject_of
+from crypto_bot_core.ledger.records import StoredRecord
 from crypto_bot_core.ledger.settings import LedgerSettings, is_postgres, sqlite_path
 from crypto_bot_core.ledger.stores.base import LedgerStore, RecordQuery, WriteTransaction
 from crypto_bot_core.ledger.subjects import Subjects
 from crypto_bot_core.ledger.verify import VerifyReport
 from crypto_bot_sdk import LedgerError, LedgerRecord, RecordType
 
-Item = (
-    tuple[RecordType | str, Mapping[str, Any]]
-    | tuple[RecordType | str, Mapping[str, Any], datetime | None]
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A record canonicalised outside the writer lock, waiting for its sequence number."""
-
-    kind: RecordType
-    payload_json: bytes
-    plain: dict[str, Any]
-    ts: str | None
-    ref: str | None
-
-
-def _record_type(value: RecordType | str) -> RecordType:
-    if type(value) is RecordType:
-        return value
-    try:
-        return RecordType(value)
-    except ValueError:
-        known = ", ".join(t.value for t in RecordType)
-        raise PayloadError(f"{value!r} is not a ledger record type; use one of: {known}") from None
+__all__ = ["Item", "Ledger", "Prepared"]
 
 
 class Ledger:
@@ -99,66 +80,63 @@ class Ledger:
     def append(
         self, type: RecordType | str, payload: Mapping[str, Any], *, ts: datetime | None = None
     ) -> LedgerRecord:
+        """Append one record in its own transaction (committed when this returns)."""
         return self.append_many([(type, payload, ts)])[0]
 
     def append_many(
         self, items: Sequence[Item], *, ts: datetime | None = None
     ) -> list[LedgerRecord]:
         """Append records in one transaction; ``ts`` applies to items that carry none."""
-        prepared = [self.prepare(item, ts) for item in items]
+        prepared = [prepare(item, ts) for item in items]
         if not prepared:
             return []
         with self.store.write() as tx:
-            rows = self.chain_rows(tx, prepared)
-        records = [
-            LedgerRecord.model_construct(
-                sequence=row.seq,
-                ts=datetime.fromisoformat(row.ts),
-                type=item.kind,
-                payload=item.plain,
-                prev_hash=row.prev_hash.hex(),
-                hash=row.hash.hex(),
-            )
-            for row, item in zip(rows, prepared, strict=True)
-        ]
+            prev, rows = link(tx, prepared)
+        records = records_of(prev, rows, prepared)
         for listener in self._listeners:
             for record in records:
                 listener(record)
         return records
 
+    def extend(self, items: Iterable[Item], *, ts: datetime | None = None) -> None:
+        """:meth:`append_many` without building the records (unless a listener wants them).
+
+        The same transaction, bytes and chain; what it saves is a parse of every
+        payload and a ``LedgerRecord`` per record, which a caller that never reads
+        them back (a backtest's batching log) pays for nothing.
+        """
+        self.extend_prepared([prepare(item, ts) for item in items])
+
+    def extend_prepared(self, prepared: Sequence[Prepared]) -> None:
+        """Commit records made by :meth:`prepare`, in order, in one transaction.
+
+        For a writer that keeps records before committing them (a backtest's
+        batching log): preparing each one when it is made, while its payload is
+        still in the CPU's cache, and keeping only the bytes is faster and smaller
+        than keeping the payloads, and a payload with no canonical form is refused
+        at the call that made it rather than at a later commit.
+        """
+        if not prepared:
+            return
+        with self.store.write() as tx:
+            prev, rows = link(tx, prepared)
+        if self._listeners:
+            records = records_of(prev, rows, prepared)
+            for listener in self._listeners:
+                for record in records:
+                    listener(record)
+
     @staticmethod
     def chain_rows(tx: WriteTransaction, prepared: Sequence[Prepared]) -> list[StoredRecord]:
         """Number, link and insert prepared records inside the open writer transaction."""
-        head = tx.head()
-        seq, prev = (head[0] + 1, head[1]) if head is not None else (0, GENESIS)
-        now = format_ts(datetime.now(UTC))
-        rows = []
-        for item in prepared:
-            stamp = item.ts or now
-            body = record_bytes(item.payload_json, seq, stamp, item.kind.value)
-            digest = chain_hash(prev, body)
-            rows.append(StoredRecord(seq, stamp, item.kind.value, item.ref, prev, digest, body))
-            prev = digest
-            seq += 1
-        tx.insert(rows)
-        return rows
+        return chain_rows(tx, prepared)
 
-    def prepare(self, item: Item, default_ts: datetime | None = None) -> Prepared:
-        """Validate and canonicalise one item outside the writer lock."""
-        if len(item) == 3:
-            kind, payload, stamp = item
-        else:
-            kind, payload = item
-            stamp = None
-        stamp = stamp or default_ts
-        payload_json, plain = canonical_payload(payload)
-        return Prepared(
-            _record_type(kind),
-            payload_json,
-            plain,
-            format_ts(stamp) if stamp is not None else None,
-            subject_of(plain),
-        )
+    @staticmethod
+    def prepare(item: Item, default_ts: datetime | None = None) -> Prepared:
+        """Validate and canonicalise one item outside the writer lock (see
+        :meth:`extend_prepared`); raises :class:`PayloadError` for a payload with no
+        canonical form."""
+        return prepare(item, default_ts)
 
     # --- reading -------------------------------------------------------------------
     def records(
@@ -175,7 +153,7 @@ class Ledger:
         query = RecordQuery(
             start=start,
             end=end,
-            types=tuple(_record_type(t).value for t in types or ()),
+            types=tuple(record_type(t).value for t in types or ()),
             since=format_ts(since) if since is not None else None,
             until=format_ts(until) if until is not None else None,
             subject_ref=self.subjects.ref(subject) if subject is not None else None,

@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from crypto_bot_core.ledger.canonical import format_ts
+from crypto_bot_core.ledger.chain import chain_rows, prepare
 from crypto_bot_core.ledger.erasure import check_code, holds, make_receipt
 from crypto_bot_core.ledger.stores.base import VaultRow
 from crypto_bot_core.ledger.vault import SubjectCrypto, seal, unseal
 from crypto_bot_sdk import ErasureRefusedError, LedgerRecord, RecordType
 
 if TYPE_CHECKING:
-    from crypto_bot_core.ledger.ledger import Ledger
+    from crypto_bot_core.ledger.chain import LedgerCore
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class ErasureResult:
 
 
 class Subjects:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: LedgerCore) -> None:
         self._ledger = ledger
         self._crypto: SubjectCrypto | None = None
 
@@ -134,7 +135,7 @@ class Subjects:
                 request_id=request_id,
                 private_key=private_key,
             )
-            prepared = ledger.prepare((RecordType.ERASURE_RECEIPT, payload, moment))
-            (row,) = ledger.chain_rows(tx, [prepared])
+            prepared = prepare((RecordType.ERASURE_RECEIPT, payload, moment))
+            (row,) = chain_rows(tx, [prepared])
         purge = ledger.store.purge()
         return ErasureResult(row.to_record(), rows_deleted, keys_deleted > 0, purge)

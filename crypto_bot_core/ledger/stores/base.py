@@ -25,6 +25,10 @@ CHAIN_PAGE = 1 << 14
 ChainRow = tuple[int, bytes, bytes]
 """(seq, hash, body): what verification streams; a record's previous hash is the row before's."""
 
+RawRow = tuple[int, str, str, str | None, bytes, bytes]
+"""(seq, ts, type, subject_ref, hash, body): a new row as the writer builds it, in the
+order of the PostgreSQL insert columns; SQLite takes seq, hash and body from it."""
+
 
 def page_bounds(start: int, end: int) -> Iterator[tuple[int, int]]:
     """[a, b) ranges covering [start, end), cut at multiples of :data:`CHAIN_PAGE`."""
@@ -60,7 +64,11 @@ class WriteTransaction(ABC):
         """(seq, hash) of the last record, or None for an empty ledger."""
 
     @abstractmethod
-    def insert(self, rows: Sequence[StoredRecord]) -> None: ...
+    def insert_raw(self, rows: Sequence[RawRow]) -> None:
+        """Insert new rows, in sequence order, as plain tuples (the append path)."""
+
+    def insert(self, rows: Sequence[StoredRecord]) -> None:
+        self.insert_raw([(r.seq, r.ts, r.type, r.subject_ref, r.hash, r.body) for r in rows])
 
     @abstractmethod
     def delete_subject(self, subject_ref: str) -> tuple[int, int]:

@@ -17,14 +17,15 @@ from typing import Any
 
 import psycopg
 
+import crypto_bot_core.ledger.stores.postgres_schema as ddl
 from crypto_bot_core.ledger.checkpoints import Checkpoint
 from crypto_bot_core.ledger.hashing import GENESIS
 from crypto_bot_core.ledger.records import StoredRecord
-from crypto_bot_core.ledger.stores import postgres_schema as ddl
 from crypto_bot_core.ledger.stores.base import (
     PAGE,
     ChainRow,
     LedgerStore,
+    RawRow,
     RecordQuery,
     VaultRow,
     WriteTransaction,
@@ -56,19 +57,19 @@ class _PgTransaction(WriteTransaction):
     def head(self) -> tuple[int, bytes] | None:
         return self._head
 
-    def insert(self, rows: Sequence[StoredRecord]) -> None:
-        columns = _INSERT_COLUMNS
+    def insert_raw(self, rows: Sequence[RawRow]) -> None:
+        # The writer's tuples are already in _INSERT_COLUMNS order.
         if len(rows) == 1 and self.pending is None:
-            r = rows[0]
-            self.pending = (r.seq, r.ts, r.type, r.subject_ref, r.hash, r.body)
+            self.pending = rows[0]
             return
         self.flush()
         with (
             self.conn.cursor() as cur,
-            cur.copy(f"COPY {self.s}.ledger_records ({columns}) FROM STDIN") as copy,
+            cur.copy(f"COPY {self.s}.ledger_records ({_INSERT_COLUMNS}) FROM STDIN") as copy,
         ):
-            for r in rows:
-                copy.write_row((r.seq, r.ts, r.type, r.subject_ref, r.hash, r.body))
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
 
     def flush(self) -> None:
         if self.pending is not None:

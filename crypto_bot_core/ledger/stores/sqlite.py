@@ -25,6 +25,7 @@ from crypto_bot_core.ledger.stores.base import (
     PAGE,
     ChainRow,
     LedgerStore,
+    RawRow,
     RecordQuery,
     VaultRow,
     WriteTransaction,
@@ -103,10 +104,11 @@ class _SqliteTransaction(WriteTransaction):
         ).fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
-    def insert(self, rows: Sequence[StoredRecord]) -> None:
+    def insert_raw(self, rows: Sequence[RawRow]) -> None:
+        # Numbered parameters pick seq, hash and body out of the writer's tuples, so no
+        # second tuple is built per row; ts, type and subject_ref are derived columns.
         self.conn.executemany(
-            "INSERT INTO ledger_records (seq, hash, body) VALUES (?, ?, ?)",
-            [(r.seq, r.hash, r.body) for r in rows],
+            "INSERT INTO ledger_records (seq, hash, body) VALUES (?1, ?5, ?6)", rows
         )
 
     def delete_subject(self, subject_ref: str) -> tuple[int, int]:
