@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from crypto_bot_core.engine.checks import check_event
-from crypto_bot_core.host.fence import DataSourceFailedError, Fence
+from crypto_bot_core.host.fence import DataSourceFailedError, Fence, PluginResultError
 from crypto_bot_sdk import CryptoBotError, DataSource, MarketEvent, PluginError, RecordType
 
 OnFailure = Literal["stop", "degrade"]
@@ -84,12 +84,14 @@ def degraded_record(source: str, error: PluginError) -> tuple[RecordType, dict[s
 
 @dataclass
 class _Stream:
-    """One source's fenced stream and what the merge needs to know about it."""
+    """One source's stream and what the merge needs to know about it."""
 
     index: int
     name: str
     fence: Fence
     items: AsyncIterator[Any] | None = None
+    """The plugin's iterator (kept after the stream is done, to close it)."""
+    done: bool = False
     last: datetime | None = None
 
 
@@ -98,12 +100,13 @@ class _Merge:
 
     def __init__(self, guard: GuardedSources, streams: list[_Stream]) -> None:
         self.guard = guard
+        self.budget = guard.budget_per_item
         self.running = len(streams)
 
     def failed(self, stream: _Stream, error: PluginError) -> None:
         """Stop the session naming the source, or (degrade) drop it while another one runs."""
         self.running -= 1
-        stream.items = None
+        stream.done = True
         if self.guard.on_failure == "degrade" and self.running > 0:
             if self.guard.on_degraded is not None:
                 self.guard.on_degraded(stream.name, error)
@@ -117,37 +120,63 @@ class _Merge:
             distribution=error.distribution,
         ) from error
 
-    async def next(self, stream: _Stream) -> MarketEvent | None:
-        """The stream's next checked event; None when it ended or was dropped."""
-        items = stream.items
-        if items is None:
-            return None
+    def open(self, stream: _Stream, source: DataSource[Any], start: Any, end: Any) -> None:
         try:
-            event = check_event(await anext(items), source=stream.name)
-        except StopAsyncIteration:
-            self.running -= 1
-            stream.items = None
-            return None
-        except PluginError as exc:
-            self.failed(stream, exc)
-            return None
-        except CryptoBotError as exc:  # a contract error (DataSourceError...) passes the fence
-            self.failed(stream, stream.fence.error(exc, "stream"))
-            return None
-        last = stream.last
-        if last is not None and event.ts < last:
+            opened: object = stream.fence.call(source.stream, start, end)
+        except CryptoBotError as exc:
+            self.failed(stream, exc if isinstance(exc, PluginError) else _named(stream, exc))
+            return
+        if not isinstance(opened, AsyncIterator):
             self.failed(
                 stream,
-                PluginError(
-                    f"its stream went back in time: {event.ts.isoformat()} after "
-                    f"{last.isoformat()}; a stream's timestamps must not decrease",
+                PluginResultError(
+                    f"stream() returned {type(opened).__name__}, not an async iterator",
                     plugin=stream.fence.plugin,
                     distribution=stream.fence.distribution,
                 ),
             )
+            return
+        stream.items = opened
+
+    async def next(self, stream: _Stream) -> MarketEvent | None:
+        """The stream's next checked event; None when it ended or was dropped."""
+        items = stream.items
+        if stream.done or items is None:
+            return None
+        try:
+            item = await stream.fence.next_item(items, "stream()", budget=self.budget)
+            event = check_event(item, source=stream.name)
+            last = stream.last
+            if last is not None and event.ts < last:
+                raise PluginResultError(
+                    f"its stream went back in time: {event.ts.isoformat()} after "
+                    f"{last.isoformat()}; a stream's timestamps must not decrease",
+                    plugin=stream.fence.plugin,
+                    distribution=stream.fence.distribution,
+                )
+        except StopAsyncIteration:
+            self.running -= 1
+            stream.done = True
+            return None
+        except CryptoBotError as exc:  # a contract error (DataSourceError...) passes the fence
+            self.failed(stream, exc if isinstance(exc, PluginError) else _named(stream, exc))
+            await _close(stream, self.budget)  # degraded: release what the source holds now
             return None
         stream.last = event.ts
         return event
+
+
+def _named(stream: _Stream, exc: BaseException) -> PluginError:
+    return stream.fence.error(exc, "stream()")
+
+
+async def _close(stream: _Stream, budget: float | None) -> None:
+    """Close the plugin's stream, best effort: the session's own outcome (its result, or
+    the failure that ends it) is what the caller must see, not a second error."""
+    items, stream.items = stream.items, None
+    if items is not None:
+        with contextlib.suppress(CryptoBotError):
+            await stream.fence.close_stream(items, budget=budget)
 
 
 async def merged(
@@ -168,15 +197,7 @@ async def merged(
     counter = 0
     try:
         for source, stream in zip(guard, streams, strict=True):
-            try:
-                opened = stream.fence.call(source.stream, start, end)
-            except CryptoBotError as exc:
-                error = exc if isinstance(exc, PluginError) else stream.fence.error(exc, "stream")
-                merge.failed(stream, error)
-                continue
-            stream.items = stream.fence.iterate(
-                opened, "stream()", budget_per_item=guard.budget_per_item
-            )
+            merge.open(stream, source, start, end)
         for stream in streams:
             event = await merge.next(stream)
             if event is not None:
@@ -191,9 +212,4 @@ async def merged(
                 heapq.heappush(heap, (nxt.ts, index, counter, nxt))
     finally:
         for stream in streams:
-            aclose = getattr(stream.items, "aclose", None)
-            if aclose is not None:
-                # Closing is best effort: the session's own outcome (a result, or the
-                # failure above) is what the caller must see, not a second error.
-                with contextlib.suppress(CryptoBotError):
-                    await aclose()
+            await _close(stream, guard.budget_per_item)

@@ -182,3 +182,71 @@ def test_plugin_budgets_defaults_validation_and_the_shared_table() -> None:
         PluginBudgets(loop=5.0)
     with pytest.raises(ValueError, match="frozen"):
         budgets.agent = 2.0  # type: ignore[misc]
+
+
+def test_one_timer_serves_a_run_of_calls_and_still_cuts_off_the_one_that_hangs() -> None:
+    fence = Fence("acme", budget=0.02)
+
+    async def scenario() -> list[int]:
+        answers = [await fence.call_async(_answer, n) for n in range(50)]
+        with pytest.raises(PluginTimeoutError):
+            await fence.call_async(_never)
+        answers.append(await fence.call_async(_answer, 99))  # the fence works on afterwards
+        task = asyncio.current_task()
+        assert task is not None
+        assert task.cancelling() == 0  # our cancellations were all taken back
+        return answers
+
+    assert asyncio.run(scenario()) == [*range(50), 99]
+    # a later event loop (another asyncio.run) gets a timer of its own
+    with pytest.raises(PluginTimeoutError):
+        asyncio.run(fence.call_async(_never))
+
+
+def test_concurrent_calls_on_one_fence_each_get_their_budget() -> None:
+    fence = Fence("acme", budget=0.02)
+
+    async def scenario() -> tuple[int | BaseException, ...]:
+        return await asyncio.gather(
+            fence.call_async(_never),
+            fence.call_async(_never),
+            fence.call_async(_answer, 5),
+            return_exceptions=True,
+        )
+
+    first, second, third = asyncio.run(scenario())
+    assert isinstance(first, PluginTimeoutError)
+    assert isinstance(second, PluginTimeoutError)
+    assert third == 5
+
+
+def test_a_cancellation_from_outside_stays_a_cancellation() -> None:
+    fence = Fence("acme", budget=30.0)
+
+    async def scenario() -> None:
+        call = asyncio.ensure_future(fence.call_async(_never))
+        await asyncio.sleep(0)  # let the call start waiting
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    asyncio.run(scenario())
+
+
+def test_a_plugin_that_swallows_the_cancellation_keeps_its_answer() -> None:
+    fence = Fence("acme", budget=0.01)
+
+    async def stubborn() -> str:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            return "late answer"  # a plugin should not do this; the fence copes
+        return "never"
+
+    async def scenario() -> tuple[str, int]:
+        answer = await fence.call_async(stubborn)
+        task = asyncio.current_task()
+        assert task is not None
+        return answer, task.cancelling()
+
+    assert asyncio.run(scenario()) == ("late answer", 0)
