@@ -39,6 +39,7 @@ from __future__ import annotations
 import gc
 import heapq
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -193,10 +194,16 @@ class ReplayBlock:
 
 @dataclass
 class _Pending:
-    """Rows of one series read ahead for :meth:`ReplaySource.blocks` and not yet handed out."""
+    """Rows of one series read ahead for :meth:`ReplaySource.blocks` and not yet handed out.
+
+    Chunks are kept as read, with an offset into the first, so handing out a
+    small block never copies the rest of a chunk.
+    """
 
     source: Iterator[Chunk]
-    parts: list[Chunk] = field(default_factory=list)
+    parts: deque[Chunk] = field(default_factory=deque)
+    offset: int = 0
+    """Rows of ``parts[0]`` already handed out."""
     count: int = 0
     done: bool = False
 
@@ -210,7 +217,7 @@ class _Pending:
                 self.count += len(chunk)
 
     def first_ts(self) -> int:
-        return self.parts[0].ts[0]
+        return self.parts[0].ts[self.offset]
 
     def last_ts(self) -> int:
         return self.parts[-1].ts[-1]
@@ -218,11 +225,13 @@ class _Pending:
     def through(self, moment: int) -> int:
         """How many pending rows have ``ts <= moment``."""
         total = 0
+        start = self.offset
         for part in self.parts:
-            if part.ts[-1] <= moment:
-                total += len(part)
-            else:
-                return total + bisect_right(part.ts, moment)
+            ts = part.ts
+            if ts[-1] > moment:
+                return total + bisect_right(ts, moment, start) - start
+            total += len(ts) - start
+            start = 0
         return total
 
     def take(self, rows: int) -> Chunk | None:
@@ -232,12 +241,15 @@ class _Pending:
         left = rows
         while left:
             part = self.parts[0]
-            if len(part) <= left:
-                taken.append(self.parts.pop(0))
-                left -= len(part)
+            available = len(part) - self.offset
+            if available <= left:
+                taken.append(part if self.offset == 0 else part.cut(self.offset, len(part)))
+                self.parts.popleft()
+                self.offset = 0
+                left -= available
             else:
-                taken.append(part.cut(0, left))
-                self.parts[0] = part.cut(left, len(part))
+                taken.append(part.cut(self.offset, self.offset + left))
+                self.offset += left
                 left = 0
         self.count -= rows
         if isinstance(taken[0], BarChunk):
