@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from crypto_bot_sdk import (
@@ -57,7 +57,7 @@ class GreedySelector(PolicySelector[GreedyConfig]):
         return PolicyChoice(policies[0] if rising else policies[-1], confidence=0.5)
 
     def reward(
-        self, symbol: str, venue: str | None, policy: str, reward: float, ts: object
+        self, symbol: str, venue: str | None, policy: str, reward: float, ts: datetime
     ) -> None:
         total, count = self._totals.get((symbol, policy), (0.0, 0))
         self._totals[(symbol, policy)] = (total + reward, count + 1)
@@ -130,7 +130,7 @@ class SpreadWatch(Oversight[SpreadWatchConfig]):
             ),
         )
 
-    def _stamp(self, context: OversightContext) -> object:
+    def _stamp(self, context: OversightContext) -> datetime:
         return context.ts
 
     def _intent_id(self, context: OversightContext, symbol: str, side: Side) -> str:
@@ -182,7 +182,7 @@ class FortuneTeller(SpreadWatch):
 
     name = "fortune-teller"
 
-    def _stamp(self, context: OversightContext) -> object:
+    def _stamp(self, context: OversightContext) -> datetime:
         return context.ts + timedelta(hours=1)
 
 

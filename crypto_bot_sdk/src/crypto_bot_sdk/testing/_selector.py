@@ -4,9 +4,9 @@ always one of the policies offered, and rewards that never break it."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 
@@ -21,6 +21,8 @@ from crypto_bot_sdk.testing._support import (
     run_async,
     started,
 )
+
+T = TypeVar("T")
 
 REWARDS = (1.0, -0.5, 0.25, 0.0, -2.0, 3.5)
 """Finite rewards of either sign fed to every policy in turn."""
@@ -109,12 +111,11 @@ class PolicySelectorConformance(ContractConformance):
         """Override: the policy names offered, as the policy registry lists them."""
         return ("trend", "mean_reversion", "flat")
 
-    def _run(
-        self,
-        factory: ComponentFactory,
-        scenario: Any,
-    ) -> Any:
-        async def main() -> Any:
+    @staticmethod
+    def _run(factory: ComponentFactory, scenario: Callable[[PolicySelector[Any]], T]) -> T:
+        """``scenario`` on one fresh, started selector (select and reward are synchronous)."""
+
+        async def main() -> T:
             async with started(factory, (PolicySelector,)) as selector:
                 return scenario(selector)
 
