@@ -20,7 +20,9 @@ from crypto_bot_sdk import (
     Bar,
     MarketEvent,
     MetricPoint,
+    Order,
     OrderBook,
+    OrderStatus,
     RiskVerdict,
     Signal,
     Trade,
@@ -153,5 +155,40 @@ def check_event(value: object, *, source: str) -> MarketEvent:
         raise PluginResultError(
             f"data source {source!r} emitted an event at {ts.isoformat()} without a time zone",
             plugin=source,
+        )
+    return value
+
+
+def check_order(value: object, *, venue: str, client_order_id: str) -> Order:
+    """``value`` if it is the venue's :class:`Order` for ``client_order_id``; else
+    :class:`PluginResultError`.
+
+    The engine moves its own order by the venue's answer (status, exchange id,
+    filled quantity): an answer about another order, or with a quantity that
+    is not a finite non-negative number, must not move it.
+    """
+    if not isinstance(value, Order):
+        raise PluginResultError(
+            f"exchange {venue!r} answered with {type(value).__name__} ({value!r:.80}) for order "
+            f"{client_order_id}, not an Order",
+            plugin=venue,
+        )
+    if value.client_order_id != client_order_id:
+        raise PluginResultError(
+            f"exchange {venue!r} answered about order {value.client_order_id!r} when asked "
+            f"about {client_order_id!r}",
+            plugin=venue,
+        )
+    filled = value.filled_quantity
+    if (
+        not isinstance(value.status, OrderStatus)
+        or not isinstance(filled, Decimal)
+        or not filled.is_finite()
+        or filled < 0
+    ):
+        raise PluginResultError(
+            f"exchange {venue!r} answered order {client_order_id} with status "
+            f"{value.status!r} and filled quantity {filled!r}",
+            plugin=venue,
         )
     return value

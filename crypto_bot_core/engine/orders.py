@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from crypto_bot_core.engine import chaos
+from crypto_bot_core.engine.checks import check_order
 from crypto_bot_core.engine.lifecycle import filled, moved
 from crypto_bot_core.host.fence import DEFAULT_BUDGETS, Fence, PluginTimeoutError
 from crypto_bot_core.observability.metrics import MetricsSink
@@ -337,8 +338,30 @@ class OrderManager:
         self.venue_problems.pop(venue, None)
         return result
 
+    async def order_call(
+        self,
+        venue: str,
+        fn: Callable[..., Awaitable[Order]],
+        client_order_id: str,
+        /,
+        *args: Any,
+        budget: float | None = None,
+    ) -> Order:
+        """:meth:`venue_call` for a call answering with one order, checked
+        (:func:`~crypto_bot_core.engine.checks.check_order`): an unsound answer is
+        no answer (``ExchangeUnavailableError``), never a move of the engine's order."""
+        answer = await self.venue_call(venue, fn, client_order_id, *args, budget=budget)
+        return self._checked(venue, answer, client_order_id)
+
+    def _checked(self, venue: str, answer: object, client_order_id: str) -> Order:
+        try:
+            return check_order(answer, venue=venue, client_order_id=client_order_id)
+        except PluginError as exc:
+            self.venue_problems[venue] = (time.monotonic(), exc.reason)
+            raise ExchangeUnavailableError(exc.reason, venue=venue) from exc
+
     async def fetch_order(self, venue: str, client_order_id: str, symbol: str) -> Order:
-        return await self.venue_call(
+        return await self.order_call(
             venue, self.adapters[venue].fetch_order, client_order_id, symbol
         )
 
@@ -378,16 +401,18 @@ class OrderManager:
                 if sync_entry(adapter):
                     # In-process (the paper exchange): it cannot time out; fenced for crashes.
                     try:
-                        return self.fence_of(venue).call(
+                        answer = self.fence_of(venue).call(
                             cast(SyncOrderEntry, adapter).place_order, request
                         )
                     except PluginError as exc:
                         raise ExchangeUnavailableError(
                             f"the adapter failed: {exc}", venue=venue
                         ) from exc
-                return await self.venue_call(
-                    venue, adapter.submit_order, request, budget=self.submit_timeout
-                )
+                else:
+                    answer = await self.venue_call(
+                        venue, adapter.submit_order, request, budget=self.submit_timeout
+                    )
+                return self._checked(venue, answer, request.client_order_id)
             except ExchangeUnavailableError as exc:
                 last_error = exc
                 try:
@@ -447,7 +472,7 @@ class OrderManager:
     async def cancel(self, client_order_id: str, ts: datetime) -> Order:
         order = self.orders[client_order_id]
         adapter = self.adapters[order.venue]
-        remote = await self.venue_call(
+        remote = await self.order_call(
             order.venue, adapter.cancel_order, client_order_id, order.symbol
         )
         self._persist(order.venue)

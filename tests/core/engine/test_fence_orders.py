@@ -37,7 +37,8 @@ TS = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 class Stalling(ExchangeAdapter[PluginConfig]):
-    """A venue whose calls named in ``stall`` never answer and in ``crash`` raise a bug.
+    """A venue whose calls named in ``stall`` never answer, in ``crash`` raise a bug and in
+    ``lie`` answer with something that is not an order.
 
     A stalled or crashed submit has reached the venue first (the order is in its book).
     """
@@ -48,6 +49,7 @@ class Stalling(ExchangeAdapter[PluginConfig]):
         super().__init__(PluginConfig())
         self.stall: set[str] = set()
         self.crash: set[str] = set()
+        self.lie: set[str] = set()
         self.book: dict[str, Order] = {}
         self.submits = 0
 
@@ -75,6 +77,8 @@ class Stalling(ExchangeAdapter[PluginConfig]):
             )
             self.book[request.client_order_id] = order
         await self._maybe_fail("submit")
+        if "submit" in self.lie:
+            return {"status": "NEW", "orderId": 7}  # type: ignore[return-value]
         return order
 
     async def cancel_order(self, client_order_id: str, symbol: str) -> Order:
@@ -196,3 +200,15 @@ def test_a_venue_that_never_answers_rejects_the_order_after_the_attempts() -> No
     assert venue.submits == 3  # resent with the same id (idempotent), never a new one
     assert len(venue.book) == 1
     assert "v" in manager.venue_problems
+
+
+def test_an_answer_that_is_not_an_order_is_no_answer_the_order_is_looked_up() -> None:
+    venue = Stalling()
+    venue.lie.add("submit")
+    manager = _manager(venue)
+    order = asyncio.run(_submit(manager))
+    assert venue.submits == 1
+    assert order.status is OrderStatus.ACKNOWLEDGED
+    assert order.exchange_order_id == "x1"
+    statuses = [r[0] for r in manager.ledger.records]  # type: ignore[attr-defined]
+    assert statuses == [RecordType.ORDER_INTENT, RecordType.ORDER_ACKNOWLEDGED]
