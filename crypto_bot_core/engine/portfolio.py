@@ -59,6 +59,8 @@ class Portfolio:
     accounts: dict[str, VenueAccount] = field(default_factory=dict)
     books: dict[tuple[str, str], _Book] = field(default_factory=dict)
     peak_equity: Decimal = ZERO
+    _venue_books: dict[str, list[_Book]] = field(default_factory=dict)
+    """Per venue, its books in creation order: what :meth:`equity` walks every tick."""
     _sides: dict[str, int] = field(default_factory=dict)
     """Per symbol: the sign of the net position across venues (+1, -1; absent when flat)."""
 
@@ -76,6 +78,7 @@ class Portfolio:
                 instrument.symbol, instrument.venue, instrument.kind, instrument.contract_size
             )
             self.books[key] = book
+            self._venue_books.setdefault(instrument.venue, []).append(book)
         return book
 
     def apply_fill(self, fill: Fill, instrument: Instrument) -> Decimal:
@@ -161,7 +164,24 @@ class Portfolio:
         )
 
     def equity(self) -> Decimal:
-        return sum((self.venue_equity(v) for v in self.accounts), ZERO)
+        """Cash plus position values over every venue: :meth:`venue_equity` summed, with the
+        same Decimal operations in the same order (so the same digits), without its per-venue
+        scan of every book; asked once a tick."""
+        total = ZERO
+        spot = InstrumentKind.SPOT
+        for venue, account in self.accounts.items():
+            value = ZERO
+            for book in self._venue_books.get(venue, ()):
+                quantity = book.quantity
+                mark = book.mark
+                if quantity == 0 or mark is None:
+                    value += ZERO
+                elif book.kind is spot:
+                    value += quantity * mark * book.contract_size
+                else:
+                    value += (mark - book.entry) * quantity * book.contract_size
+            total += account.cash + value
+        return total
 
     def update_peak(self) -> Decimal:
         equity = self.equity()

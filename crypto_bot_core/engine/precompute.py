@@ -87,13 +87,15 @@ class Precomputed:
 
     def feed(self, bars: Iterable[Bar]) -> None:
         """Precompute every active agent's scores over the next block of ``bars``."""
-        columns: dict[tuple[str, str], _Columns] = {}
+        markets: dict[tuple[str, str], list[Bar]] = {}
         for bar in bars:
             key = (bar.venue, bar.symbol)
-            col = columns.get(key)
-            if col is None:
-                col = columns[key] = _Columns()
-            col.add(bar)
+            found = markets.get(key)
+            if found is None:
+                markets[key] = [bar]
+            else:
+                found.append(bar)
+        columns = {key: _Columns(market) for key, market in markets.items()}
         for tracks in self._by_market.values():
             for track in tracks:
                 track.position = 0
@@ -167,34 +169,26 @@ def _check(result: object, bars: int) -> str:
 
 
 class _Columns:
-    """One market's bars of a block, as the float columns a ``BarBlock`` carries."""
+    """One market's bars of a block, as the float columns a ``BarBlock`` carries (built only
+    for the agents that ask: a list comprehension per column, not a call per bar)."""
 
-    __slots__ = ("close", "high", "low", "open", "ts_ms", "volume")
+    __slots__ = ("bars", "built")
 
-    def __init__(self) -> None:
-        self.ts_ms = array("q")
-        self.open = array("d")
-        self.high = array("d")
-        self.low = array("d")
-        self.close = array("d")
-        self.volume = array("d")
-
-    def add(self, bar: Bar) -> None:
-        self.ts_ms.append((bar.ts - _EPOCH) // _MS)
-        self.open.append(float(bar.open))
-        self.high.append(float(bar.high))
-        self.low.append(float(bar.low))
-        self.close.append(float(bar.close))
-        self.volume.append(float(bar.volume))
+    def __init__(self, bars: list[Bar]) -> None:
+        self.bars = bars
+        self.built: BarBlock | None = None
 
     def block(self, venue: str, symbol: str) -> BarBlock:
-        return BarBlock(
-            venue=venue,
-            symbol=symbol,
-            ts_ms=self.ts_ms,
-            open=self.open,
-            high=self.high,
-            low=self.low,
-            close=self.close,
-            volume=self.volume,
-        )
+        if self.built is None:
+            bars = self.bars
+            self.built = BarBlock(
+                venue=venue,
+                symbol=symbol,
+                ts_ms=array("q", [(b.ts - _EPOCH) // _MS for b in bars]),
+                open=array("d", [float(b.open) for b in bars]),
+                high=array("d", [float(b.high) for b in bars]),
+                low=array("d", [float(b.low) for b in bars]),
+                close=array("d", [float(b.close) for b in bars]),
+                volume=array("d", [float(b.volume) for b in bars]),
+            )
+        return self.built
