@@ -174,7 +174,7 @@ class CsvReader:
     def _blocks(self, block_chars: int) -> Iterator[Block]:
         handle = self._handle
         line = self._lines + 1  # physical number of the next line to hand out
-        carry = ""
+        carry = ""  # the start of a line the last read cut
         while True:
             data = handle.read(block_chars)
             if not data:
@@ -185,30 +185,44 @@ class CsvReader:
                 data = carry + data
                 cut = data.rfind("\n") + 1
                 if cut == 0:
+                    if "\r" in data:  # lines end in a bare \r (old Mac files): csv module
+                        yield from self._csv_rows(data, line, block_chars)
+                        return
                     carry = data  # one line longer than a block: keep reading
                     continue
                 data, carry = data[:cut], data[cut:]
-            if "\r" in data:
-                data = data.replace("\r\n", "\n")
-            if '"' in data or "\r" in data or "\0" in data:
-                yield from self._csv_rows(data, carry, line)
+            # data: complete lines. Quotes, NULs and bare \r are the csv module's business.
+            if '"' in data or "\0" in data:
+                yield from self._csv_rows(data + carry, line, block_chars)
                 return
+            if "\r" in data:
+                unix = data.replace("\r\n", "\n")
+                if "\r" in unix:
+                    yield from self._csv_rows(data + carry, line, block_chars)
+                    return
+                data = unix
             count = data.count("\n")
             yield TextBlock(data, line, count)
             line += count
 
-    def _csv_rows(self, text: str, carry: str, line: int) -> Iterator[CsvRows]:
+    def _lines_from(self, text: str, block_chars: int) -> Iterator[str]:
+        """Physical lines from ``text`` on through the rest of the file, split as reading the
+        file does (``newline=""``: \\n, \\r\\n and a bare \\r end a line), a block at a time."""
+        pending = text
+        while True:
+            more = self._handle.read(block_chars)
+            pending += more
+            lines = io.StringIO(pending, newline="").readlines()
+            if not more:
+                yield from lines
+                return
+            # The last line may go on in the next read (also a \r whose \n is still to come).
+            pending = lines.pop() if lines and not lines[-1].endswith("\n") else ""
+            yield from lines
+
+    def _csv_rows(self, text: str, line: int, block_chars: int) -> Iterator[CsvRows]:
         """The rest of the file through the ``csv`` module, from ``text`` (starting at ``line``)."""
-        handle = self._handle
-
-        def lines() -> Iterator[str]:
-            # The same line splitting as reading the file itself (newline=""): \n, \r\n, \r.
-            yield from io.StringIO(text, newline="")
-            if carry:
-                yield carry + handle.readline()
-            yield from handle
-
-        reader = csv.reader(lines(), strict=True)
+        reader = csv.reader(self._lines_from(text, block_chars), strict=True)
         batch = BATCH_ROWS
         offset = line - 1
         rows: list[tuple[int, list[str]]] = []

@@ -178,6 +178,21 @@ def test_quoted_csv_switches_to_the_csv_module_without_losing_lines(
         _stream(_source(path))
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_line_endings_give_the_same_bars_and_lines(
+    tmp_path: Path, ending: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reading, "BLOCK_CHARS", 997)
+    rows = list(_rows(3_000))
+    path = tmp_path / "bars.csv"
+    path.write_bytes(ending.join([HEADER, *rows, ""]).encode())
+    _same(_stream(_source(path)), _reference(_write(tmp_path / "unix.csv", rows)))
+    rows[2_500] = rows[2_500].rsplit(",", 1)[0] + ",-1"
+    path.write_bytes(ending.join([HEADER, *rows, ""]).encode())
+    with pytest.raises(DataSourceError, match=r"line 2502 \(data row 2501\): volume -1 is neg"):
+        _stream(_source(path))
+
+
 def _bad(tmp_path: Path, index: int, line: str | None, *, count: int = 20_000) -> Path:
     """A good file whose data row ``index`` (0-based) is replaced by ``line`` (None: cut the
     file there, mid-row)."""
