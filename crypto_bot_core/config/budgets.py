@@ -66,7 +66,8 @@ class PluginBudgets(BaseModel):
     loop: PositiveFloat = Field(
         default=DEFAULT_BUDGETS["loop"],
         description="Liveness: /healthz fails when the engine's loop has not completed a tick "
-        "for this long; in paper and live runs it must exceed the gap between two events.",
+        "for this long (a wait for a data source's next event counts as progress up to the "
+        "data_source budget).",
     )
 
     @model_validator(mode="after")

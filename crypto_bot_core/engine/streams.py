@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,6 +66,10 @@ class GuardedSources(list[DataSource[Any]]):
         self.on_degraded = on_degraded
         """Called with (source name, error) when a source is dropped; the composition root
         makes it append :func:`degraded_record` to the engine's ledger."""
+        self.waiting_since: float | None = None
+        """``time.monotonic()`` since when the merge waits for a source's next event (None:
+        not waiting). A live feed is quiet between bars; liveness reads this so waiting for
+        data, which the per-item budget bounds, is not taken for a stuck loop."""
 
 
 def _name(source: DataSource[Any]) -> str:
@@ -143,8 +148,13 @@ class _Merge:
         items = stream.items
         if stream.done or items is None:
             return None
+        guard = self.guard
         try:
-            item = await stream.fence.next_item(items, "stream()", budget=self.budget)
+            guard.waiting_since = time.monotonic()
+            try:
+                item = await stream.fence.next_item(items, "stream()", budget=self.budget)
+            finally:
+                guard.waiting_since = None
             event = check_event(item, source=stream.name)
             last = stream.last
             if last is not None and event.ts < last:

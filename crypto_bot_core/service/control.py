@@ -16,13 +16,17 @@ fields (under the GIL) and must answer even while the engine is busy.
 Liveness is read the same way: the engine stamps ``last_step_monotonic`` at
 the end of every tick, and a running engine whose stamp is older than the loop
 budget is stuck (a plugin that blocks the loop, a hung await without a budget),
-which a restart cures and waiting does not. Readiness asks each venue for its
-balances and adds what the engine's own last call to it met.
+which a restart cures and waiting does not. Waiting for a live feed's next
+event is not being stuck: the merge says when it waits
+(``GuardedSources.waiting_since``) and the data sources' per-item budget bounds
+that wait. Readiness asks each venue for its balances and adds what the
+engine's own last call to it met.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -154,10 +158,19 @@ class InProcessEngineControl:
     def liveness(self) -> str | None:
         if self._state != "running":
             return None  # starting (connecting, reconciling) or done: not a stuck loop
-        last = max(self.engine.last_step_monotonic, self._running_since)
-        idle = time.monotonic() - last
+        now = time.monotonic()
+        idle = now - max(self.engine.last_step_monotonic, self._running_since)
         if idle <= self.loop_budget_s:
             return None
+        # Between two ticks a live engine waits for its feed: that wait is bounded by the
+        # data sources' per-item budget (past it the source fails), so it is not a hang.
+        sources = self.engine.data_sources
+        waiting = getattr(sources, "waiting_since", None)
+        if waiting is not None:
+            per_item = getattr(sources, "budget_per_item", None)
+            allowance = (math.inf if per_item is None else per_item) + self.loop_budget_s
+            if now - waiting <= allowance:
+                return None
         return (
             f"the engine of run {self.engine.run_id} has not completed a tick for {idle:.1f} s "
             f"(loop budget {self.loop_budget_s:g} s): its loop is blocked or waiting on "

@@ -157,3 +157,37 @@ def test_under_degrade_the_last_source_left_failing_still_ends_the_session() -> 
 
     with pytest.raises(DataSourceFailedError, match="no other data source is left"):
         asyncio.run(consume())
+
+
+def test_the_merge_says_when_it_waits_for_a_source_and_stops_saying_so_after() -> None:
+    seen: list[bool] = []
+
+    class Watched(DataSource[PluginConfig]):
+        name = "watched"
+
+        def __init__(self, inner: DataSource[Any]) -> None:
+            super().__init__(PluginConfig())
+            self.inner = inner
+
+        def instruments(self) -> Sequence[Instrument]:
+            return self.inner.instruments()
+
+        async def stream(
+            self, start: datetime | None = None, end: datetime | None = None
+        ) -> AsyncIterator[MarketEvent]:
+            async for event in self.inner.stream(start, end):
+                seen.append(guard.waiting_since is not None)  # asked while the merge waits
+                yield event
+
+    guard = GuardedSources([Watched(market(bars=5))], budget_per_item=5.0)
+
+    async def consume() -> int:
+        count = 0
+        async for _event in merged(guard, None, None):
+            assert guard.waiting_since is None  # the consumer holds an event: no wait
+            count += 1
+        return count
+
+    assert asyncio.run(consume()) == 5
+    assert seen == [True] * 5
+    assert guard.waiting_since is None

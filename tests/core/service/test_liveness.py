@@ -29,6 +29,7 @@ from crypto_bot_core.engine.orders import MemoryAuditLog
 from crypto_bot_core.engine.policy import PolicyRegistry
 from crypto_bot_core.engine.risk import RiskPipeline
 from crypto_bot_core.engine.sizing import SizingConfig
+from crypto_bot_core.engine.streams import GuardedSources
 from crypto_bot_core.host import Host
 from crypto_bot_core.host.fence import Fence
 from crypto_bot_core.ledger import Ledger, LedgerSettings, open_ledger
@@ -259,3 +260,26 @@ def test_readiness_reports_the_engines_last_failed_venue_call_until_one_succeeds
     assert problem.startswith("the engine's last call failed 0 s ago: ")
     assert problem.endswith("PaperExchange.submit_order gave no answer within 10 s")
     assert healthy == {"sim": None}
+
+
+def test_waiting_for_a_quiet_feed_is_not_a_stuck_loop_until_its_budget_is_spent(
+    clock: SimpleNamespace,
+) -> None:
+    engine = _engine({"momentum": Momentum(PluginConfig())})
+    sources = GuardedSources(engine.data_sources, budget_per_item=60.0)
+    engine.data_sources = sources
+    control = InProcessEngineControl(engine, loop_budget_s=5.0)
+
+    async def running() -> None:
+        control.mark_running()
+
+    asyncio.run(running())
+    clock.offset = 6.0
+    assert control.liveness() is not None  # no tick for 6 s and not waiting for data
+    sources.waiting_since = time.monotonic()  # the merge awaits the feed's next bar
+    clock.offset = 30.0
+    assert control.liveness() is None  # a quiet feed, within its per-item budget
+    clock.offset = 66.0
+    problem = control.liveness()  # 60 s per item + 5 s loop budget spent: stuck
+    assert problem is not None
+    assert "has not completed a tick for 66." in problem
