@@ -128,6 +128,26 @@ def block_rows(
         yield position, [None if i is None else cells[i] for i in indexes]
 
 
+def _typed_columns(columns: list[list[object]]) -> tuple[list[int], list[list[Any]]] | None:
+    """Parquet OHLCV columns for the bulk checks: int timestamps and, per price/volume column,
+    text or Decimals, exactly as :func:`~.validation.parse_decimal` reads a cell (a float by
+    its shortest repr). None for any other type (the rows go one by one)."""
+    stamps = columns[0]
+    if set(map(type, stamps)) != {int}:
+        return None
+    ts: list[int] = stamps  # type: ignore[assignment]  # all int, checked just above
+    texts: list[list[Any]] = []
+    for column in columns[1:6]:
+        kinds = set(map(type, column))
+        if kinds == {float}:
+            texts.append(list(map(repr, column)))
+        elif kinds in ({str}, {Decimal}):
+            texts.append(column)
+        else:
+            return None
+    return ts, texts
+
+
 class OhlcvParser:
     """One OHLCV file's blocks into checked :class:`BarChunk`s, continuing its series' checker."""
 
@@ -142,7 +162,7 @@ class OhlcvParser:
         self._last_close: tuple[str, Decimal] | None = None
 
     def parse(self, block: TextBlock | CsvRows | ValueRows) -> BarChunk:
-        if isinstance(block, TextBlock):
+        if not isinstance(block, CsvRows):
             chunk = self._bulk(block)
             if chunk is not None:
                 return chunk
@@ -167,8 +187,14 @@ class OhlcvParser:
             (opens, highs, lows, closes, volumes),
         )
 
-    def _bulk(self, block: TextBlock) -> BarChunk | None:
+    def _bulk(self, block: TextBlock | ValueRows) -> BarChunk | None:
         """The block's rows if all of them provably pass the checks, else None."""
+        if isinstance(block, ValueRows):
+            typed = _typed_columns(block.columns)
+            if typed is None:
+                return None
+            ts, texts = typed
+            return self._checked(ts, texts, False, None)
         width = self.header.width
         split = _split(block, width)
         if split is None:
@@ -183,12 +209,25 @@ class OhlcvParser:
             return None
         try:
             ts = list(map(int, stamps))
+        except ValueError:
+            return None
+        return self._checked(ts, texts, plain, block.first_line + len(ts) - 1)
+
+    def _checked(
+        self,
+        ts: list[int],
+        texts: list[list[Any]],
+        plain: bool,
+        last_line: int | None,
+    ) -> BarChunk | None:
+        """Rows from parsed timestamps and the price/volume columns (text or Decimal), if all of
+        them pass; ``plain``: the texts hold only digits and dots (no NaN or infinity)."""
+        try:
             highs, lows, closes, volumes = decimals = [
                 list(map(Decimal, column)) for column in texts[1:]
             ]
             opens = self._opens(texts[0], texts[3], closes)
-        except (ValueError, ArithmeticError):  # decimal.InvalidOperation is an ArithmeticError
-            self._last_close = None
+        except ArithmeticError:  # decimal.InvalidOperation
             return None
         decimals.append(opens)
         if not plain and not all(all(map(Decimal.is_finite, column)) for column in decimals):
@@ -214,18 +253,19 @@ class OhlcvParser:
         else:
             times = [EPOCH + stamp * MS for stamp in ts]
         self.data_rows[0] += count
-        self.checker.remember(ts[-1], RowPosition(block.first_line + count - 1, self.data_rows[0]))
+        self.checker.remember(ts[-1], RowPosition(last_line, self.data_rows[0]))
         self._last_close = (texts[3][-1], closes[-1])
         return BarChunk(ts, times, opens, highs, lows, closes, volumes, tuple(texts))
 
-    def _opens(self, opens: list[str], closes: list[str], parsed: list[Decimal]) -> list[Decimal]:
+    def _opens(self, opens: list[Any], closes: list[Any], parsed: list[Decimal]) -> list[Decimal]:
         """The open column, reusing the previous row's close where every open repeats it.
 
         Candles usually open at the previous close, written the same way; one
         list comparison then saves a fifth of the decimal parsing (a Decimal is
         immutable, so two bars may share one). Otherwise the column is parsed.
         """
-        if opens[1:] != closes[:-1]:
+        if type(opens[0]) is not str or opens[1:] != closes[:-1]:
+            # Decimal cells (Parquet decimal128) compare by value, not as written.
             return list(map(Decimal, opens))
         last = self._last_close
         first = last[1] if last is not None and last[0] == opens[0] else Decimal(opens[0])

@@ -89,9 +89,14 @@ class CsvRows:
 
 @dataclass(frozen=True, slots=True)
 class ValueRows:
-    """Parquet rows: the wanted columns' values in ``required + optional`` order."""
+    """A Parquet batch: the wanted columns' values in ``required + optional`` order, as columns
+    (an absent optional column is all ``None``)."""
 
-    rows: list[Sequence[object]]
+    columns: list[list[object]]
+
+    @property
+    def rows(self) -> Iterator[tuple[object, ...]]:
+        return zip(*self.columns, strict=True)
 
 
 Block = TextBlock | CsvRows | ValueRows
@@ -284,8 +289,7 @@ class ParquetReader:
             for batch in self._file.iter_batches(batch_size=batch_rows, columns=present):
                 columns = {name: batch.column(name).to_pylist() for name in present}
                 absent: list[object] = [None] * batch.num_rows
-                ordered = [columns.get(c, absent) for c in self._columns]
-                yield ValueRows(list(zip(*ordered, strict=True)))
+                yield ValueRows([columns.get(c, absent) for c in self._columns])
         except (OSError, ValueError) as exc:
             raise DataSourceError(f"{self.path}: cannot read as Parquet: {exc}") from exc
 

@@ -440,3 +440,52 @@ def test_parquet_streams_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     )
     pq.write_table(table, tmp_path / "bars.parquet", row_group_size=500)
     _same(_stream(_source(tmp_path / "bars.parquet")), _reference(path))
+
+
+def test_parquet_decimals_keep_their_scale(tmp_path: Path) -> None:
+    """An open column with one decimal and a close column with two: equal values, different
+    text; each bar keeps its own column's exponent."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    count = 50
+    table = pa.table(
+        {
+            "timestamp": [T0 + i * M for i in range(count)],
+            "open": pa.array([Decimal("100.0")] * count, pa.decimal128(6, 1)),
+            "high": pa.array([Decimal("101.00")] * count, pa.decimal128(7, 2)),
+            "low": pa.array([Decimal("99.00")] * count, pa.decimal128(7, 2)),
+            "close": pa.array([Decimal("100.00")] * count, pa.decimal128(7, 2)),
+            "volume": [1.5] * count,
+        }
+    )
+    pq.write_table(table, tmp_path / "bars.parquet")
+    events = _stream(_source(tmp_path / "bars.parquet"))
+    assert len(events) == count
+    assert {(str(e.open), str(e.close), str(e.volume)) for e in events if isinstance(e, Bar)} == {
+        ("100.0", "100.00", "1.5")
+    }
+
+
+def test_parquet_floats_read_as_their_shortest_repr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    monkeypatch.setattr(reading, "BATCH_ROWS", 1_000)
+    columns = list(zip(*(r.split(",") for r in _rows(3_000)), strict=True))
+    floats = {
+        name: [float(x) for x in values]
+        for name, values in zip(HEADER.split(",")[1:], columns[1:], strict=True)
+    }
+    pq.write_table(
+        pa.table({"timestamp": [int(t) for t in columns[0]], **floats}), tmp_path / "f.parquet"
+    )
+    # The same values written as their repr: what reading a float cell has always meant.
+    as_text = _write(
+        tmp_path / "f.csv",
+        [
+            ",".join([t, *(repr(floats[n][i]) for n in HEADER.split(",")[1:])])
+            for i, t in enumerate(columns[0])
+        ],
+    )
+    _same(_stream(_source(tmp_path / "f.parquet")), _reference(as_text))
