@@ -5,6 +5,7 @@ or ``open_ledger("postgresql://writer@host/db")``. The operator's guide is
 ``docs/ledger.md``; the design is in the modules' docstrings:
 
 * :mod:`.canonical` -- RFC 8785 bytes of payloads and records
+* :mod:`.chain` -- the write path: prepare outside the lock, number, link, insert
 * :mod:`.hashing` -- the domain-separated chain, whose links are RFC 6962 leaves
 * :mod:`.merkle` -- trees, inclusion and consistency proofs (RFC 6962/9162)
 * :mod:`.checkpoints`, :mod:`.signing` -- signed checkpoints, Ed25519
