@@ -221,8 +221,12 @@ class Engine:
             for venue, adapter in self.exchanges.items()
             if is_simulated(adapter)
         ]
+        telemetry = not isinstance(self.metrics, NullMetrics)
         self.precomputed = Precomputed(
-            self.agents, self.agent_fences, on_failure=self._precompute_failed
+            self.agents,
+            self.agent_fences,
+            on_failure=self._precompute_failed,
+            on_latency=self.metrics.agent_latency if telemetry else None,
         )
         if (
             self.mode == "backtest"

@@ -21,6 +21,7 @@ rest of the run and the failure recorded.
 from __future__ import annotations
 
 import math
+import time
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,8 @@ class Precomputed:
     fences: Mapping[str, Fence] = field(default_factory=dict)
     on_failure: Callable[[str, str], None] | None = None
     """Called with (agent, reason) when an agent is put back on ``evaluate``."""
+    on_latency: Callable[[str, float], None] | None = None
+    """Called with (agent, seconds) after each precompute call: the agent's latency metric."""
     _by_market: dict[tuple[str, str], list[Track]] = field(default_factory=dict, init=False)
     _by_agent: dict[tuple[str, str], Track] = field(default_factory=dict, init=False)
     _disabled: set[str] = field(default_factory=set, init=False)
@@ -102,35 +105,42 @@ class Precomputed:
                 track.scores = ()
                 track.confidences = ()
         for name in list(self._names):
-            agent = self.agents[name]
-            fence = self.fences.get(name)
-            for (venue, symbol), col in columns.items():
-                chosen = self._by_agent.get((name, symbol))
-                if chosen is not None and chosen.venue != venue:
-                    continue  # the agent reads another venue of this symbol
-                block = col.block(venue, symbol)
-                try:
-                    result = (
-                        fence.call(agent.precompute, symbol, block)
-                        if fence is not None
-                        else agent.precompute(symbol, block)
-                    )
-                except Exception as exc:
-                    self._disable(name, f"precompute raised {type(exc).__name__}: {exc}")
-                    break
-                if result is None:
-                    continue  # not a market this agent reads
-                problem = _check(result, len(block.close))
-                if problem:
-                    self._disable(name, problem)
-                    break
-                if chosen is None:
-                    chosen = Track(agent=name, symbol=symbol, venue=venue)
-                    self._by_agent[(name, symbol)] = chosen
-                    self.plans.clear()
-                    self._by_market.setdefault((venue, symbol), []).append(chosen)
-                chosen.scores = result.scores
-                chosen.confidences = result.confidences
+            self._feed_agent(name, columns)
+
+    def _feed_agent(self, name: str, columns: dict[tuple[str, str], _Columns]) -> None:
+        """One agent's scores over the block's markets; a failure puts it back on evaluate."""
+        agent = self.agents[name]
+        fence = self.fences.get(name)
+        for (venue, symbol), col in columns.items():
+            chosen = self._by_agent.get((name, symbol))
+            if chosen is not None and chosen.venue != venue:
+                continue  # the agent reads another venue of this symbol
+            block = col.block(venue, symbol)
+            started = time.perf_counter()
+            try:
+                result = (
+                    fence.call(agent.precompute, symbol, block)
+                    if fence is not None
+                    else agent.precompute(symbol, block)
+                )
+            except Exception as exc:  # any failure puts the agent back on evaluate
+                self._disable(name, f"precompute raised {type(exc).__name__}: {exc}")
+                return
+            if self.on_latency is not None:
+                self.on_latency(name, time.perf_counter() - started)
+            if result is None:
+                continue  # not a market this agent reads
+            problem = _check(result, len(block.close))
+            if problem:
+                self._disable(name, problem)
+                return
+            if chosen is None:
+                chosen = Track(agent=name, symbol=symbol, venue=venue)
+                self._by_agent[(name, symbol)] = chosen
+                self._by_market.setdefault((venue, symbol), []).append(chosen)
+                self.plans.clear()
+            chosen.scores = result.scores
+            chosen.confidences = result.confidences
 
     def _disable(self, name: str, reason: str) -> None:
         self._names.remove(name)
