@@ -302,6 +302,10 @@ class Engine:
                 "fills": self.stats.fills,
             },
         )
+        if isinstance(self.ledger, BatchingLog):
+            # A backtest's last batch is committed with the stop record: after close() the
+            # ledger holds the whole run whoever closes the store, and when.
+            self.ledger.flush()
         if self.observers is not None:
             self.observers.emit("cryptobot_engine_stopped", run_id=self.run_id, reason=reason)
         for component in (*self.exchanges.values(), *self.agents.values(), *self.data_sources):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -195,3 +196,24 @@ def test_step_refuses_events_of_two_times() -> None:
         return str(info.value)
 
     assert "after" in asyncio.run(go())
+
+
+def test_close_commits_a_backtests_last_ledger_batch(tmp_path: Path) -> None:
+    """After ``close()`` the ledger holds the whole run, before anyone closes the store."""
+    from crypto_bot_core.ledger import open_ledger
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    text = CONFIG.format(bars=300, size='notional_per_symbol: "20000"', long_only="false")
+    loaded = parse_config(text, source="<test>", environ={})
+    ledger = open_ledger(url)
+    engine = assemble(loaded, Host(environ={}).load(), ledger=ledger, run_id="close1").engine
+    run(engine)
+    reader = open_ledger(url)
+    try:
+        types = [record.type for record in reader.records()]
+    finally:
+        reader.close()
+        ledger.close()
+    assert types[0] is RecordType.SYSTEM_START
+    assert types[-1] is RecordType.SYSTEM_STOP
+    assert types.count(RecordType.FILL) == engine.stats.fills > 0
