@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_left
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import ClassVar
 
 from crypto_bot_core.builtins.technical_agents.config import EmaCrossoverConfig
 from crypto_bot_core.builtins.technical_agents.indicators import EmaCrossState, ema_alpha
-from crypto_bot_core.builtins.technical_agents.tracking import IncrementalAgent
+from crypto_bot_core.builtins.technical_agents.tracking import IncrementalAgent, Runs, index_of
 from crypto_bot_sdk import Bar, BarBlock, MarketView, ScoreBlock, Signal
 
 _Z_LIMIT = 1e6  # a flat market has zero volatility; keep z finite
@@ -33,7 +31,7 @@ class EmaCrossoverAgent(IncrementalAgent[EmaCrossoverConfig, EmaCrossState]):
 
     def __init__(self, config: EmaCrossoverConfig) -> None:
         super().__init__(config)
-        self._runs: dict[str, _Run] = {}
+        self._runs: Runs[EmaCrossState, _Kept] = Runs(config.venue, self.new_state)
 
     def new_state(self) -> EmaCrossState:
         return EmaCrossState(ema_alpha(self.config.fast), ema_alpha(self.config.slow))
@@ -59,13 +57,11 @@ class EmaCrossoverAgent(IncrementalAgent[EmaCrossoverConfig, EmaCrossState]):
         block, so each value is bit-identical to the signal ``evaluate`` gives on that bar;
         NaN before ``required_bars``. The bars' indicator values are kept for the last block,
         so :meth:`signal_from_score` can give the full signal of any of its bars. A block of
-        another venue than the configured one is not this agent's market (None).
+        another venue than the one read is not this agent's market (None; see ``Runs``).
         """
-        if self.config.venue is not None and block.venue != self.config.venue:
-            return None
-        run = self._runs.get(symbol)
+        run = self._runs.begin(symbol, block)
         if run is None:
-            run = self._runs[symbol] = _Run(self.new_state())
+            return None
         state = run.state
         required = self.config.required_bars
         measure = self._measure
@@ -89,8 +85,8 @@ class EmaCrossoverAgent(IncrementalAgent[EmaCrossoverConfig, EmaCrossState]):
         self, symbol: str, ts: datetime, score: float, confidence: float
     ) -> Signal:
         """The signal :meth:`evaluate` gives at ``ts``, rebuilt from the last precomputed block."""
-        run = self._runs.get(symbol)
-        state = run.kept.state_at(ts, self.new_state()) if run and run.kept else None
+        kept = self._runs.kept(symbol)
+        state = kept.state_at(ts, self.new_state()) if kept is not None else None
         if state is None:
             return super().signal_from_score(symbol, ts, score, confidence)
         return self.signal_of(symbol, state, ts)
@@ -139,10 +135,6 @@ class EmaCrossoverAgent(IncrementalAgent[EmaCrossoverConfig, EmaCrossState]):
         )
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
-
-
 class _Kept:
     """The indicator values after each bar of the last precomputed block: what a signal's
     features and rationale are made of, kept so a decision can have them without a refold."""
@@ -171,9 +163,8 @@ class _Kept:
 
     def state_at(self, ts: datetime, blank: EmaCrossState) -> EmaCrossState | None:
         """The state after the bar opened at ``ts``; None if it is not in this block."""
-        wanted = (ts - _EPOCH) // _MS
-        i = bisect_left(self.ts_ms, wanted)
-        if i >= len(self.ts_ms) or self.ts_ms[i] != wanted:
+        i = index_of(self.ts_ms, ts)
+        if i is None:
             return None
         blank.close = self.close[i]
         blank.fast = self.fast[i]
@@ -183,11 +174,3 @@ class _Kept:
         blank.crossed = self.crossed[i]
         blank.bars_since_cross = self.since[i]
         return blank
-
-
-@dataclass(slots=True)
-class _Run:
-    """One symbol's precompute state, carried from block to block."""
-
-    state: EmaCrossState
-    kept: _Kept | None = field(default=None)

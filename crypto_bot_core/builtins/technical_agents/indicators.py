@@ -100,6 +100,12 @@ class RsiState:
 
     @property
     def rsi(self) -> float:
-        if self.avg_loss == 0.0:
-            return 100.0 if self.avg_gain > 0.0 else 50.0
-        return 100.0 - 100.0 / (1.0 + self.avg_gain / self.avg_loss)
+        return rsi_of(self.avg_gain, self.avg_loss)
+
+
+def rsi_of(avg_gain: float, avg_loss: float) -> float:
+    """Wilder's RSI of an average gain and loss: one formula for the state and for the
+    precompute path, which keeps the averages per bar rather than whole states."""
+    if avg_loss == 0.0:
+        return 100.0 if avg_gain > 0.0 else 50.0
+    return 100.0 - 100.0 / (1.0 + avg_gain / avg_loss)

@@ -16,14 +16,32 @@ follows the view like the other agents' indicator state.
 
 from __future__ import annotations
 
+import math
+from array import array
 from collections import deque
+from collections.abc import Sequence
+from datetime import datetime
 from typing import ClassVar
 
 from crypto_bot_core.builtins.technical_agents.config import MomentumBreakoutConfig
-from crypto_bot_core.builtins.technical_agents.tracking import IncrementalAgent
-from crypto_bot_sdk import Bar, MarketView, Signal
+from crypto_bot_core.builtins.technical_agents.tracking import IncrementalAgent, Runs, index_of
+from crypto_bot_sdk import Bar, BarBlock, MarketView, ScoreBlock, Signal
 
 Window = deque[tuple[float, float, float, float]]  # (high, low, close, volume), oldest first
+Measure = tuple[float, float, float, float, float, float, float, float]
+"""(close, channel_high, channel_low, atr, volume_ratio, distance, score, confidence) of one
+bar: everything its signal says."""
+
+
+def true_ranges(
+    highs: Sequence[float], lows: Sequence[float], closes: Sequence[float]
+) -> list[float]:
+    """The true range of each bar after the first (entry 0 is a 0.0 placeholder, so entry
+    ``i`` is bar ``i``'s): one formula for the window and for whole blocks."""
+    return [0.0] + [
+        max(high - low, abs(high - before), abs(low - before))
+        for high, low, before in zip(highs[1:], lows[1:], closes, strict=False)
+    ]
 
 
 class MomentumBreakoutAgent(IncrementalAgent[MomentumBreakoutConfig, Window]):
@@ -33,52 +51,118 @@ class MomentumBreakoutAgent(IncrementalAgent[MomentumBreakoutConfig, Window]):
     config_model = MomentumBreakoutConfig
     warmup_bars: ClassVar[int] = 21  # lookback + 1 with the default lookback of 20
 
+    def __init__(self, config: MomentumBreakoutConfig) -> None:
+        super().__init__(config)
+        self._runs: Runs[_Tail, _Kept] = Runs(config.venue, _Tail)
+
     def new_state(self) -> Window:
         return deque(maxlen=self.config.lookback + 1)
 
     def fold(self, state: Window, bar: Bar) -> None:
         state.append((float(bar.high), float(bar.low), float(bar.close), float(bar.volume)))
 
-    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
+    def measure(self, bars: _Bars, k: int) -> Measure:
+        """The breakout at bar ``k`` of ``bars``, which hold at least the ``lookback`` bars
+        before it.
+
+        The one place the formulas live, for :meth:`evaluate` (the window's columns, ``k``
+        its last bar) and :meth:`precompute` (a block's columns after the carried tail):
+        the same slices reduced in the same order, so the same floats bit for bit.
+        """
         cfg = self.config
         n = cfg.lookback
-        window = self.state_for(symbol, market)
-        if window is None or len(window) < n + 1:
-            return None
-        highs, lows, closes, volumes = (list(column) for column in zip(*window, strict=True))
-        channel_high, channel_low = max(highs[:-1]), min(lows[:-1])
-        true_ranges = [
-            max(highs[i] - lows[i], abs(highs[i] - closes[i - 1]), abs(lows[i] - closes[i - 1]))
-            for i in range(1, n + 1)
-        ]
-        atr = sum(true_ranges) / n
-        mean_volume = sum(volumes[:-1]) / n
-        close = closes[-1]
-        volume_ratio = volumes[-1] / mean_volume if mean_volume > 0 else 0.0
-        channel = f"{n}-bar channel [{channel_low:.8g}, {channel_high:.8g}]"
+        start = k - n
+        channel_high, channel_low = max(bars.high[start:k]), min(bars.low[start:k])
+        atr = sum(bars.ranges[start + 1 : k + 1]) / n
+        volumes = bars.volume
+        mean_volume = sum(volumes[start:k]) / n
+        close = bars.close[k]
+        volume_ratio = volumes[k] / mean_volume if mean_volume > 0 else 0.0
         if close > channel_high:
             distance = (close - channel_high) / atr if atr > 0 else 1.0
             score = min(1.0, 0.5 + 0.5 * distance)
             confidence = min(1.0, volume_ratio / cfg.volume_confirmation)
+        elif close < channel_low:
+            distance = (channel_low - close) / atr if atr > 0 else 1.0
+            score = -min(1.0, 0.5 + 0.5 * distance)
+            confidence = min(1.0, volume_ratio / cfg.volume_confirmation)
+        else:
+            distance, score, confidence = 0.0, 0.0, 0.0
+        return close, channel_high, channel_low, atr, volume_ratio, distance, score, confidence
+
+    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
+        n = self.config.lookback
+        window = self.state_for(symbol, market)
+        if window is None or len(window) < n + 1:
+            return None
+        highs, lows, closes, volumes = (list(column) for column in zip(*window, strict=True))
+        bars = _Bars(highs, lows, closes, volumes, true_ranges(highs, lows, closes))
+        return self.signal_of(symbol, self.measure(bars, n), market.now)
+
+    def precompute(self, symbol: str, block: BarBlock) -> ScoreBlock | None:
+        """The score and confidence after each bar of ``block`` (capability ``precompute``).
+
+        The window of bar ``i`` is rebuilt from columns, not folded bar by bar: the carried
+        tail (the symbol's last ``lookback`` bars) followed by the block, and
+        :meth:`measure` reads each bar's ``lookback + 1`` bars out of them - the numbers
+        :meth:`evaluate` reads out of its window, so bit-identical results (NaN until
+        ``lookback + 1`` bars are seen). These columns are kept for the last block, so
+        :meth:`signal_from_score` can rebuild the full signal of any of its bars. A block
+        of another venue than the one read is not this agent's market (None).
+        """
+        run = self._runs.begin(symbol, block)
+        if run is None:
+            return None
+        n = self.config.lookback
+        tail = run.state
+        highs = tail.high + block.high
+        lows = tail.low + block.low
+        closes = tail.close + block.close
+        volumes = tail.volume + block.volume
+        bars = _Bars(highs, lows, closes, volumes, array("d", true_ranges(highs, lows, closes)))
+        first = len(tail.close)  # where the block starts in the columns
+        size = len(block.close)
+        scores = array("d", [math.nan]) * size
+        confidences = array("d", [math.nan]) * size
+        measure = self.measure
+        for k in range(max(n, first), first + size):
+            measured = measure(bars, k)
+            scores[k - first] = measured[6]
+            confidences[k - first] = measured[7]
+        run.state = _Tail(highs[-n:], lows[-n:], closes[-n:], volumes[-n:])
+        run.kept = _Kept(block.ts_ms, first, bars)
+        return ScoreBlock(scores, confidences)
+
+    def signal_from_score(
+        self, symbol: str, ts: datetime, score: float, confidence: float
+    ) -> Signal:
+        """The signal :meth:`evaluate` gives at ``ts``, rebuilt from the last precomputed block."""
+        kept = self._runs.kept(symbol)
+        i = index_of(kept.ts_ms, ts) if kept is not None else None
+        if kept is None or i is None or kept.first + i < self.config.lookback:
+            return super().signal_from_score(symbol, ts, score, confidence)
+        return self.signal_of(symbol, self.measure(kept.bars, kept.first + i), ts)
+
+    def signal_of(self, symbol: str, measured: Measure, ts: datetime) -> Signal:
+        """The signal of one bar's breakout: the one place a Signal is built, for both paths."""
+        close, channel_high, channel_low, atr, volume_ratio, distance, score, confidence = measured
+        channel = f"{self.config.lookback}-bar channel [{channel_low:.8g}, {channel_high:.8g}]"
+        if close > channel_high:
             rationale = (
                 f"close {close:.8g} broke above the {channel} by {distance:.2f} ATR "
                 f"(ATR {atr:.8g}) on {volume_ratio:.2f}x mean volume: upside breakout"
             )
         elif close < channel_low:
-            distance = (channel_low - close) / atr if atr > 0 else 1.0
-            score = -min(1.0, 0.5 + 0.5 * distance)
-            confidence = min(1.0, volume_ratio / cfg.volume_confirmation)
             rationale = (
                 f"close {close:.8g} broke below the {channel} by {distance:.2f} ATR "
                 f"(ATR {atr:.8g}) on {volume_ratio:.2f}x mean volume: downside breakout"
             )
         else:
-            distance, score, confidence = 0.0, 0.0, 0.0
             rationale = f"close {close:.8g} is inside the {channel}: no breakout, no view"
         return Signal.model_construct(
             agent=self.name,
             symbol=symbol,
-            ts=market.now,
+            ts=ts,
             score=score,
             confidence=confidence,
             rationale=rationale,
@@ -92,3 +176,55 @@ class MomentumBreakoutAgent(IncrementalAgent[MomentumBreakoutConfig, Window]):
             },
             model_version=None,
         )
+
+
+class _Tail:
+    """The last ``lookback`` bars a run carries into its next block, as float columns (high,
+    low, close, volume), oldest first: what the block's first windows reach back into."""
+
+    __slots__ = ("close", "high", "low", "volume")
+
+    def __init__(
+        self,
+        high: array[float] | None = None,
+        low: array[float] | None = None,
+        close: array[float] | None = None,
+        volume: array[float] | None = None,
+    ) -> None:
+        self.high = high if high is not None else array("d")
+        self.low = low if low is not None else array("d")
+        self.close = close if close is not None else array("d")
+        self.volume = volume if volume is not None else array("d")
+
+
+class _Bars:
+    """Consecutive bars as columns, with their true ranges: what :meth:`measure` reads (lists
+    of a window for ``evaluate``, arrays of tail and block for ``precompute``)."""
+
+    __slots__ = ("close", "high", "low", "ranges", "volume")
+
+    def __init__(
+        self,
+        high: Sequence[float],
+        low: Sequence[float],
+        close: Sequence[float],
+        volume: Sequence[float],
+        ranges: Sequence[float],
+    ) -> None:
+        self.high = high
+        self.low = low
+        self.close = close
+        self.volume = volume
+        self.ranges = ranges
+
+
+class _Kept:
+    """The last precomputed block's bars after the tail it followed (bar ``i`` of the block
+    is at ``first + i``): what the signal of any of its bars reads."""
+
+    __slots__ = ("bars", "first", "ts_ms")
+
+    def __init__(self, ts_ms: array[int], first: int, bars: _Bars) -> None:
+        self.ts_ms = ts_ms
+        self.first = first
+        self.bars = bars

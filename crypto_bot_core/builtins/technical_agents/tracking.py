@@ -8,22 +8,34 @@ history does not continue that state - another backtest, a view that was
 reset, a gap longer than the view keeps - it starts again from the history
 the view has. Folding bar by bar from the first bar gives bit-identical
 results either way, which the tests check.
+
+The ``precompute`` capability (SDK API 1.1) folds the same states over blocks
+of a symbol's bars instead; :class:`Runs` keeps what every agent needs for it
+in one place: one run per symbol carried from block to block, the venue the
+run reads, and what each agent kept of the last block for ``signal_from_score``.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from crypto_bot_core.builtins.technical_agents.config import TechnicalAgentConfig
-from crypto_bot_sdk import Agent, Bar, MarketView
+from crypto_bot_sdk import Agent, Bar, BarBlock, MarketView
 
 S = TypeVar("S")
 C = TypeVar("C", bound=TechnicalAgentConfig)
+R = TypeVar("R")
+K = TypeVar("K")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 
 @dataclass(slots=True)
@@ -96,3 +108,66 @@ class IncrementalAgent(Agent[C], Generic[C, S]):
             self._tracked.clear()
         else:
             self._tracked.pop(symbol, None)
+
+
+@dataclass(slots=True)
+class Run(Generic[R, K]):
+    """One symbol's precompute run: the state carried from block to block and what the agent
+    kept of the last block (its bars' indicator values, for ``signal_from_score``)."""
+
+    state: R
+    venue: str
+    last_ms: int
+    """Open time (epoch ms) of the last bar folded in: the next block must start after it."""
+    kept: K | None = field(default=None)
+
+
+class Runs(Generic[R, K]):
+    """The precompute runs of one agent, per symbol.
+
+    The engine offers the blocks of a symbol's venues and keeps the first venue the
+    agent answers for; a run therefore reads one venue: the configured one, or (with
+    ``venue`` left out) the venue of the first block it saw, as ``market.bars(symbol)``
+    reads the first venue with bars. A block that does not follow the run's last bar
+    (another backtest through the same instance) starts a fresh run, as
+    :meth:`IncrementalAgent.state_for` restarts on a view that does not continue its state.
+    """
+
+    __slots__ = ("_new_state", "_pinned", "_runs")
+
+    def __init__(self, pinned: str | None, new_state: Callable[[], R]) -> None:
+        self._pinned = pinned
+        self._new_state = new_state
+        self._runs: dict[str, Run[R, K]] = {}
+
+    def begin(self, symbol: str, block: BarBlock) -> Run[R, K] | None:
+        """The run ``block`` continues (advanced to its last bar); None for a venue not read.
+
+        The caller folds the block into ``run.state`` and sets ``run.kept``.
+        """
+        venue = block.venue
+        if self._pinned is not None and venue != self._pinned:
+            return None
+        run = self._runs.get(symbol)
+        if run is not None and run.venue != venue:
+            return None  # another venue of a symbol this agent already reads elsewhere
+        if not len(block.ts_ms):  # nothing to fold: a throwaway, the last block stays kept
+            return Run(self._new_state(), venue, -1)
+        if run is None or block.ts_ms[0] <= run.last_ms:
+            run = self._runs[symbol] = Run(self._new_state(), venue, -1)
+        run.last_ms = block.ts_ms[-1]
+        return run
+
+    def kept(self, symbol: str) -> K | None:
+        """What the agent kept of the last block of ``symbol`` (None before any)."""
+        run = self._runs.get(symbol)
+        return run.kept if run is not None else None
+
+
+def index_of(ts_ms: array[int], ts: datetime) -> int | None:
+    """Index of the bar opened at ``ts`` in a block's ``ts_ms`` column; None if not there."""
+    wanted = (ts - _EPOCH) // _MS
+    i = bisect_left(ts_ms, wanted)
+    if i >= len(ts_ms) or ts_ms[i] != wanted:
+        return None
+    return i

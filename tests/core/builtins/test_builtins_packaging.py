@@ -28,6 +28,7 @@ PLUGINS = {
     "standard-risk": "standard_risk",
     "standard-reporters": "standard_reporters",
 }
+API_VERSIONS = {"technical-agents": "1.1.0"}  # declares ``precompute``, an API 1.1 capability
 
 
 def _components(module: str) -> list[type[Component[Any]]]:
@@ -62,7 +63,10 @@ def test_manifest_sits_where_the_host_looks_and_fits_this_core(name: str) -> Non
     path = Path(spec.origin).parent / "builtins" / PLUGINS[name] / "manifest.json"
     manifest = Manifest.from_path(path)
     assert manifest.name == name
-    assert (manifest.api_version, manifest.license) == ("1.0.0", "Apache-2.0")
+    assert (manifest.api_version, manifest.license) == (
+        API_VERSIONS.get(name, "1.0.0"),
+        "Apache-2.0",
+    )
     assert manifest.compatible_core_version == ">=0.1,<0.2"
     assert compatibility_problems(manifest, core_version=core_version) == []
     kinds = {component.kind for component in _components(PLUGINS[name])}
