@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "crypto_bot_core/builtins/replay"
 
 
-def _child(path: str, fmt: str, mode: str, package: str | None) -> None:
+def _child(path: str, fmt: str, mode: str, package: str | None, size: int) -> None:
     """One measurement, printed as a JSON line (runs in its own process)."""
     import asyncio
     import resource
@@ -85,7 +85,7 @@ def _child(path: str, fmt: str, mode: str, package: str | None) -> None:
             async for _event in source.stream():
                 count += 1
         else:
-            for block in source.blocks():
+            for block in source.blocks(size=size):
                 count += len(block.events)
                 for columns in block.bars.values():
                     columns.close  # noqa: B018 - the column an EMA precomputation reads
@@ -108,8 +108,10 @@ def _child(path: str, fmt: str, mode: str, package: str | None) -> None:
     )
 
 
-def _measure(path: Path, fmt: str, mode: str, package: Path | None) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", str(path), fmt, mode]
+def _measure(
+    path: Path, fmt: str, mode: str, package: Path | None, size: int = 65536
+) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", str(path), fmt, mode, str(size)]
     if package is not None:
         command.append(str(package))
     env = {
@@ -178,21 +180,25 @@ def _report(label: str, figures: dict[str, Any]) -> None:
     events = figures["events"]
     whole = figures["start_s"] + figures["stream_s"]
     print(
-        f"{label:<24} {events / figures['stream_s']:>9,.0f} events/s streamed, "
-        f"start() {figures['start_s']:5.2f} s, {events / whole:>9,.0f} events/s with start, "
+        f"{label:<26} {events / figures['stream_s']:>9,.0f} events/s streamed, "
+        f"start() {figures['start_s']:5.2f} s; with start {events / whole:>9,.0f}/s "
+        f"({events / figures['cpu_s']:>9,.0f}/s of CPU time); "
         f"peak RSS {figures['peak_mb']:6.1f} MB ({figures['baseline_mb']:.0f} MB after imports)"
     )
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        data, fmt, mode = sys.argv[2:5]
-        _child(data, fmt, mode, sys.argv[5] if len(sys.argv) > 5 else None)
+        data, fmt, mode, size = sys.argv[2:6]
+        _child(data, fmt, mode, sys.argv[6] if len(sys.argv) > 6 else None, int(size))
         return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, help="a one-minute OHLCV CSV or Parquet file")
     parser.add_argument("--rows", type=int, default=200_000, help="synthetic bars without --data")
     parser.add_argument("--before", metavar="REV", help="also measure the replay at git REV")
+    parser.add_argument(
+        "--block-size", type=int, action="append", help="blocks() size (repeatable; 65536)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         paths = [args.data.resolve()] if args.data else _write(Path(folder), args.rows)
@@ -203,7 +209,8 @@ def main() -> None:
             if before is not None:
                 _report(f"  stream() at {args.before}", _measure(path, fmt, "stream", before))
             _report("  stream() now", _measure(path, fmt, "stream", None))
-            _report("  blocks() now", _measure(path, fmt, "blocks", None))
+            for size in args.block_size or [65536]:
+                _report(f"  blocks({size}) now", _measure(path, fmt, "blocks", None, size))
 
 
 if __name__ == "__main__":

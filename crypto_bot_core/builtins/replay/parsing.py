@@ -351,24 +351,46 @@ def _may_refine(block: TextBlock, width: int, precision: Precision) -> bool:
     return False
 
 
+def _may_refine_columns(block: ValueRows, precision: Precision) -> bool:
+    """:func:`_may_refine` for a Parquet OHLCV batch: each price and the volume column as text
+    (floats by their shortest repr, as they are read), one search per column."""
+    typed = _typed_columns(block.columns)
+    if typed is None:
+        return True
+    _ts, texts = typed
+    for index, column in enumerate(texts):
+        joined = "\n".join(map(str, column)) + "\n"
+        if joined.translate(_DROP_NUMERIC) != "\n" * len(column):
+            return True  # exponents, signs, NaN or spaces: let the rows say
+        digits = precision.size_digits if index == 4 else precision.price_digits
+        if _finer(digits, "\n").search(joined):
+            return True
+    return False
+
+
 def scan_precision(reader: Reader, kind: str, precision: Precision, *, bulk: bool = True) -> None:
     """Note in ``precision`` the increments of every parseable row of ``reader``'s file.
 
     Rows that do not parse are skipped: the stream refuses them with the full
-    message when it reaches them. ``bulk`` False parses every block (tests).
+    message when it reaches them. Only blocks that could refine ``precision``
+    are parsed (``bulk`` False: every block, for tests).
     """
     header = reader.header
     prices: tuple[int, ...] = (1, 2, 3, 4) if kind == "ohlcv" else (3,)
     size = 5 if kind == "ohlcv" else 4
     # Plain OHLCV text with the size column last: the skip test above applies.
-    skippable = bulk and kind == "ohlcv" and header.indexes[size] == header.width - 1
+    text_skip = bulk and kind == "ohlcv" and header.indexes[size] == header.width - 1
     counter = [0]
     note = precision.note
     for block in reader.blocks():
-        if (
-            skippable
-            and isinstance(block, TextBlock)
-            and not _may_refine(block, header.width, precision)
+        if isinstance(block, TextBlock):
+            if text_skip and not _may_refine(block, header.width, precision):
+                continue
+        elif (
+            isinstance(block, ValueRows)
+            and bulk
+            and kind == "ohlcv"
+            and not _may_refine_columns(block, precision)
         ):
             continue
         for _position, values in block_rows(block, header, counter, strict=False):

@@ -489,3 +489,51 @@ def test_parquet_floats_read_as_their_shortest_repr(
         ],
     )
     _same(_stream(_source(tmp_path / "f.parquet")), _reference(as_text))
+
+
+@pytest.mark.parametrize("as_float", [False, True])
+def test_parquet_increments_equal_a_row_by_row_pass(
+    tmp_path: Path, as_float: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    monkeypatch.setattr(reading, "BATCH_ROWS", 256)
+    rows = [r.split(",") for r in _rows(2_000)]
+    rows[700][2] += "0000"  # trailing zeros: not finer
+    rows[1_300][3] += "5"  # a finer low
+    rows[1_800][5] += "7"  # a finer volume
+    names = HEADER.split(",")
+    table: dict[str, list[Any]] = {"timestamp": [int(r[0]) for r in rows]}
+    for i, name in enumerate(names[1:], start=1):
+        table[name] = [float(r[i]) if as_float else r[i] for r in rows]
+    pq.write_table(pa.table(table), tmp_path / "bars.parquet")
+    expected = Precision()
+    for i in range(len(rows)):
+        cells = [
+            Decimal(repr(table[n][i])) if as_float else Decimal(table[n][i]) for n in names[1:]
+        ]
+        expected.note(cells[:4], cells[4])
+    (instrument,) = _source(tmp_path / "bars.parquet").instruments()
+    assert (instrument.tick_size, instrument.lot_size) == (
+        Decimal(1).scaleb(expected.finest_price),
+        Decimal(1).scaleb(expected.finest_size),
+    )
+    assert instrument.tick_size == Decimal("0.001")
+
+
+def test_the_increments_pass_parses_only_blocks_that_could_refine(
+    bars_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reading, "BLOCK_CHARS", 16_384)  # about 280 rows a block, 72 blocks
+    noted = 0
+    note = Precision.note
+
+    def counting(self: Precision, prices: Any, size: Decimal) -> None:
+        nonlocal noted
+        noted += 1
+        note(self, prices, size)
+
+    monkeypatch.setattr(Precision, "note", counting)
+    (instrument,) = _source(bars_file).instruments()
+    assert (str(instrument.tick_size), str(instrument.lot_size)) == ("0.01", "0.000001")
+    assert 0 < noted <= 600  # the first block or two of 20,000 rows
