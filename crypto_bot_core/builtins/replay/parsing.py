@@ -7,12 +7,15 @@ in bulk: one ``translate`` proves that every line has exactly the header's
 number of fields and only digits and dots in them, one ``split`` cuts all
 cells, and the checks of ``validation.py`` run as whole-column operations
 (``map(int)``, ``map(Decimal)``, ``ts == range(...)``, ``all(map(le, low,
-open))``...). Those bulk checks only *accept*: when one fails, or the block
-is not plain (blank lines, spaces, exponents, NaN, extra text columns are
-still handled in bulk where the fields line up), the block is read again
-row by row through the checkers of ``validation.py``, which raise the exact
-message (file, line, data row, column, value, what to do) or accept rows the
-bulk path was too strict for. So the fast path changes speed, never results.
+open))``...). Cells with other characters (spaces, exponents, an extra text
+column) stay on this path with a finiteness check added, as long as every
+line has the header's number of fields. The bulk checks only *accept*: when
+one fails, or a line is blank or has another number of fields, the block is
+read again row by row through the checkers of ``validation.py``, which raise
+the exact message (file, line, data row, column, value, what to do) or accept
+rows the bulk path was too strict for. So the fast path changes speed, never
+results. Parquet batches of int timestamps and float, string or decimal
+columns take the same bulk checks (a float read by its shortest repr).
 
 Instruments must be known before the first event, and with no ``tick_size``
 or ``lot_size`` configured they come from the finest decimals in the whole
@@ -31,7 +34,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import accumulate, islice, repeat
 from operator import ge, le, lt
-from typing import Any
+from typing import Any, cast
 
 from crypto_bot_core.builtins.replay.chunks import BarChunk, TradeChunk
 from crypto_bot_core.builtins.replay.reading import (
@@ -135,7 +138,7 @@ def _typed_columns(columns: list[list[object]]) -> tuple[list[int], list[list[An
     stamps = columns[0]
     if set(map(type, stamps)) != {int}:
         return None
-    ts: list[int] = stamps  # type: ignore[assignment]  # all int, checked just above
+    ts = cast("list[int]", stamps)  # all int, checked just above
     texts: list[list[Any]] = []
     for column in columns[1:6]:
         kinds = set(map(type, column))

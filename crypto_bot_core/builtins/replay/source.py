@@ -105,15 +105,15 @@ class _Series:
             )
         else:
             checker = TradeChecker(symbol=spec.symbol)
+        columns = (OHLCV_COLUMNS, ()) if ohlcv else (TRADE_COLUMNS, TRADE_OPTIONAL)
         for item in self.files:
             checker.start_file(item.path)
-            if isinstance(checker, OhlcvChecker):
-                reader = open_reader(item.path, item.file_format, OHLCV_COLUMNS)
-                parser: OhlcvParser | TradeParser = OhlcvParser(checker, reader.header)
-            else:
-                reader = open_reader(item.path, item.file_format, TRADE_COLUMNS, TRADE_OPTIONAL)
-                parser = TradeParser(checker, reader.header)
-            with reader:
+            with open_reader(item.path, item.file_format, *columns) as reader:
+                parser: OhlcvParser | TradeParser
+                if isinstance(checker, OhlcvChecker):
+                    parser = OhlcvParser(checker, reader.header)
+                else:
+                    parser = TradeParser(checker, reader.header)
                 for block in reader.blocks():
                     chunk = parser.parse(block)
                     if not chunk.ts:
@@ -167,7 +167,7 @@ def _collector_paused() -> Iterator[None]:
 
     A block holds tens of thousands of new bars, none of them in a cycle.
     Built with the collector on, the growing list triggers full collections
-    that walk every bar built so far, again and again (about half the cost
+    that walk every bar built so far, again and again (a third of the cost
     of a block); paused, each bar is looked at a couple of times after.
     """
     enabled = gc.isenabled()
