@@ -62,12 +62,16 @@ class Portfolio:
     _venue_books: dict[str, list[_Book]] = field(default_factory=dict)
     """Per venue, its books in creation order: what :meth:`equity` walks every tick."""
     _sides: dict[str, int] = field(default_factory=dict)
+    _flat_equity: Decimal | None = None
+    """The equity while no position is open (it then moves only with a fill, funding or a
+    new account): one shared object for a whole flat stretch of the equity curve."""
     """Per symbol: the sign of the net position across venues (+1, -1; absent when flat)."""
 
     def open_account(self, venue: str, cash: Decimal) -> None:
         if venue in self.accounts:
             raise ValueError(f"venue {venue!r} is already in the portfolio")
         self.accounts[venue] = VenueAccount(venue, self.quote_currency, cash, cash)
+        self._flat_equity = None
         self.peak_equity = max(self.peak_equity, self.equity())
 
     def _book(self, instrument: Instrument) -> _Book:
@@ -108,6 +112,7 @@ class Portfolio:
             book.quantity = new_qty
         book.realised += realised
         book.fees += fill.fee
+        self._flat_equity = None
         net = self.net_quantity(book.symbol)
         if net == 0:
             self._sides.pop(book.symbol, None)
@@ -131,6 +136,7 @@ class Portfolio:
             return ZERO
         payment = book.quantity * mark * book.contract_size * rate
         book.funding += payment
+        self._flat_equity = None
         self.accounts[venue].cash -= payment
         return payment
 
@@ -167,7 +173,10 @@ class Portfolio:
         """Cash plus position values over every venue: :meth:`venue_equity` summed, with the
         same Decimal operations in the same order (so the same digits), without its per-venue
         scan of every book; asked once a tick."""
+        if self._flat_equity is not None:
+            return self._flat_equity
         total = ZERO
+        flat = True
         spot = InstrumentKind.SPOT
         for venue, account in self.accounts.items():
             value = ZERO
@@ -176,11 +185,16 @@ class Portfolio:
                 mark = book.mark
                 if quantity == 0 or mark is None:
                     value += ZERO
-                elif book.kind is spot:
+                    flat = flat and quantity == 0
+                    continue
+                flat = False
+                if book.kind is spot:
                     value += quantity * mark * book.contract_size
                 else:
                     value += (mark - book.entry) * quantity * book.contract_size
             total += account.cash + value
+        if flat:
+            self._flat_equity = total
         return total
 
     def update_peak(self) -> Decimal:
