@@ -34,13 +34,13 @@ bar: everything its signal says."""
 
 
 def true_ranges(
-    highs: Sequence[float], lows: Sequence[float], closes: Sequence[float]
+    highs: Sequence[float], lows: Sequence[float], closes: Sequence[float], start: int
 ) -> list[float]:
-    """The true range of each bar after the first (entry 0 is a 0.0 placeholder, so entry
-    ``i`` is bar ``i``'s): one formula for the window and for whole blocks."""
-    return [0.0] + [
+    """The true ranges of bars ``start`` onwards (``start >= 1``: each reads the close
+    before it): one formula for the window and for whole blocks."""
+    return [
         max(high - low, abs(high - before), abs(low - before))
-        for high, low, before in zip(highs[1:], lows[1:], closes, strict=False)
+        for high, low, before in zip(highs[start:], lows[start:], closes[start - 1 :], strict=False)
     ]
 
 
@@ -96,7 +96,8 @@ class MomentumBreakoutAgent(IncrementalAgent[MomentumBreakoutConfig, Window]):
         if window is None or len(window) < n + 1:
             return None
         highs, lows, closes, volumes = (list(column) for column in zip(*window, strict=True))
-        bars = _Bars(highs, lows, closes, volumes, true_ranges(highs, lows, closes))
+        ranges = [0.0, *true_ranges(highs, lows, closes, 1)]  # bar 0's is never read
+        bars = _Bars(highs, lows, closes, volumes, ranges)
         return self.signal_of(symbol, self.measure(bars, n), market.now)
 
     def precompute(self, symbol: str, block: BarBlock) -> ScoreBlock | None:
@@ -119,8 +120,13 @@ class MomentumBreakoutAgent(IncrementalAgent[MomentumBreakoutConfig, Window]):
         lows = tail.low + block.low
         closes = tail.close + block.close
         volumes = tail.volume + block.volume
-        bars = _Bars(highs, lows, closes, volumes, array("d", true_ranges(highs, lows, closes)))
         first = len(tail.close)  # where the block starts in the columns
+        # The tail's true ranges are carried too: only the block's bars are new. The very
+        # first bar of a run has none (nothing before it); its placeholder is never read.
+        ranges = tail.ranges + array("d", true_ranges(highs, lows, closes, max(1, first)))
+        if not first:
+            ranges.insert(0, 0.0)
+        bars = _Bars(highs, lows, closes, volumes, ranges)
         size = len(block.close)
         scores = array("d", [math.nan]) * size
         confidences = array("d", [math.nan]) * size
@@ -129,7 +135,7 @@ class MomentumBreakoutAgent(IncrementalAgent[MomentumBreakoutConfig, Window]):
             measured = measure(bars, k)
             scores[k - first] = measured[6]
             confidences[k - first] = measured[7]
-        run.state = _Tail(highs[-n:], lows[-n:], closes[-n:], volumes[-n:])
+        run.state = _Tail(highs[-n:], lows[-n:], closes[-n:], volumes[-n:], ranges[-n:])
         run.kept = _Kept(block.ts_ms, first, bars)
         return ScoreBlock(scores, confidences)
 
@@ -180,9 +186,10 @@ class MomentumBreakoutAgent(IncrementalAgent[MomentumBreakoutConfig, Window]):
 
 class _Tail:
     """The last ``lookback`` bars a run carries into its next block, as float columns (high,
-    low, close, volume), oldest first: what the block's first windows reach back into."""
+    low, close, volume, true range), oldest first: what the block's first windows reach
+    back into."""
 
-    __slots__ = ("close", "high", "low", "volume")
+    __slots__ = ("close", "high", "low", "ranges", "volume")
 
     def __init__(
         self,
@@ -190,11 +197,13 @@ class _Tail:
         low: array[float] | None = None,
         close: array[float] | None = None,
         volume: array[float] | None = None,
+        ranges: array[float] | None = None,
     ) -> None:
         self.high = high if high is not None else array("d")
         self.low = low if low is not None else array("d")
         self.close = close if close is not None else array("d")
         self.volume = volume if volume is not None else array("d")
+        self.ranges = ranges if ranges is not None else array("d")
 
 
 class _Bars:
