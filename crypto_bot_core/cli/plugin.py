@@ -29,6 +29,9 @@ class Kind(StrEnum):
     EXCHANGE = "exchange"
     RISKRULE = "riskrule"
     REPORTER = "reporter"
+    SELECTOR = "selector"
+    OVERSIGHT = "oversight"
+    NOTIFIER = "notifier"
 
 
 def _shown(path: Path) -> str:

@@ -41,6 +41,9 @@ CAPABILITIES: dict[PluginKind, tuple[str, ...]] = {
     PluginKind.EXCHANGE: ("order.market", "order.limit", "simulated", "fees"),
     PluginKind.RISKRULE: (),
     PluginKind.REPORTER: (),
+    PluginKind.SELECTOR: ("deterministic",),
+    PluginKind.OVERSIGHT: ("deterministic",),
+    PluginKind.NOTIFIER: (),
 }
 """What each generated component implements beyond its contract's required methods."""
 

@@ -25,7 +25,7 @@ with any other top-level package of that name in the user's environment."""
 
 @dataclass(frozen=True)
 class KindInfo:
-    """What differs between the five kinds of project: module, class suffix, wording."""
+    """What differs between the kinds of project: module, class suffix, wording."""
 
     kind: PluginKind
     module: str
@@ -71,6 +71,27 @@ KINDS: dict[PluginKind, KindInfo] = {
             "Reporter",
             "Reporter",
             "a reporter that turns ledger records into a file",
+        ),
+        KindInfo(
+            PluginKind.SELECTOR,
+            "selector",
+            "Selector",
+            "PolicySelector",
+            "a policy selector that picks which policy trades a symbol",
+        ),
+        KindInfo(
+            PluginKind.OVERSIGHT,
+            "oversight",
+            "Oversight",
+            "Oversight",
+            "an oversight component that watches the whole book every tick",
+        ),
+        KindInfo(
+            PluginKind.NOTIFIER,
+            "notifier",
+            "Notifier",
+            "Notifier",
+            "a notifier that takes alerts to a channel people read",
         ),
     )
 }

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from crypto_bot_sdk import API_VERSION, parse_api_version
+
 from .tutorial_steps import ROOT, Step, tutorial_steps
 
 pytestmark = pytest.mark.slow
@@ -161,7 +163,9 @@ def test_the_plugins_tests_pass_as_generated(tutorial: Tutorial) -> None:
 def test_plugins_list_shows_the_plugin_loaded(tutorial: Tutorial) -> None:
     output = output_of(tutorial[2], "cryptobot plugins list")
     rows = [line.split() for line in output.splitlines() if line.startswith("my-agent ")]
-    expected = ["my-agent", "0.1.0", "agent", ">=1.0,<2", "loaded", "cryptobot-my-agent", "0.1.0"]
+    major, minor = parse_api_version(API_VERSION)[:2]
+    api_range = f">={major}.{minor},<{major + 1}"  # the listing shows the SDK API a plugin needs
+    expected = ["my-agent", "0.1.0", "agent", api_range, "loaded", "cryptobot-my-agent", "0.1.0"]
     assert rows == [expected]
     inspected = output_of(tutorial[2], "cryptobot plugins inspect my-agent")
     assert "lookback" in inspected
