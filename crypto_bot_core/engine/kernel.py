@@ -159,6 +159,10 @@ class Engine:
     instruments: dict[tuple[str, str], Instrument] = field(init=False, default_factory=dict)
     stats: EngineStats = field(init=False, default_factory=EngineStats)
     killed: bool = field(init=False, default=False)
+    exchange_budget: float | None = 10.0
+    """Seconds one venue call may take (the config's ``budgets.exchange``)."""
+    exchange_fences: Mapping[str, Fence] = field(default_factory=dict)
+    """Per venue: the host's fence of its adapter, so a failing venue call names its plugin."""
     read_ahead: int | None = None
     tick_gap: float = 0.0
     """Paper and live: how long to wait for a further event of a timestamp before its tick is
@@ -180,6 +184,8 @@ class Engine:
     """What the current step did; :meth:`step` returns it as a :class:`StepResult`."""
     last_step_monotonic: float = field(init=False, default=0.0)
     """``time.monotonic()`` when the last step finished: liveness reads it."""
+    _fed_until: datetime | None = field(init=False, default=None)
+    """The last timestamp whose bars the precomputing agents have been given."""
     _real_venues: bool = field(init=False, default=False)
     _telemetry: bool = field(init=False, default=False)
     _matchers: list[tuple[str, Callable[[MarketEvent], Any], bool]] = field(
@@ -212,6 +218,8 @@ class Engine:
             on_status=self._order_update
             if self.observers is not None and self.observers.wants("cryptobot_order_update")
             else None,
+            exchange_budget=self.exchange_budget,
+            fences=self.exchange_fences,
         )
         self.fill_sync = FillSync(self.exchanges)
         self._real_venues = bool(self.fill_sync.venues)
@@ -328,6 +336,7 @@ class Engine:
         async for block in self._blocks(start, end):
             if self.precomputed.active:
                 self.precomputed.feed(e for batch in block for e in batch if isinstance(e, Bar))
+                self._fed_until = block[-1][0].ts
             for batch in block:
                 await self.step(batch)
                 if self._settled():
@@ -428,6 +437,11 @@ class Engine:
         journal = self.journal
         if journal.dirty:
             journal.clear()
+        if self.precomputed.active and (self._fed_until is None or ts > self._fed_until):
+            # Driven one tick at a time (an RL environment, a test): the tick is its own
+            # block, so precomputing agents still skip the per-bar signal.
+            self.precomputed.feed(e for e in events if isinstance(e, Bar))
+            self._fed_until = ts
         self.clock.advance(ts)
         updated: list[str] = []
         filled = False

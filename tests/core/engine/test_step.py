@@ -166,16 +166,18 @@ def test_step_by_hand_reports_each_tick_and_equals_run() -> None:
     assert [f for r in results for f in r.fills] == [row.fill for row in reference.trades]
     orders = [o for r in results for o in r.orders]
     assert len(orders) == reference.stats.orders > 10
+    # Signals are built only where an order may be due: most ticks carry none, and a tick
+    # without a signal makes no intent and no order (a resting order may still fill in it).
     quiet = [r for r in results if not r.signals]
-    assert quiet
-    assert all(not (r.intents or r.orders or r.fills) for r in quiet)
+    assert len(quiet) > len(results) / 2
+    assert all(not (r.intents or r.orders) for r in quiet)
     busy = next(r for r in results if r.orders)
     assert busy.intents
     assert busy.verdicts
     assert busy.signals
     assert busy.intents[0].symbol == busy.orders[0].symbol
-    # Driven by hand without feeding precompute, agents are asked ``evaluate``: same trades.
-    assert driven.precomputed.track("ema", "BTC/USDT") is None
+    # Driven by hand, each tick is its own precompute block: the same trades as a run.
+    assert driven.precomputed.track("ema", "BTC/USDT") is not None
     assert records(driven) == records(reference)
 
 
