@@ -203,6 +203,22 @@ def backtest(
     ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    quantity: Annotated[
+        str | None,
+        typer.Option(
+            "--quantity",
+            help="Trade a fixed size in base units (e.g. 1 for one BTC) instead of the config's "
+            "notional: trades then compare unit for unit with other backtesters.",
+        ),
+    ] = None,
+    fill_at: Annotated[
+        str | None,
+        typer.Option(
+            "--fill-at",
+            help="When the paper venue fills a market order: signal_close (the close of the "
+            "bar that decided it) or next_open.",
+        ),
+    ] = None,
 ) -> None:
     """Backtest on recorded OHLCV files through the same engine, on a paper venue."""
     import json
@@ -238,6 +254,10 @@ def backtest(
     paper = dict(exchanges[0]) if exchanges[0].get("plugin") == "paper-exchange" else {}
     paper_config = dict(paper.get("config", {}))
     paper_config.update({"venue": venue, "data_venue": venue})
+    if fill_at is not None:
+        paper_config["fill_at"] = fill_at
+    if quantity is not None:
+        document.setdefault("sizing", {})["quantity_per_symbol"] = quantity
     document["exchanges"] = [{"name": venue, "plugin": "paper-exchange", "config": paper_config}]
     policies = document.get("policies", {})
     policies.pop("symbol_policies", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,37 @@ def test_backtest_replays_a_file_and_trades_the_trend(runner: CliRunner, tmp_pat
         ledger.close()
     assert [f["side"] for f in fills][:2] == ["buy", "sell"]
     assert summary["trades"] == len(fills)
+
+
+def test_backtest_trades_a_fixed_quantity_filled_at_the_signal_close(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    closes = [100.0 + i for i in range(60)] + [159.0 - i for i in range(60)]
+    _write_ohlcv(tmp_path / "btc.csv", closes)
+    args = ["backtest", "--data", "btc.csv", "--run-id", "q", "--no-progress"]
+    result = runner.invoke(app, [*args, "--quantity", "2", "--fill-at", "signal_close"])
+    assert result.exit_code == 0, result.output
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'runs' / 'q' / 'ledger.sqlite'}")
+    try:
+        records = list(ledger.records())
+    finally:
+        ledger.close()
+    fills = [r.payload for r in records if r.type is RecordType.FILL]
+    assert [Decimal(f["quantity"]) for f in fills[:2]] == [Decimal(2), Decimal(2)]
+    # filled at the close of the bar that decided it
+    closes_by_ms = {START_MS + i * 60_000: c for i, c in enumerate(closes)}
+    intents = [r for r in records if r.type is RecordType.ORDER_INTENT]
+    first_bar_ms = int(intents[0].ts.timestamp() * 1000)
+    assert float(fills[0]["price"]) == closes_by_ms[first_bar_ms]
+
+
+def test_backtest_refuses_a_bad_fill_setting(runner: CliRunner, tmp_path: Path) -> None:
+    _write_ohlcv(tmp_path / "btc.csv", [100.0 + i for i in range(30)])
+    result = runner.invoke(
+        app, ["backtest", "--data", "btc.csv", "--fill-at", "whenever", "--no-progress"]
+    )
+    assert result.exit_code == 2
+    assert "fill_at" in result.output
 
 
 def test_backtest_window_limits_the_events(runner: CliRunner, tmp_path: Path) -> None:
