@@ -1,13 +1,15 @@
-"""MkDocs hook of the plugin guide: links that leave the guide point into the repository.
+"""MkDocs hook of the documentation site: links that leave ``docs/`` point into the repository.
 
-The guide's pages are read in two places: on the repository's web view, where a
-relative link such as ``../../helm/README.md`` opens that file, and as the static
-site ``mkdocs build`` makes of ``docs/plugin-guide`` alone, where the same link
-would point nowhere. This hook checks every such link against the working tree
-(a missing file is a warning, so ``mkdocs build --strict`` fails) and rewrites it
-to the file's page on the repository's web view when ``repo_url`` is set, or to
-the plain repository path in code font when it is not, so the site never carries
-a dead link. Links inside the guide are left to MkDocs' own validation.
+The pages are read in two places: on the repository's web view, where a
+relative link such as ``../helm/README.md`` opens that file, and as the static
+site ``mkdocs build`` makes of ``docs/`` alone, where the same link would point
+nowhere. This hook checks every such link against the working tree (a missing
+file is a warning, so ``mkdocs build --strict`` fails) and rewrites it to the
+file's page on the repository's web view when ``repo_url`` is set, or to the
+plain repository path in code font when it is not, so the site never carries a
+dead link. Links inside ``docs/`` are left to MkDocs' own validation.
+
+This file sits in ``docs/`` but is not a page: ``mkdocs.yml`` excludes it.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _rewrite_line(line: str, page_dir: str, config: MkDocsConfig, page: str) -> 
         path_part, _, anchor = target.partition("#")
         resolved = (docs_dir / page_dir / path_part).resolve()
         if resolved.is_relative_to(docs_dir):
-            return match[0]  # inside the guide: MkDocs validates it
+            return match[0]  # inside docs/: MkDocs validates it
         if not resolved.is_relative_to(root) or not resolved.exists():
             log.warning("%s links to %s, which is not a file of the repository", page, target)
             return match[0]
@@ -54,7 +56,7 @@ def _rewrite_line(line: str, page_dir: str, config: MkDocsConfig, page: str) -> 
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Rewrite the links of one page that leave the guide; leave code blocks alone."""
+    """Rewrite the links of one page that leave ``docs/``; leave code blocks alone."""
     page_dir = posixpath.dirname(page.file.src_uri)
     out: list[str] = []
     fenced = False
