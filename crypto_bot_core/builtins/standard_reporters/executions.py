@@ -4,10 +4,11 @@ The best-execution reports read what the engine records when it routes an
 order (``docs/builtins/ledger-payloads.md``): the ``order.intent`` record's
 ``routing`` (chosen venue, reason, every venue's quote at that moment), the
 decision's time (``combined.ts``, the blended signal's time), the policy and
-whether the kill switch placed the order. Fills are the SDK's ``Fill``.
+whether the kill switch placed the order, read as the typed ``RoutedIntent``
+of ``payloads``. Fills are the SDK's ``Fill`` (its ``FillPayload``).
 
 Decisions are linked to fills exactly as in the daily trade report: by client
-order id, or by intent id through any record that names both. Only records
+order id, or by intent id through any order or decision record that names both. Only records
 before the period's end are read for links, so a report re-rendered later from
 a longer ledger gives the same bytes.
 """
@@ -17,10 +18,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 
-from crypto_bot_core.builtins.standard_reporters.trades import parse_fill, payload_ids
+from crypto_bot_core.builtins.standard_reporters.payloads import (
+    RoutedIntent,
+    RoutingView,
+    read,
+    read_fill,
+)
+from crypto_bot_core.builtins.standard_reporters.trades import order_links
 from crypto_bot_sdk import (
     Fill,
     LedgerError,
@@ -33,8 +39,6 @@ from crypto_bot_sdk import (
 )
 
 BPS = Decimal(10_000)
-ALGORITHMIC = "algorithmic"
-MANUAL = "manual"
 
 
 @dataclass(frozen=True)
@@ -145,83 +149,39 @@ def instrument_class(symbol: str, kind: str | None, overrides: Mapping[str, str]
     return f"crypto_{kind}"
 
 
-def _bad(record: LedgerRecord, what: str) -> LedgerError:
-    return LedgerError(f"ledger record {record.sequence} ({record.type.value}): {what}")
-
-
-def _decimal(value: Any, record: LedgerRecord, key: str) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise _bad(record, f"{key} is {value!r}, not a decimal number") from None
-    if not number.is_finite() or number <= 0:
-        raise _bad(record, f"{key} is {value!r}; a price must be a positive number")
-    return number
-
-
-def _time(value: Any, record: LedgerRecord, key: str) -> datetime:
-    try:
-        stamp = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise _bad(record, f"{key} is {value!r}, not an ISO 8601 timestamp") from None
-    if stamp.tzinfo is None:
-        raise _bad(record, f"{key} is {value!r}, a timestamp without a time zone")
-    return stamp
-
-
-def _quotes(raw: Any, record: LedgerRecord) -> dict[str, Quote]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise _bad(record, "routing.quotes must be an object of venue -> quote")
-    quotes = {}
-    for venue, quote in raw.items():
-        if not isinstance(quote, Mapping) or "price" not in quote:
-            raise _bad(record, f"routing.quotes.{venue} lacks its 'price'")
-        key = f"routing.quotes.{venue}"
-        price = _decimal(quote["price"], record, f"{key}.price")
-        effective = quote.get("effective_price")
-        fee = quote.get("taker_fee")
-        mid = quote.get("mid")
-        quotes[str(venue)] = Quote(
-            venue=str(venue),
-            price=price,
+def _quotes(routing: RoutingView) -> dict[str, Quote]:
+    """The recorded quotes; one without an ``effective_price`` is taken at its price."""
+    return {
+        venue: Quote(
+            venue=venue,
+            price=quote.price,
             effective_price=(
-                _decimal(effective, record, f"{key}.effective_price") if effective else price
+                quote.effective_price if quote.effective_price is not None else quote.price
             ),
-            taker_fee=Decimal(str(fee)) if fee is not None else None,
-            mid=_decimal(mid, record, f"{key}.mid") if mid is not None else None,
+            taker_fee=quote.taker_fee,
+            mid=quote.mid,
         )
-    return quotes
+        for venue, quote in (routing.quotes or {}).items()
+    }
 
 
 def order_context(record: LedgerRecord) -> OrderContext:
     """The routing context of an ``order.intent`` record (fields missing -> neutral values)."""
-    payload = record.payload
-    routing = payload.get("routing") or {}
-    if not isinstance(routing, Mapping):
-        raise _bad(record, "routing must be an object")
-    combined = payload.get("combined")
-    decided = payload.get("ts")
-    if isinstance(combined, Mapping) and combined.get("ts"):
-        decided = combined["ts"]
-    origin = payload.get("origin", ALGORITHMIC)
-    if origin not in (ALGORITHMIC, MANUAL):
-        raise _bad(record, f"origin is {origin!r}; use {ALGORITHMIC!r} or {MANUAL!r}")
+    intent = read(record, RoutedIntent)
+    routing = intent.routing or RoutingView()
+    combined = intent.combined.ts if intent.combined is not None else None
     return OrderContext(
         sequence=record.sequence,
-        decided_at=_time(decided, record, "decision time") if decided else record.ts,
-        routed_at=_time(routing["ts"], record, "routing.ts") if routing.get("ts") else record.ts,
-        policy=str(payload.get("policy") or ""),
-        reason=str(payload.get("reason") or ""),
-        origin=str(origin),
-        kill_switch=bool(payload.get("kill_switch", False)),
-        routed_venue=str(routing["venue"]) if routing.get("venue") else None,
-        routing_reason=str(routing.get("reason") or ""),
-        quotes=_quotes(routing.get("quotes"), record),
-        instrument_kind=(
-            str(routing["instrument_kind"]) if routing.get("instrument_kind") else None
-        ),
+        decided_at=combined or intent.ts or record.ts,
+        routed_at=routing.ts or record.ts,
+        policy=intent.policy or "",
+        reason=intent.reason or "",
+        origin=intent.origin,
+        kill_switch=bool(intent.kill_switch),
+        routed_venue=routing.venue or None,
+        routing_reason=routing.reason or "",
+        quotes=_quotes(routing),
+        instrument_kind=routing.instrument_kind or None,
     )
 
 
@@ -234,7 +194,7 @@ def executions(records: Sequence[LedgerRecord], period: ReportPeriod) -> list[Ex
     seen: dict[str, int] = {}
     for record in sorted(records, key=lambda r: r.sequence):
         if record.type is RecordType.FILL:
-            fill, _ = parse_fill(record)
+            fill = read_fill(record)
             if not period.contains(fill.ts):
                 continue
             if fill.fill_id in seen:
@@ -250,7 +210,7 @@ def executions(records: Sequence[LedgerRecord], period: ReportPeriod) -> list[Ex
             continue
         if record.ts >= period.end:
             continue
-        coid, intent_id = payload_ids(record.payload)
+        coid, intent_id = order_links(record)
         if coid and intent_id:
             intent_of[coid] = intent_id
         if record.type is RecordType.ORDER_INTENT:

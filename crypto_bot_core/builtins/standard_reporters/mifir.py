@@ -22,12 +22,13 @@ from datetime import UTC
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from crypto_bot_core.builtins.standard_reporters.executions import MANUAL, Execution, executions
+from crypto_bot_core.builtins.standard_reporters.executions import Execution, executions
 from crypto_bot_core.builtins.standard_reporters.mifir_config import (
     InstrumentIdentification,
     MifirConfig,
     _decimal_fits,
 )
+from crypto_bot_core.builtins.standard_reporters.payloads import MANUAL
 from crypto_bot_core.builtins.standard_reporters.rendering import (
     artefact,
     check_format,

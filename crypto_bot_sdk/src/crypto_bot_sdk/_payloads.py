@@ -39,19 +39,33 @@ class LedgerPayload(BaseModel):
 
 
 class RouteQuote(LedgerPayload):
-    """One venue's quote the router compared."""
+    """One venue's quote the router compared.
+
+    ``mid`` is the venue's book mid when the writer saw one: best-execution
+    reports take it as the arrival benchmark in preference to the last
+    ``price``, so it is typed here rather than left in ``model_extra``.
+    """
 
     price: PositiveMoney
     taker_fee: Money
     effective_price: PositiveMoney
+    mid: PositiveMoney | None = None
 
 
 class RoutingEvidence(LedgerPayload):
-    """Why the router sent the order where it did."""
+    """Why the router sent the order where it did.
+
+    ``ts`` is the routing time where it differs from the decision's (a live
+    router quoting after the decision); ``instrument_kind`` (``spot``,
+    ``perpetual``) the kind of the routed instrument. Both are optional: a
+    reader falls back to the record's time and to the kind the symbol implies.
+    """
 
     venue: str = Field(min_length=1)
     reason: str = ""
     quotes: dict[str, RouteQuote] = Field(default_factory=dict)
+    ts: UtcDatetime | None = None
+    instrument_kind: str | None = None
 
 
 class DecisionPayload(LedgerPayload):
@@ -61,6 +75,11 @@ class DecisionPayload(LedgerPayload):
     ``risk_verdicts``), ``"unroutable"`` (no venue could take it: see
     ``reason``) or ``"arbitrage refused"`` (a leg of a pair was refused: see
     ``edge_bps`` and ``risk_verdicts``); newer engines may add outcomes.
+
+    ``client_order_id``, ``model_versions`` and ``risk_flags`` are the
+    annotations a decision may carry for the daily trade report
+    (``docs/builtins/ledger-payloads.md``); the engine does not write them on
+    refusals today, so they are optional.
     """
 
     outcome: str = Field(min_length=1)
@@ -72,6 +91,9 @@ class DecisionPayload(LedgerPayload):
     reason: str | None = None
     edge_bps: Money | None = None
     evidence: dict[str, str] = Field(default_factory=dict)
+    client_order_id: str | None = None
+    model_versions: dict[str, str] = Field(default_factory=dict)
+    risk_flags: dict[str, str] = Field(default_factory=dict)
 
 
 class OrderIntentPayload(LedgerPayload):
@@ -80,6 +102,10 @@ class OrderIntentPayload(LedgerPayload):
     ``request`` is the exact order sent; the rest is the decision behind it:
     the agents' signals and their blend, model versions, risk verdicts and
     routing, or for a paired order (arbitrage) the pair's evidence.
+
+    ``kill_switch`` marks the kill switch's flattening orders (the engine
+    writes it on them); ``risk_flags`` holds free-form risk figures, name to
+    value as text, that the daily trade report lists beside the verdicts'.
     """
 
     client_order_id: str = Field(min_length=1)
@@ -94,13 +120,17 @@ class OrderIntentPayload(LedgerPayload):
     routing: RoutingEvidence | None = None
     arbitrage: dict[str, str] | None = None
     evidence: dict[str, str] = Field(default_factory=dict)
+    kill_switch: bool = False
+    risk_flags: dict[str, str] = Field(default_factory=dict)
 
 
 class OrderUpdatePayload(LedgerPayload):
     """``order.submitted`` ... ``order.expired``: an order's state after a change.
 
     ``fill_id`` names the fill that caused a (partial) fill update; ``error``
-    the exception type behind a rejection by the venue.
+    the exception type behind a rejection by the venue. ``intent_id``, when a
+    writer adds it, links the order to its intent for readers that meet the
+    intent's ``decision`` record but not its ``order.intent``.
     """
 
     client_order_id: str = Field(min_length=1)
@@ -113,6 +143,7 @@ class OrderUpdatePayload(LedgerPayload):
     reason: str = ""
     fill_id: str | None = None
     error: str | None = None
+    intent_id: str | None = None
 
 
 class FillPayload(Fill):
