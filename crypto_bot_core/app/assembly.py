@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,22 @@ from crypto_bot_core.config import (
 from crypto_bot_core.engine.clock import Clock, SimulatedClock, WallClock
 from crypto_bot_core.engine.durability import VenueStateStore
 from crypto_bot_core.engine.kernel import Engine
-from crypto_bot_core.engine.observers import Observers, alert_record
+from crypto_bot_core.engine.observers import (
+    AlertFanout,
+    NotifierSlot,
+    Observers,
+    alert_record,
+    notifier_failure_record,
+)
 from crypto_bot_core.engine.orders import AuditLog
-from crypto_bot_core.engine.oversight import Oversight
-from crypto_bot_core.engine.policy import AgentWeight, PolicyRegistry, PolicySpec
+from crypto_bot_core.engine.oversight import Oversight, Watcher
+from crypto_bot_core.engine.policy import (
+    AgentWeight,
+    FencedSelector,
+    PolicyRegistry,
+    PolicySelector,
+    PolicySpec,
+)
 from crypto_bot_core.engine.risk import RiskPipeline
 from crypto_bot_core.host import Host
 from crypto_bot_core.observability.metrics import MetricsSink, NullMetrics
@@ -44,10 +56,13 @@ from crypto_bot_sdk import (
     ConfigError,
     DataSource,
     ExchangeAdapter,
+    Notifier,
     Reporter,
     RiskRule,
     RiskVerdict,
 )
+from crypto_bot_sdk import Oversight as SdkOversight
+from crypto_bot_sdk import PolicySelector as SdkPolicySelector
 
 
 @dataclass
@@ -183,6 +198,7 @@ def assemble(
         return fences[name].call(call)
 
     clock: Clock = WallClock() if config.mode is Mode.LIVE else SimulatedClock()
+    oversight = _oversight(resolved, host, lambda: engine.ledger)
     # A failing observer is recorded in the ledger the engine holds when it fails (the
     # kernel may have batched it by then), so the callback looks the engine up late.
     engine: Engine
@@ -205,13 +221,22 @@ def assemble(
         state_store=VenueStateStore(run_dir / "venues", exchanges) if save_venue_state else None,
         kill_requested=kill_requested,
         metrics=metrics if metrics is not None else NullMetrics(),
-        oversight=_oversight(config, host),
+        selector=_selector(resolved, host),
+        oversight=oversight,
         observers=observers if observers.active else None,
         yield_every_tick=yield_every_tick,
     )
     subscribe = getattr(raw_ledger, "subscribe", None)
     if observers.wants("cryptobot_ledger_record") and callable(subscribe):
         subscribe(lambda record: observers.emit("cryptobot_ledger_record", record=record))
+    if oversight is not None and oversight.notifiers is not None:
+        if not callable(subscribe):
+            raise ConfigError(
+                "notifiers hear of alerts from the ledger, and this run's ledger "
+                f"({type(raw_ledger).__name__}) cannot be listened to; use the audit ledger",
+                key="notifiers",
+            )
+        subscribe(oversight.notifiers.record)
     start, end = _window(loaded)
     reporters = {i.name: _typed(i.instance, Reporter, i.key) for i in resolved.section("reporters")}
     return Assembled(engine, resolved, run_dir, ledger_url, start, end, reporters)
@@ -224,20 +249,49 @@ def _typed(instance: object, contract: type, key: str) -> Any:
     return instance
 
 
-def _oversight(config: CryptoBotConfig, host: Host) -> Oversight | None:
-    """The risk monitor and arbitrage guard the config asks for, if any."""
-    if config.risk_monitor is None and config.arbitrage is None:
-        return None
-    from crypto_bot_core.risk.arbitrage import ArbitrageDetector
-    from crypto_bot_core.risk.monitor import MonitorLimits, RiskMonitor
+def _selector(resolved: ResolvedConfig, host: Host) -> FencedSelector | None:
+    """The configured selector behind its fence, or None: the registry's mapping decides."""
+    budget = resolved.config.budgets.selector
+    for item in resolved.section("selector"):
+        selector: PolicySelector = _typed(item.instance, SdkPolicySelector, item.key)
+        return FencedSelector(
+            selector, instance=item.name, fence=host.fence_for(selector), budget=budget
+        )
+    return None
 
-    monitor = None
-    if config.risk_monitor is not None:
-        limits = MonitorLimits.model_validate(config.risk_monitor.model_dump(exclude={"every"}))
-        monitor = RiskMonitor(limits)
-    return Oversight(
-        monitor=monitor,
-        monitor_every=config.risk_monitor.every if config.risk_monitor else timedelta(hours=1),
-        arbitrage=ArbitrageDetector(config.arbitrage) if config.arbitrage else None,
-        notifier=host,
-    )
+
+def _oversight(
+    resolved: ResolvedConfig, host: Host, ledger: Callable[[], AuditLog]
+) -> Oversight | None:
+    """The oversight components and the notifiers the config asks for (the deprecated
+    ``risk_monitor:`` and ``arbitrage:`` sections among the former), or None.
+
+    ``ledger`` gives the engine's ledger when a notifier's failure is recorded: by then
+    the kernel may have wrapped it in its batching log.
+    """
+    watchers = [
+        Watcher(
+            item.name,
+            _typed(item.instance, SdkOversight, item.key),
+            host.fence_for(item.instance),
+        )
+        for item in resolved.section("oversight")
+    ]
+    slots = [
+        NotifierSlot(
+            item.name, _typed(item.instance, Notifier, item.key), host.fence_for(item.instance)
+        )
+        for item in resolved.section("notifiers")
+    ]
+    if not watchers and not slots:
+        return None
+    fanout = None
+    if slots:
+        fanout = AlertFanout(
+            slots,
+            budget=resolved.config.budgets.notifier,
+            record_failure=lambda slot, kind, detail: ledger().append(
+                *notifier_failure_record(slot, kind, detail)
+            ),
+        )
+    return Oversight(watchers=watchers, notifiers=fanout)

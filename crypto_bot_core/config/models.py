@@ -200,8 +200,17 @@ SECTION_KINDS: dict[str, PluginKind] = {
     "exchanges": PluginKind.EXCHANGE,
     "risk_rules": PluginKind.RISKRULE,
     "reporters": PluginKind.REPORTER,
+    "selector": PluginKind.SELECTOR,
+    "oversight": PluginKind.OVERSIGHT,
+    "notifiers": PluginKind.NOTIFIER,
 }
-"""Config section -> the plugin kind its instances must be."""
+"""Config section -> the plugin kind its instances must be (``selector`` holds at most one)."""
+
+LEGACY_OVERSIGHT: dict[str, str] = {
+    "risk_monitor": "standard-oversight:risk_monitor",
+    "arbitrage": "standard-oversight:arbitrage",
+}
+"""Deprecated sections -> the built-in oversight component each one configures."""
 
 
 class CryptoBotConfig(_Section):
@@ -219,13 +228,31 @@ class CryptoBotConfig(_Section):
     sizing: SizingConfig = Field(
         default_factory=SizingConfig, description="How signals become order sizes."
     )
+    selector: InstanceSpec | None = Field(
+        default=None,
+        description="The policy selector (a `selector` plugin, e.g. fixed-selector or a "
+        "meta-learner) asked every decision tick which policy trades each symbol; unset: the "
+        "`policies` section's mapping. The mapping also decides whenever the selector fails.",
+    )
+    oversight: tuple[InstanceSpec, ...] = Field(
+        default=(),
+        description="Oversight components (`oversight` plugins) that review the whole book "
+        "every tick: their alerts are recorded, their paired intents traded all or none.",
+    )
+    notifiers: tuple[InstanceSpec, ...] = Field(
+        default=(),
+        description="Notifiers (`notifier` plugins) every recorded alert is sent to, each with "
+        "the `budgets.notifier` time budget, off the engine's tick.",
+    )
     risk_monitor: RiskMonitorSettings | None = Field(
         default=None,
-        description="Portfolio VaR/ES/stress limits watched every `every`; alerts on breach.",
+        description="Deprecated: an `oversight` entry `standard-oversight:risk_monitor` named "
+        "risk_monitor with these settings. Portfolio VaR/ES/stress limits watched every `every`.",
     )
     arbitrage: ArbitrageSettings | None = Field(
         default=None,
-        description="Cross-venue arbitrage guard: hedged pairs when a spread beats fees.",
+        description="Deprecated: an `oversight` entry `standard-oversight:arbitrage` named "
+        "arbitrage with these settings. Hedged pairs when a cross-venue spread beats fees.",
     )
     budgets: PluginBudgets = Field(
         default_factory=PluginBudgets,
@@ -260,7 +287,35 @@ class CryptoBotConfig(_Section):
         return found
 
     def section(self, name: str) -> tuple[InstanceSpec, ...]:
+        """The instances of section ``name``: ``selector`` as zero or one, and ``oversight``
+        followed by the deprecated ``risk_monitor``/``arbitrage`` sections' translations."""
         if name not in SECTION_KINDS:
             raise KeyError(f"{name!r} is not an instance section: {sorted(SECTION_KINDS)}")
+        if name == "selector":
+            return () if self.selector is None else (self.selector,)
         specs: tuple[InstanceSpec, ...] = getattr(self, name)
+        if name == "oversight":
+            specs = (*specs, *self._legacy_oversight())
         return specs
+
+    def _legacy_oversight(self) -> tuple[InstanceSpec, ...]:
+        """The deprecated sections as the oversight entries they stand for (same settings)."""
+        found = []
+        for section, address in LEGACY_OVERSIGHT.items():
+            settings: BaseModel | None = getattr(self, section)
+            if settings is not None:
+                config = settings.model_dump(mode="json", exclude_unset=True)
+                found.append(InstanceSpec(name=section, plugin=address, config=config))
+        return tuple(found)
+
+    @model_validator(mode="after")
+    def _legacy_names_free(self) -> CryptoBotConfig:
+        taken = {spec.name: index for index, spec in enumerate(self.oversight)}
+        for section in LEGACY_OVERSIGHT:
+            if getattr(self, section) is not None and section in taken:
+                raise ValueError(
+                    f"`{section}:` is deprecated and becomes an oversight entry named "
+                    f"{section!r}, but oversight[{taken[section]}] already has that name; "
+                    f"move the settings of `{section}:` into that entry's config"
+                )
+        return self

@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from crypto_bot_core.engine.policy import PolicySpec, combine
+from crypto_bot_core.engine.policy import PolicySpec, choose_policy, combine, start_selector
 from crypto_bot_core.engine.router import NoRouteError
 from crypto_bot_core.engine.sizing import SizingMode, full_position, intent_for
 from crypto_bot_core.support.trusted import build, replace
@@ -134,8 +134,8 @@ async def decide(engine: Engine, symbol: str, ts: datetime) -> None:
     target's side), nothing else is built: no signal, no intent, no record. That is most
     bars of a backtest. Otherwise the full signals are made and the pipeline runs.
     """
-    assert engine.selector is not None
-    policy = engine.selector.select(symbol, engine.market)
+    # The configured selector's fenced choice, else the registry's mapping (policy.py).
+    policy = choose_policy(engine, symbol, ts) or await start_selector(engine, symbol, ts)
     precomputed = engine.precomputed
     if precomputed.active:
         gate = precomputed.plans.get((symbol, policy))
