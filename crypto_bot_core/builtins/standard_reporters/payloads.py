@@ -229,6 +229,7 @@ def _shown(value: Any) -> str:
 _DECIMAL_ERRORS = frozenset({"decimal_parsing", "decimal_type"})
 _TIME_ERRORS = frozenset({"datetime_parsing", "datetime_from_date_parsing", "datetime_type"})
 _OBJECT_ERRORS = frozenset({"dict_type", "model_type"})
+_BOOL_ERRORS = frozenset({"bool_parsing", "bool_type"})
 
 
 def _problem(error: ErrorDetails) -> str:
@@ -240,6 +241,8 @@ def _problem(error: ErrorDetails) -> str:
         return f"{where} is {_shown(value)}, not a decimal number"
     if kind in _TIME_ERRORS:
         return f"{where} is {_shown(value)}, not an ISO 8601 timestamp"
+    if kind in _BOOL_ERRORS:
+        return f"{where} is {_shown(value)}, not true or false"
     if kind in _OBJECT_ERRORS:
         return f"'{where}' must be an object, not {_json_kind(value)}"
     if kind == "value_error":
