@@ -234,3 +234,96 @@ def test_the_kits_sample_session_reads_back_record_by_record() -> None:
     assert [p.status for p in finals] == [OrderStatus.FILLED] * 4
     fills = {p.fill_id: p for p in typed if isinstance(p, FillPayload)}
     assert all(fills[p.fill_id].client_order_id == p.client_order_id for p in finals)
+
+
+def test_optional_fields_the_reports_read_are_typed_and_default_when_absent() -> None:
+    """``mid``, the routing time and instrument kind, ``kill_switch``, ``risk_flags``, a
+    decision's annotations and an update's ``intent_id``: typed when written, neutral when
+    an older engine did not write them."""
+    intent = {
+        "client_order_id": "run-000001",
+        "intent_id": "run-i000001",
+        "request": REQUEST.model_dump(mode="json"),
+        "kill_switch": True,
+        "risk_flags": {"var_99": "1834.20"},
+        "routing": {
+            "venue": "paper",
+            "ts": "2024-01-01T00:00:01Z",
+            "instrument_kind": "perpetual",
+            "quotes": {"paper": {"price": "100.5", "taker_fee": "0.0004",
+                                 "effective_price": "100.5402", "mid": "100.45"}},
+        },
+    }
+    typed = payload_of(record(RecordType.ORDER_INTENT, intent), OrderIntentPayload)
+    assert typed.kill_switch is True
+    assert typed.risk_flags == {"var_99": "1834.20"}
+    assert typed.routing is not None
+    assert typed.routing.ts is not None
+    assert typed.routing.ts.isoformat() == "2024-01-01T00:00:01+00:00"
+    assert typed.routing.instrument_kind == "perpetual"
+    assert typed.routing.quotes["paper"].mid == D("100.45")
+    assert typed.model_extra == {}
+    older = {key: intent[key] for key in ("client_order_id", "intent_id", "request")}
+    older["routing"] = {"venue": "paper", "quotes": {"paper": {
+        "price": "100.5", "taker_fee": "0.0004", "effective_price": "100.5402"}}}
+    bare = payload_of(record(RecordType.ORDER_INTENT, older), OrderIntentPayload)
+    assert (bare.kill_switch, bare.risk_flags) == (False, {})
+    assert bare.routing is not None
+    assert (bare.routing.ts, bare.routing.instrument_kind) == (None, None)
+    assert bare.routing.quotes["paper"].mid is None
+
+    decision = payload_of(
+        record(RecordType.DECISION, {"intent_id": "i1", "symbol": "BTC/USDT",
+                                     "outcome": "rejected", "client_order_id": "c1",
+                                     "model_versions": {"ppo": "ppo-7"},
+                                     "risk_flags": {"gross": "52000"}}),
+        DecisionPayload,
+    )
+    assert decision.client_order_id == "c1"
+    assert (decision.model_versions, decision.risk_flags) == ({"ppo": "ppo-7"}, {"gross": "52000"})
+    plain = payload_of(record(RecordType.DECISION, {"symbol": "BTC/USDT", "outcome": "unroutable"}),
+                       DecisionPayload)
+    assert (plain.client_order_id, plain.model_versions, plain.risk_flags) == (None, {}, {})
+
+    update = {"client_order_id": "c1", "venue": "paper", "symbol": "BTC/USDT",
+              "status": "submitted", "filled_quantity": "0"}
+    flat = payload_of(record(RecordType.ORDER_SUBMITTED, update), OrderUpdatePayload)
+    assert flat.intent_id is None
+    linked = payload_of(record(RecordType.ORDER_SUBMITTED, {**update, "intent_id": "i1"}),
+                        OrderUpdatePayload)
+    assert linked.intent_id == "i1"
+
+
+@pytest.mark.parametrize(
+    ("record_type", "payload", "field"),
+    [
+        (RecordType.ORDER_INTENT,
+         {"client_order_id": "run-000001", "intent_id": "i1",
+          "request": REQUEST.model_dump(mode="json"), "kill_switch": "maybe"},
+         "kill_switch"),
+        (RecordType.ORDER_INTENT,
+         {"client_order_id": "run-000001", "intent_id": "i1",
+          "request": REQUEST.model_dump(mode="json"),
+          "routing": {"venue": "paper", "quotes": {"paper": {
+              "price": "1", "taker_fee": "0", "effective_price": "1", "mid": "-1"}}}},
+         "routing.quotes.paper.mid"),
+        (RecordType.ORDER_INTENT,
+         {"client_order_id": "run-000001", "intent_id": "i1",
+          "request": REQUEST.model_dump(mode="json"),
+          "routing": {"venue": "paper", "ts": "2024-01-01T00:00:01"}},
+         "routing.ts"),
+        (RecordType.DECISION,
+         {"symbol": "BTC/USDT", "outcome": "rejected", "model_versions": ["ppo-7"]},
+         "model_versions"),
+        (RecordType.ORDER_FILLED,
+         {"client_order_id": "c1", "venue": "paper", "symbol": "BTC/USDT", "status": "filled",
+          "filled_quantity": "1", "average_fill_price": "1", "intent_id": 7},
+         "intent_id"),
+    ],
+)
+def test_an_ill_typed_optional_field_is_refused_by_name(
+    record_type: RecordType, payload: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(LedgerError, match=rf"ledger record 41 \({record_type.value}\) payload "
+                       rf"does not fit \w+: {field}: "):
+        payload_of(record(record_type, payload))
