@@ -8,7 +8,10 @@
 * ``mifir_transactions``: the ISO 20022 MiFIR transaction report (head.003
   BizData with a head.001 header and an auth.016 document).
 
-The ledger payloads they read are specified in ``docs/builtins/ledger-payloads.md``;
+The ledger payloads they read are specified in ``docs/builtins/ledger-payloads.md``
+and read as typed models (``payloads``: the SDK's ``FillPayload`` through
+``payload_of``, and views of the order records), so a malformed record fails a
+report with one ``LedgerError`` naming the record, its type and its bad fields;
 see ``docs/builtins/standard_reporters.md`` and ``docs/compliance.md``.
 """
 
