@@ -165,9 +165,13 @@ def _quotes(routing: RoutingView) -> dict[str, Quote]:
     }
 
 
-def order_context(record: LedgerRecord) -> OrderContext:
-    """The routing context of an ``order.intent`` record (fields missing -> neutral values)."""
-    intent = read(record, RoutedIntent)
+def order_context(record: LedgerRecord, intent: RoutedIntent | None = None) -> OrderContext:
+    """The routing context of an ``order.intent`` record (fields missing -> neutral values).
+
+    ``intent`` is the record already read as a ``RoutedIntent``, so a caller
+    that needed its ids first does not validate the payload twice.
+    """
+    intent = intent if intent is not None else read(record, RoutedIntent)
     routing = intent.routing or RoutingView()
     combined = intent.combined.ts if intent.combined is not None else None
     return OrderContext(
@@ -210,11 +214,15 @@ def executions(records: Sequence[LedgerRecord], period: ReportPeriod) -> list[Ex
             continue
         if record.ts >= period.end:
             continue
-        coid, intent_id = order_links(record)
+        routed = read(record, RoutedIntent) if record.type is RecordType.ORDER_INTENT else None
+        if routed is not None:
+            coid, intent_id = routed.order_id, routed.intent
+        else:
+            coid, intent_id = order_links(record)
         if coid and intent_id:
             intent_of[coid] = intent_id
-        if record.type is RecordType.ORDER_INTENT:
-            context = order_context(record)
+        if routed is not None:
+            context = order_context(record, routed)
             if coid:
                 by_order[coid] = context
             if intent_id:
