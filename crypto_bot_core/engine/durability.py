@@ -7,6 +7,9 @@ rename), after every submit or cancel and after every tick that filled
 something, together with the tick whose events the venue has fully seen. On
 restart the venue is restored and fed only the events after that tick, so it
 ends exactly where it would have been.
+
+A venue is durable when its class implements the SDK's ``state_snapshot``
+capability (``snapshot_state`` and ``restore_state``); others are skipped.
 """
 
 from __future__ import annotations
@@ -16,18 +19,12 @@ import os
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from crypto_bot_core.engine.fills import overrides
 from crypto_bot_sdk import ExchangeAdapter, LedgerError
 
 FORMAT = 1
-
-
-@runtime_checkable
-class Snapshotting(Protocol):
-    def snapshot(self) -> dict[str, Any]: ...
-
-    def restore(self, data: dict[str, Any]) -> None: ...
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -49,7 +46,7 @@ class VenueStateStore:
 
     def __init__(self, folder: Path, adapters: Mapping[str, ExchangeAdapter[Any]]) -> None:
         self.folder = folder
-        self.adapters = {v: a for v, a in adapters.items() if isinstance(a, Snapshotting)}
+        self.adapters = {v: a for v, a in adapters.items() if overrides(a, "snapshot_state")}
         self.tick: datetime | None = None
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -60,12 +57,11 @@ class VenueStateStore:
         adapter = self.adapters.get(venue)
         if adapter is None:
             return
-        assert isinstance(adapter, Snapshotting)
         document = {
             "format": FORMAT,
             "venue": venue,
             "tick": self.tick.isoformat() if self.tick else None,
-            "state": adapter.snapshot(),
+            "state": adapter.snapshot_state(),
         }
         write_atomically(self.path(venue), json.dumps(document, sort_keys=True))
 
@@ -90,8 +86,7 @@ class VenueStateStore:
                 ) from exc
             if document.get("format") != FORMAT or document.get("venue") != venue:
                 raise LedgerError(f"{path} is not a saved state of venue {venue!r}")
-            assert isinstance(adapter, Snapshotting)
-            adapter.restore(document["state"])
+            adapter.restore_state(document["state"])
             tick = document.get("tick")
             marks[venue] = datetime.fromisoformat(tick) if tick else None
         return marks

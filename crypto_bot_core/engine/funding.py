@@ -3,8 +3,9 @@
 A ``MetricPoint`` named ``funding_rate`` (``symbol`` the perpetual, label
 ``venue``) settles one funding interval: longs pay ``quantity x mark x rate``
 to shorts (a negative rate reverses it). The engine charges its own portfolio,
-lets a simulated venue settle the same amount on its account, and writes one
-``funding`` ledger record per venue and symbol that held a position. A
+lets a simulated venue settle the same amount on its account (capability
+``settle_funding``), and writes one ``funding`` ledger record per venue and
+symbol that held a position. A
 restarted run knows which settlements the ledger already has and never charges
 one twice, while a restored venue that lost one settles it again.
 """
@@ -13,21 +14,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
+from crypto_bot_core.engine.fills import overrides
 from crypto_bot_sdk import InstrumentKind, MetricPoint, RecordType
 
 if TYPE_CHECKING:
     from crypto_bot_core.engine.desk import Desk
 
 FUNDING_METRIC = "funding_rate"
-
-
-@runtime_checkable
-class SettlesFunding(Protocol):
-    """Simulated venues that keep perpetual accounts (the paper exchange)."""
-
-    def apply_funding(self, symbol: str, rate: Decimal, ts: datetime | None = None) -> Decimal: ...
 
 
 def funding_key(venue: str, symbol: str, ts: datetime) -> tuple[str, str, str]:
@@ -48,8 +43,8 @@ def settle(engine: Desk, point: MetricPoint) -> bool:
         if instrument is None or instrument.kind is not InstrumentKind.PERPETUAL:
             continue
         seen_until = engine.venue_marks.get(venue)
-        if isinstance(adapter, SettlesFunding) and (seen_until is None or point.ts > seen_until):
-            adapter.apply_funding(point.symbol, rate, point.ts)
+        if overrides(adapter, "settle_funding") and (seen_until is None or point.ts > seen_until):
+            adapter.settle_funding(point.symbol, rate, point.ts)
             changed = True
         key = funding_key(venue, point.symbol, point.ts)
         if key in engine.funded:

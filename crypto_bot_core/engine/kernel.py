@@ -38,7 +38,7 @@ from crypto_bot_core.engine.curve import EquityCurve
 from crypto_bot_core.engine.decisions import decide
 from crypto_bot_core.engine.desk import StepJournal
 from crypto_bot_core.engine.durability import VenueStateStore
-from crypto_bot_core.engine.fills import AdoptsSymbols, FillSync, is_simulated
+from crypto_bot_core.engine.fills import FillSync, is_simulated, overrides
 from crypto_bot_core.engine.funding import FUNDING_METRIC
 from crypto_bot_core.engine.funding import settle as settle_funding
 from crypto_bot_core.engine.observers import Observers
@@ -266,12 +266,22 @@ class Engine:
         self.fill_sync.start()
 
     async def _open_venues(self, resume: LedgerState | None) -> dict[str, FeeSchedule]:
-        """Instruments, starting cash and fees of every venue (restored ones on a resume)."""
+        """Instruments, starting cash and fees of every venue (restored ones on a resume).
+
+        Simulated venues first adopt the data's symbols (capability ``adopt_symbols``), so
+        orders may precede a symbol's first event. In a backtest (never resumed, no venue
+        state saved) those that can (capability ``forget_closed``) are told to forget
+        closed orders: nothing will ask for one again, and a long run would otherwise keep
+        every order it made.
+        """
         fees: dict[str, FeeSchedule] = {}
         symbols = sorted({i.symbol for s in self.data_sources for i in s.instruments()})
+        forget = self.mode == "backtest" and resume is None and self.state_store is None
         for adapter in self.exchanges.values():
-            if isinstance(adapter, AdoptsSymbols):
-                adapter.adopt_symbols(symbols)
+            if overrides(adapter, "adopt_instruments"):
+                adapter.adopt_instruments(symbols)
+            if forget and overrides(adapter, "forget_closed_orders"):
+                adapter.forget_closed_orders()
         if resume is not None and self.state_store is not None:
             self.venue_marks = self.state_store.restore_all()
         for venue, adapter in self.exchanges.items():
@@ -629,10 +639,9 @@ class Engine:
 
 
 def _matcher(adapter: ExchangeAdapter[Any]) -> tuple[Callable[[MarketEvent], Any], bool]:
-    """How to offer a simulated venue each event: its synchronous matching when it declares
-    one (``match_event``, capability ``sync_matching``), saving a coroutine per event and
-    venue, else the awaited ``on_market_event``."""
-    sync = getattr(type(adapter), "match_event", None)
-    if sync is not None and sync is not getattr(ExchangeAdapter, "match_event", None):
-        return adapter.match_event, False  # type: ignore[attr-defined]
+    """How to offer a simulated venue each event: its synchronous matching when its class
+    implements the SDK's ``match_event`` (capability ``sync_matching``), saving a coroutine
+    per event and venue, else the awaited ``on_market_event``."""
+    if overrides(adapter, "match_event"):
+        return adapter.match_event, False
     return adapter.on_market_event, True

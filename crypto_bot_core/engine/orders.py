@@ -22,10 +22,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, Protocol, TypeVar
 
 from crypto_bot_core.engine import chaos
 from crypto_bot_core.engine.checks import check_order
+from crypto_bot_core.engine.fills import overrides
 from crypto_bot_core.engine.lifecycle import filled, moved
 from crypto_bot_core.host.fence import DEFAULT_BUDGETS, Fence, PluginTimeoutError
 from crypto_bot_core.observability.metrics import MetricsSink
@@ -37,13 +38,17 @@ from crypto_bot_sdk import (
     ExchangeError,
     ExchangeUnavailableError,
     Fill,
+    Liquidity,
     Order,
     OrderIntent,
     OrderNotFoundError,
     OrderRequest,
     OrderStatus,
+    OrderType,
     PluginError,
     RecordType,
+    Side,
+    TimeInForce,
 )
 
 R = TypeVar("R")
@@ -92,6 +97,95 @@ def _new_order(request: OrderRequest, ts: datetime) -> Order:
     )
 
 
+def _text(*values: object) -> bool:
+    return all(type(value) is str for value in values)
+
+
+def _money(*values: object) -> bool:
+    """Decimals or None, as the money fields hold them."""
+    return all(value is None or type(value) is Decimal for value in values)
+
+
+def request_json(request: OrderRequest) -> dict[str, Any]:
+    """``request.model_dump(mode="json")``, the request as the order intent record holds it,
+    built directly: ~1 us instead of ~7.
+
+    When every value has exactly the type the model declares (always, for the requests
+    :func:`_request` builds) the JSON form is known: an enum gives its value, money
+    ``format(value, "f")`` (the SDK's serializer), text and flags themselves. Anything
+    else (a subclass, a value of another type in a model built without validation) is
+    left to pydantic. ``tests/core/engine/test_order_payloads.py`` compares the two.
+    """
+    v = request.__dict__
+    side, order_type, tif = v["side"], v["order_type"], v["time_in_force"]
+    quantity, price, stop = v["quantity"], v["price"], v["stop_price"]
+    intent_id, reduce_only, post_only = v["intent_id"], v["reduce_only"], v["post_only"]
+    if not (
+        type(request) is OrderRequest
+        and type(side) is Side
+        and type(order_type) is OrderType
+        and type(tif) is TimeInForce
+        and type(quantity) is Decimal
+        and _money(price, stop)
+        and type(reduce_only) is bool
+        and type(post_only) is bool
+        and (intent_id is None or type(intent_id) is str)
+        and _text(v["symbol"], v["client_order_id"], v["venue"])
+    ):
+        return request.model_dump(mode="json")
+    return {
+        "symbol": v["symbol"],
+        "side": side.value,
+        "order_type": order_type.value,
+        "quantity": format(quantity, "f"),
+        "price": None if price is None else format(price, "f"),
+        "stop_price": None if stop is None else format(stop, "f"),
+        "time_in_force": tif.value,
+        "reduce_only": reduce_only,
+        "post_only": post_only,
+        "client_order_id": v["client_order_id"],
+        "venue": v["venue"],
+        "intent_id": intent_id,
+    }
+
+
+def fill_json(fill: Fill) -> dict[str, Any]:
+    """``fill.model_dump(mode="json")``, the fill record's payload, built directly: ~1.5 us
+    instead of ~8; same rules as :func:`request_json`, and a UTC time written as pydantic
+    writes it (ISO 8601, ``Z``)."""
+    v = fill.__dict__
+    side, liquidity, ts = v["side"], v["liquidity"], v["ts"]
+    quantity, price, fee = v["quantity"], v["price"], v["fee"]
+    exchange_order_id = v["exchange_order_id"]
+    if not (
+        type(fill) is Fill
+        and type(side) is Side
+        and type(liquidity) is Liquidity
+        and type(ts) is datetime
+        and ts.tzinfo is UTC
+        and type(quantity) is Decimal
+        and type(price) is Decimal
+        and type(fee) is Decimal
+        and (exchange_order_id is None or type(exchange_order_id) is str)
+        and _text(v["fill_id"], v["client_order_id"], v["symbol"], v["venue"], v["fee_currency"])
+    ):
+        return fill.model_dump(mode="json")
+    return {
+        "fill_id": v["fill_id"],
+        "client_order_id": v["client_order_id"],
+        "exchange_order_id": exchange_order_id,
+        "symbol": v["symbol"],
+        "venue": v["venue"],
+        "side": side.value,
+        "quantity": format(quantity, "f"),
+        "price": format(price, "f"),
+        "fee": format(fee, "f"),
+        "fee_currency": v["fee_currency"],
+        "liquidity": liquidity.value,
+        "ts": ts.isoformat()[:-6] + "Z",
+    }
+
+
 class AuditLog(Protocol):
     """What the engine needs of the ledger: ordered, durable appends."""
 
@@ -113,44 +207,29 @@ class MemoryAuditLog:
         return None
 
 
-@runtime_checkable
-class SyncOrderEntry(Protocol):
-    """An in-process venue that answers a submit synchronously (the paper exchange).
-
-    ``place_order`` must be what the class's own ``submit_order`` awaits. Such a
-    call cannot time out or lose its connection, so the order manager calls it
-    directly instead of paying for a task and a timer per order.
-    """
-
-    def place_order(self, request: OrderRequest) -> Order: ...
+_SYNC_SUBMIT: dict[type, bool] = {}
 
 
-_SYNC_ENTRY: dict[type, bool] = {}
-_BY_ORDER: dict[type, bool] = {}
+def sync_submit(adapter: ExchangeAdapter[Any]) -> bool:
+    """Whether the order manager may place ``adapter``'s orders with its synchronous submit.
 
-
-def sync_entry(adapter: object) -> bool:
-    """Whether ``adapter``'s submit is its synchronous ``place_order``, not overridden.
-
-    A subclass that overrides ``submit_order`` (a test double adding a delay, a
-    wrapper) keeps the awaited path with its timeout and lookups.
+    True when the adapter's class overrides the SDK's ``submit_order_sync``
+    (capability ``sync_submit``: an in-process venue, the paper exchange) and
+    its ``submit_order`` is the one of the class that does: such a call cannot
+    time out or lose its connection, so it is made directly, fenced, instead
+    of paying for a coroutine and a timer per order. A subclass that overrides
+    ``submit_order`` below that class (a test double adding a delay, a
+    wrapper) keeps the awaited path with its timeout and lookups. Cached per
+    class.
     """
     kind = type(adapter)
-    known = _SYNC_ENTRY.get(kind)
+    known = _SYNC_SUBMIT.get(kind)
     if known is None:
-        definer = next((c for c in kind.__mro__ if "place_order" in vars(c)), None)
-        known = definer is not None and getattr(kind, "submit_order", None) is getattr(
-            definer, "submit_order", None
-        )
-        _SYNC_ENTRY[kind] = known
+        definer = next(c for c in kind.__mro__ if "submit_order_sync" in vars(c))
+        submit = "submit_order"  # looked up by name: mypy types ``definer`` as a bare ``type``
+        known = definer is not ExchangeAdapter and getattr(kind, submit) is getattr(definer, submit)
+        _SYNC_SUBMIT[kind] = known
     return known
-
-
-@runtime_checkable
-class FillsByOrder(Protocol):
-    """A venue that can list one order's fills without scanning all of them."""
-
-    def fills_for_order(self, client_order_id: str) -> Sequence[Fill]: ...
 
 
 class StateStore(Protocol):
@@ -174,13 +253,23 @@ class OrderManager:
     without one gets a fence named after the venue."""
     state_store: StateStore | None = None
     fill_sink: Callable[[Fill], object] | None = None
+    """Where fills found at submission go (the engine books ledger, order and portfolio)."""
     metrics: MetricsSink | None = None
+    """Orders by status, for Prometheus when the run has telemetry."""
     on_status: Callable[[Order], object] | None = None
     """Called after each status record (the plugins' ``cryptobot_order_update`` hook)."""
-    """Orders by status, for Prometheus when the run has telemetry."""
-    """Where fills found at submission go (the engine books ledger, order and portfolio)."""
+    keep_closed: bool = True
+    """Whether :attr:`orders` keeps an order once it is closed (filled, cancelled, rejected,
+    expired). A resumable run must: a restart reconciles them and lists the filled ones.
+    A backtest is never resumed and nothing asks about a closed order again (fills of an
+    order no longer held are ignored, as those of a foreign one): False there keeps only
+    the open orders, where every closed one was ~1.5 KB for the rest of the run."""
     orders: dict[str, Order] = field(default_factory=dict)
+    """Client order id -> the order as last recorded; closed ones only with ``keep_closed``."""
     _open: dict[str, Order] = field(default_factory=dict)
+    _last_closed: Order | None = None
+    """Without ``keep_closed``: the order most recently closed (and dropped from
+    :attr:`orders`), so a submit whose fills closed its order still answers with it."""
     seen_fills: set[str] = field(default_factory=set)
     venue_problems: dict[str, tuple[float, str]] = field(default_factory=dict)
     """Venue -> (``time.monotonic()``, what failed) for a venue whose last call failed (no
@@ -254,18 +343,16 @@ class OrderManager:
         )
         order = _new_order(request, ts)
         self._set(order)
-        self.ledger.append(
-            RecordType.ORDER_INTENT,
-            {
-                "client_order_id": request.client_order_id,
-                "intent_id": intent.intent_id,
-                "policy": intent.policy,
-                "reason": intent.reason,
-                "request": request.model_dump(mode="json"),
-                **(dict(decision) if decision else {}),
-            },
-            ts=ts,
-        )
+        payload: dict[str, Any] = {
+            "client_order_id": request.client_order_id,
+            "intent_id": intent.intent_id,
+            "policy": intent.policy,
+            "reason": intent.reason,
+            "request": request_json(request),
+        }
+        if decision:
+            payload.update(decision)
+        self.ledger.append(RecordType.ORDER_INTENT, payload, ts=ts)
         chaos.point("intent_recorded")
         adapter = self.adapters[venue]
         sent = moved(order, OrderStatus.SUBMITTED, ts)
@@ -282,13 +369,14 @@ class OrderManager:
         self._persist(venue)
         chaos.point("venue_persisted")
         self._set(sent)
+        current = sent
         if remote.filled_quantity > 0:
             # Filled (in part) on arrival: book those fills before the final status, so an
             # IOC that filled partly and then expired passes through partially_filled.
             sink = self.fill_sink or self.book_fill
             for fill in await self._fills_of(venue, adapter, request, ts):
                 sink(fill)
-        current = self.orders[request.client_order_id]
+            current = self._current(request.client_order_id)
         local = self._sync_status(current, remote, ts)
         self._set(local)
         if local is not current or current.status is OrderStatus.SUBMITTED:
@@ -379,15 +467,10 @@ class OrderManager:
     async def _fills_of(
         self, venue: str, adapter: ExchangeAdapter[Any], request: OrderRequest, since: datetime
     ) -> Sequence[Fill]:
-        kind = type(adapter)
-        by_order = _BY_ORDER.get(kind)
-        if by_order is None:
-            # Protocol checks cost tens of microseconds in Python 3.11; once per type.
-            by_order = _BY_ORDER[kind] = isinstance(adapter, FillsByOrder)
-        if by_order:
-            return self.fence_of(venue).call(
-                cast(FillsByOrder, adapter).fills_for_order, request.client_order_id
-            )
+        """The fills of a just-submitted order: asked of the venue by order where it can
+        (capability ``fills_by_order``), else picked from its fills since the submit."""
+        if overrides(adapter, "fills_of_order"):
+            return self.fence_of(venue).call(adapter.fills_of_order, request.client_order_id)
         fills = await self.fetch_fills(venue, request.symbol, since=since)
         return [f for f in fills if f.client_order_id == request.client_order_id]
 
@@ -398,12 +481,10 @@ class OrderManager:
         last_error: Exception | None = None
         for _attempt in range(self.max_attempts):
             try:
-                if sync_entry(adapter):
+                if sync_submit(adapter):
                     # In-process (the paper exchange): it cannot time out; fenced for crashes.
                     try:
-                        answer = self.fence_of(venue).call(
-                            cast(SyncOrderEntry, adapter).place_order, request
-                        )
+                        answer = self.fence_of(venue).call(adapter.submit_order_sync, request)
                     except PluginError as exc:
                         raise ExchangeUnavailableError(
                             f"the adapter failed: {exc}", venue=venue
@@ -451,7 +532,8 @@ class OrderManager:
         return moved(local, status, ts, **update)
 
     def book_fill(self, fill: Fill) -> Order | None:
-        """Record a fill once (deduplicated by id) and move its order; None if seen or foreign."""
+        """Record a fill once (deduplicated by id) and move its order; None if seen or foreign
+        (an order this manager never sent, or, without ``keep_closed``, one already closed)."""
         if fill.fill_id in self.seen_fills:
             return None
         order = self.orders.get(fill.client_order_id)
@@ -462,7 +544,7 @@ class OrderManager:
             order = moved(order, OrderStatus.SUBMITTED, fill.ts)
         if order.status is OrderStatus.SUBMITTED:
             order = moved(order, OrderStatus.ACKNOWLEDGED, fill.ts)
-        self.ledger.append(RecordType.FILL, fill.model_dump(mode="json"), ts=fill.ts)
+        self.ledger.append(RecordType.FILL, fill_json(fill), ts=fill.ts)
         chaos.point("fill_recorded")
         updated = filled(order, fill)
         self._set(updated)
@@ -483,11 +565,27 @@ class OrderManager:
         return order
 
     def _set(self, order: Order) -> None:
-        self.orders[order.client_order_id] = order
+        client_order_id = order.client_order_id
         if order.status not in TERMINAL_STATUSES:
-            self._open[order.client_order_id] = order
+            self.orders[client_order_id] = order
+            self._open[client_order_id] = order
+            return
+        self._open.pop(client_order_id, None)
+        if self.keep_closed:
+            self.orders[client_order_id] = order
         else:
-            self._open.pop(order.client_order_id, None)
+            self.orders.pop(client_order_id, None)
+            self._last_closed = order
+
+    def _current(self, client_order_id: str) -> Order:
+        """The order as last set: held in :attr:`orders`, or just closed and dropped."""
+        order = self.orders.get(client_order_id)
+        if order is not None:
+            return order
+        closed = self._last_closed
+        if closed is None or closed.client_order_id != client_order_id:
+            raise KeyError(client_order_id)
+        return closed
 
     def open_orders(self) -> Sequence[Order]:
         return list(self._open.values())

@@ -194,6 +194,8 @@ def test_simulated_venue_methods_default_to_not_supported() -> None:
         (venue.snapshot_state, "keeps no state of its own to save"),
         (lambda: venue.restore_state({}), "keeps no state of its own to restore"),
         (lambda: venue.settle_funding("BTC/USDT:USDT", Decimal("0.0001")), "settles no funding"),
+        (lambda: venue.match_event(bar_series(count=1)[0]), "has no synchronous matching"),
+        (venue.forget_closed_orders, "keeps every order it was sent"),
     ]
     for call, message in calls:
         with pytest.raises(NotSupportedError, match=f"exchange 'real' {message}"):
@@ -266,6 +268,8 @@ def test_new_capabilities_promise_their_methods() -> None:
         "adopt_symbols": (PluginKind.EXCHANGE, "adopt_instruments"),
         "state_snapshot": (PluginKind.EXCHANGE, "snapshot_state"),
         "settle_funding": (PluginKind.EXCHANGE, "settle_funding"),
+        "sync_matching": (PluginKind.EXCHANGE, "match_event"),
+        "forget_closed": (PluginKind.EXCHANGE, "forget_closed_orders"),
     }
     assert {k: CAPABILITY_METHODS[k] for k in expected} == expected
     assert promised_methods("state_snapshot") == ("snapshot_state", "restore_state")
@@ -276,3 +280,15 @@ def test_new_capabilities_promise_their_methods() -> None:
         for method in promised_methods(capability):
             assert callable(getattr(CONTRACTS[kind], method)), (capability, method)
             assert method not in CONTRACTS[kind].__abstractmethods__, (capability, method)
+
+
+def test_sync_matching_mirrors_on_market_event() -> None:
+    """``match_event`` is ``on_market_event`` without the coroutine: same parameters, and a
+    sequence of fills for a result."""
+    import inspect
+
+    sync = inspect.signature(ExchangeAdapter.match_event)
+    awaited = inspect.signature(ExchangeAdapter.on_market_event)
+    assert sync == awaited
+    assert not inspect.iscoroutinefunction(ExchangeAdapter.match_event)
+    assert inspect.signature(ExchangeAdapter.forget_closed_orders).return_annotation == "None"

@@ -6,6 +6,15 @@ engine submits orders and feeds every market event to
 caused. Nothing reads the wall clock: the venue's time is the latest event's
 (a bar counts from its close), and ids are ``{venue}-{n}`` counters, so the
 same events and orders always give the same fills.
+
+Being in process, it offers the SDK's simulated-venue capabilities (API 1.1,
+declared in its manifest): a synchronous submit and matching
+(:meth:`~PaperExchange.submit_order_sync`, :meth:`~PaperExchange.match_event`),
+one order's fills, adopted instruments, snapshots, funding, and forgetting
+closed orders in a backtest (:meth:`~PaperExchange.forget_closed_orders`). The
+engine's API 1.0 names of the same methods (``place_order``, ``process_event``,
+``fills_for_order``, ``adopt_symbols``, ``snapshot``/``restore``,
+``apply_funding``) are kept for the code and tests written against them.
 """
 
 from __future__ import annotations
@@ -88,6 +97,11 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         self._views: dict[str, tuple[PriceEvent, View]] = {}
         self._clock = EPOCH
         self._order_seq = 0
+        self._forget = False
+        """Set by :meth:`forget_closed_orders`: closed orders are dropped (a backtest)."""
+        self._closed: list[str] = []
+        """While forgetting: orders closed since the last submit or event, dropped at the next
+        one (so the engine can still ask for the fills a submit made)."""
 
     # --- contract: identity and reference data --------------------------------
 
@@ -109,13 +123,24 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
     async def load_instruments(self) -> Sequence[Instrument]:
         return self._markets.instruments(list(self._last))
 
-    def adopt_symbols(self, symbols: Iterable[str]) -> list[Instrument]:
-        """Make the data's symbols tradable before their first event (``derive_instruments``).
+    def adopt_instruments(self, symbols: Iterable[str]) -> list[Instrument]:
+        """Make the data's symbols tradable before their first event (``derive_instruments``);
+        returns their instruments (capability ``adopt_symbols``).
 
         The engine passes its data sources' symbols here at start, so that
-        ``load_instruments`` lists them and orders may precede the first bar.
+        ``load_instruments`` lists them and orders may precede the first bar. A
+        symbol this venue cannot trade (not listed, derivation off) is left out.
         """
-        return self._markets.instruments(list(symbols))
+        wanted = list(dict.fromkeys(symbols))
+        self._markets.instruments(wanted)
+        markets = (self._markets.get(symbol) for symbol in wanted)
+        return [market.instrument for market in markets if market is not None]
+
+    def adopt_symbols(self, symbols: Iterable[str]) -> list[Instrument]:
+        """API 1.0 form of :meth:`adopt_instruments`: adopts ``symbols`` and returns every
+        instrument of the venue, as it always did."""
+        self.adopt_instruments(symbols)
+        return self._markets.instruments([])
 
     async def fetch_fees(self, symbol: str) -> FeeSchedule:
         self._markets.resolve(symbol, seen=symbol in self._last)
@@ -126,8 +151,19 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
     async def submit_order(self, request: OrderRequest) -> Order:
         return self.place_order(request)
 
+    def submit_order_sync(self, request: OrderRequest) -> Order:
+        """Synchronous :meth:`submit_order` (capability ``sync_submit``), for an engine that
+        wants no coroutine per order.
+
+        The work is done by :meth:`place_order` (its API 1.0 name), looked up on the
+        instance so that a harness may wrap it (``bench/latency.py`` times each submit so).
+        """
+        return self.place_order(request)
+
     def place_order(self, request: OrderRequest) -> Order:
-        """Synchronous :meth:`submit_order`, for an engine that wants no coroutine per order."""
+        """:meth:`submit_order_sync` under its API 1.0 name."""
+        if self._closed:
+            self._drop_closed()
         existing = self._orders.get(request.client_order_id)
         if existing is not None:
             if existing.request.same_order_as(request):
@@ -178,6 +214,27 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
             self._prune(request.symbol)
         return order.to_order()
 
+    def forget_closed_orders(self) -> None:
+        """Keep no closed order from now on (capability ``forget_closed``).
+
+        The engine calls it at the start of a backtest, which nothing resumes
+        and which takes every fill as it is reported: there, the closed orders
+        and their per-order fill lists were most of what a long run kept in
+        memory. An order closed by a submit is dropped at the next submit or
+        event, so the fills it made at submission can still be asked for
+        (:meth:`fills_of_order`); the fill log (:meth:`fetch_fills`), open
+        orders and the account are unaffected. A snapshot then holds the open
+        orders only.
+        """
+        self._forget = True
+
+    def _drop_closed(self) -> None:
+        orders, by_order = self._orders, self._settlement.by_order
+        for client_order_id in self._closed:
+            orders.pop(client_order_id, None)
+            by_order.pop(client_order_id, None)
+        self._closed.clear()
+
     def _reference(self, symbol: str, is_buy: bool) -> Decimal | None:
         """The price a buy (ask side) or sell (bid side) would meet now, if any event was seen."""
         event = self._last.get(symbol)
@@ -208,6 +265,8 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
             self._watches.pop(symbol, None)
             if not self._resting[symbol]:
                 del self._resting[symbol]
+            if self._forget:
+                self._closed.append(client_order_id)
         return order.to_order()
 
     async def fetch_order(self, client_order_id: str, symbol: str) -> Order:
@@ -239,9 +298,13 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         ]
         return sorted(fills, key=lambda f: f.ts)  # stable: same-ts fills keep their order
 
-    def fills_for_order(self, client_order_id: str) -> Sequence[Fill]:
-        """Fills of one order, oldest first (those made at submission with ``signal_close`` too)."""
+    def fills_of_order(self, client_order_id: str) -> Sequence[Fill]:
+        """Fills of one order, oldest first (those made at submission with ``signal_close`` too);
+        capability ``fills_by_order``."""
         return tuple(self._settlement.by_order.get(client_order_id, ()))
+
+    fills_for_order = fills_of_order
+    """API 1.0 name of :meth:`fills_of_order`."""
 
     # --- contract: account ----------------------------------------------------
 
@@ -276,8 +339,9 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
                 venue=self.venue,
             )
 
-    def apply_funding(self, symbol: str, rate: Decimal, ts: datetime | None = None) -> Decimal:
-        """Settle one funding interval on ``symbol`` at ``rate`` and the current mark.
+    def settle_funding(self, symbol: str, rate: Decimal, ts: datetime | None = None) -> Decimal:
+        """Settle one funding interval on ``symbol`` at ``rate`` and the current mark
+        (capability ``settle_funding``).
 
         Longs pay ``quantity * mark * contract_size * rate`` when the rate is
         positive and receive it when negative; shorts the opposite. Returns the
@@ -287,6 +351,9 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         market = self._perpetual(symbol, "apply funding")
         if ts is not None:
             self.advance_clock(ts)
+        held = self._account.positions.get(symbol)
+        if held is None or held.quantity == 0:
+            return Decimal(0)  # a flat account pays nothing, whether or not a price was seen
         event = self._last.get(symbol)
         mark = None if event is None else mark_of(event, self._adjust)
         if mark is None:
@@ -295,6 +362,9 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
                 venue=self.venue,
             )
         return self._account.apply_funding(market, rate, mark)
+
+    apply_funding = settle_funding
+    """API 1.0 name of :meth:`settle_funding`."""
 
     def _perpetual(self, symbol: str, what: str) -> Market:
         market = self._markets.resolve(symbol, seen=symbol in self._last)
@@ -319,15 +389,18 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
     # --- market events --------------------------------------------------------
 
     async def on_market_event(self, event: MarketEvent) -> Sequence[Fill]:
-        return self.process_event(event)
+        return self.match_event(event)
 
-    def process_event(self, event: MarketEvent) -> tuple[Fill, ...]:
-        """Synchronous :meth:`on_market_event`: the fills ``event`` caused, in order.
+    def match_event(self, event: MarketEvent) -> tuple[Fill, ...]:
+        """Synchronous :meth:`on_market_event` (capability ``sync_matching``): the fills
+        ``event`` caused, in order.
 
         O(1) when no order rests on the event's symbol, or when the event's
         range reaches none of their prices (see :class:`Watch`): the event is
         then only remembered as the symbol's last price.
         """
+        if self._closed:
+            self._drop_closed()
         if event.kind == "metric":
             return _NO_FILLS
         if self._data_venue is not None and event.venue != self._data_venue:
@@ -356,11 +429,19 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         self._prune(symbol)
         return tuple(collected)
 
+    process_event = match_event
+    """API 1.0 name of :meth:`match_event`."""
+
     def _prune(self, symbol: str) -> None:
         if not self._settlement.closed_any:
             return
         self._settlement.closed_any = False
-        remaining = [o for o in self._resting.get(symbol, ()) if o.is_open]
+        remaining: list[WorkingOrder] = []
+        for order in self._resting.get(symbol, ()):
+            if order.is_open:
+                remaining.append(order)
+            elif self._forget:
+                self._closed.append(order.request.client_order_id)
         if remaining:
             self._resting[symbol] = remaining
         else:
@@ -368,16 +449,22 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
 
     # --- persistence ----------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
-        """The venue's whole state as JSON-able data (decimals as strings).
+    def snapshot_state(self) -> dict[str, Any]:
+        """The venue's whole state as JSON-able data (decimals as strings); capability
+        ``state_snapshot``.
 
         In paper mode the engine stores it after each change; after a crash it
-        builds a fresh adapter from the same config, calls :meth:`restore`, and
+        builds a fresh adapter from the same config, calls :meth:`restore_state`, and
         reconciles its ledger against ``fetch_order``/``fetch_fills`` as it would
         with a real exchange.
         """
         return dump_state(self)
 
-    def restore(self, data: dict[str, Any]) -> None:
-        """Load a :meth:`snapshot` into this (fresh, same-config) adapter."""
+    def restore_state(self, data: dict[str, Any]) -> None:
+        """Load a :meth:`snapshot_state` into this (fresh, same-config) adapter."""
         load_state(self, data)
+
+    snapshot = snapshot_state
+    """API 1.0 name of :meth:`snapshot_state`."""
+    restore = restore_state
+    """API 1.0 name of :meth:`restore_state`."""

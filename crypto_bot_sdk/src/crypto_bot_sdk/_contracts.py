@@ -166,6 +166,8 @@ CAPABILITY_METHODS: dict[str, tuple[PluginKind, str]] = {
     "adopt_symbols": (PluginKind.EXCHANGE, "adopt_instruments"),
     "state_snapshot": (PluginKind.EXCHANGE, "snapshot_state"),
     "settle_funding": (PluginKind.EXCHANGE, "settle_funding"),
+    "sync_matching": (PluginKind.EXCHANGE, "match_event"),
+    "forget_closed": (PluginKind.EXCHANGE, "forget_closed_orders"),
 }
 """Capabilities that promise an optional method: declaring one obliges the component of
 that kind to override the method. Other capabilities (``order.limit``, ``partial_fills``,

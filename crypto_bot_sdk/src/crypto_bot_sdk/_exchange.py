@@ -2,19 +2,21 @@
 
 Simulated venues (the paper exchange) offer more than a real venue can: a
 synchronous submit, one order's fills without a scan, instruments derived
-from the data, their whole state as a snapshot, and perpetual funding
-settled on their books. Since API 1.1.0 these are capabilities a manifest
-declares (``sync_submit``, ``fills_by_order``, ``adopt_symbols``,
-``state_snapshot``, ``settle_funding``), with the same parameters and
-results as the engine's private structural protocols of API 1.0
-(``place_order``, ``fills_for_order``, ``adopt_symbols``,
-``snapshot``/``restore``, ``apply_funding``).
+from the data, their whole state as a snapshot, perpetual funding settled on
+their books, matching without a coroutine per event, and forgetting closed
+orders where nothing will ask for them again. Since API 1.1.0 these are
+capabilities a manifest declares (``sync_submit``, ``fills_by_order``,
+``adopt_symbols``, ``state_snapshot``, ``settle_funding``, ``sync_matching``,
+``forget_closed``); the first five have the same parameters and results as
+the engine's private structural protocols of API 1.0 (``place_order``,
+``fills_for_order``, ``adopt_symbols``, ``snapshot``/``restore``,
+``apply_funding``), which the engine no longer uses: it calls a capability's
+method when the adapter's class overrides it.
 
 The method names differ from those protocol members on purpose: a runtime
 protocol matches any class that *has* the attribute, so a default named
 ``snapshot`` on this base class would make every adapter look snapshottable
-to an engine still using the protocols. With distinct names both work while
-the engine moves to the declared capabilities.
+to code still using such a protocol.
 """
 
 from __future__ import annotations
@@ -163,3 +165,30 @@ class ExchangeAdapter(Component[ConfigT]):
         what this account paid (negative: received), zero when flat.
         """
         raise NotSupportedError(f"exchange {self.venue!r} settles no funding itself")
+
+    def match_event(self, event: MarketEvent) -> Sequence[Fill]:
+        """Optional (capability ``sync_matching``): :meth:`on_market_event` without a coroutine.
+
+        A backtest offers every event to every simulated venue; awaiting a
+        coroutine for each costs more than matching an event that reaches no
+        resting order. It must return exactly what the class's own
+        ``on_market_event`` returns for the event (the same fills, in order,
+        with the same effect on the venue), so the engine may call either;
+        a venue declaring it also declares ``simulated``.
+        """
+        raise NotSupportedError(f"exchange {self.venue!r} has no synchronous matching")
+
+    def forget_closed_orders(self) -> None:
+        """Optional (capability ``forget_closed``): from now on, keep no order once it is closed
+        (filled, cancelled, expired) and the fills it made have been handed over.
+
+        The engine calls it once, before the first event, in a run that will
+        never ask about a closed order again: a backtest, which is never
+        resumed, takes every fill as the venue reports it and never resends an
+        order. Afterwards :meth:`fetch_order` and :meth:`fills_of_order` no
+        longer know a closed order, and a resend of its client order id is a
+        new order; open orders, balances, positions and :meth:`fetch_fills` are
+        unaffected. Without it a simulated venue keeps every order of a long
+        backtest in memory.
+        """
+        raise NotSupportedError(f"exchange {self.venue!r} keeps every order it was sent")
