@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -49,7 +49,8 @@ from crypto_bot_sdk import (
 from crypto_bot_sdk import PolicySelector as SdkPolicySelector
 
 if TYPE_CHECKING:
-    from crypto_bot_core.engine.desk import Desk
+    from crypto_bot_core.engine.observers import AlertLedger, Observers
+    from crypto_bot_core.engine.portfolio import Portfolio
 
 __all__ = [
     "AgentWeight",
@@ -137,6 +138,24 @@ class PolicyRegistry(BaseModel):
         return cls.from_mapping(data, source=str(path))
 
 
+class SelectionDesk(Protocol):
+    """What choosing a policy needs of the running engine (a part of
+    :class:`~crypto_bot_core.engine.desk.Desk`, which imports this module)."""
+
+    @property
+    def selector(self) -> PolicySelector | None: ...
+    @property
+    def policies(self) -> PolicyRegistry: ...
+    @property
+    def market(self) -> MarketView: ...
+    @property
+    def ledger(self) -> AlertLedger: ...
+    @property
+    def observers(self) -> Observers | None: ...
+    @property
+    def portfolio(self) -> Portfolio: ...
+
+
 PolicySelector: TypeAlias = SdkPolicySelector[Any]
 """The SDK's selector contract as the engine holds one (of any config): the engine-private
 protocol of API 1.0 is gone, a selector is a ``selector`` plugin component."""
@@ -204,7 +223,8 @@ class FencedSelector(SdkPolicySelector[PluginConfig]):
     next. At the next one the selector's ``reward`` gets the symbol's P&L over the
     window (realised and unrealised, after fees and funding, over every venue) as a
     fraction of the equity when the window opened. Only selectors that override
-    ``reward`` are asked; the last window of a run is never rewarded.
+    ``reward`` are asked, only for their own choices (not for a tick the mapping
+    decided), and the last window of a run is never rewarded.
     """
 
     name = "fenced"
@@ -288,7 +308,7 @@ class FencedSelector(SdkPolicySelector[PluginConfig]):
             )
         return result, None
 
-    def choose(self, engine: Desk, symbol: str, ts: datetime) -> str:
+    def choose(self, engine: SelectionDesk, symbol: str, ts: datetime) -> str:
         """The policy for ``symbol`` at ``ts``; ``""`` while the selector awaits its start."""
         if not self.ready:
             return ""
@@ -326,7 +346,7 @@ class FencedSelector(SdkPolicySelector[PluginConfig]):
                 },
                 ts=ts,
             )
-        if pnl is not None:
+        if pnl is not None and not fallback:  # only the selector's own choices are rewarded
             self._windows[symbol] = _Window(choice.policy, pnl, engine.portfolio.equity())
         return choice.policy
 
@@ -338,7 +358,7 @@ class FencedSelector(SdkPolicySelector[PluginConfig]):
         self._names = frozenset(registry.policies)
         return offered
 
-    def _reward(self, engine: Desk, symbol: str, pnl: Decimal, ts: datetime) -> None:
+    def _reward(self, engine: SelectionDesk, symbol: str, pnl: Decimal, ts: datetime) -> None:
         window = self._windows.pop(symbol, None)
         if window is None:
             return
@@ -349,7 +369,7 @@ class FencedSelector(SdkPolicySelector[PluginConfig]):
         except CryptoBotError as exc:
             self._failed(engine, "reward", str(exc), ts=ts)
 
-    def _failed(self, engine: Desk, kind: str, detail: str, *, ts: datetime) -> None:
+    def _failed(self, engine: SelectionDesk, kind: str, detail: str, *, ts: datetime) -> None:
         if kind == "start":
             self._broken = True
         if kind in self._reported:
@@ -371,7 +391,7 @@ class FencedSelector(SdkPolicySelector[PluginConfig]):
             event="selector_fallback" if kind != "reward" else "selector_reward_failed",
         )
 
-    async def begin(self, engine: Desk, ts: datetime) -> None:
+    async def begin(self, engine: SelectionDesk, ts: datetime) -> None:
         """Start the selector (once, fenced); one that fails to start is never asked."""
         if self.ready:
             return
@@ -382,7 +402,7 @@ class FencedSelector(SdkPolicySelector[PluginConfig]):
             self._failed(engine, "start", str(exc), ts=ts)
 
 
-def _symbol_pnl(engine: Desk, symbol: str) -> Decimal:
+def _symbol_pnl(engine: SelectionDesk, symbol: str) -> Decimal:
     """The symbol's P&L over every venue so far: realised and marked, after fees and funding."""
     total = Decimal(0)
     for book in engine.portfolio.books.values():
@@ -398,7 +418,7 @@ _GUARDS: weakref.WeakKeyDictionary[PolicySelector, FencedSelector] = weakref.Wea
 """A selector handed to an engine in code, without :class:`FencedSelector`: fenced on first use."""
 
 
-def _fenced(engine: Desk) -> FencedSelector | None:
+def _fenced(engine: SelectionDesk) -> FencedSelector | None:
     selector = engine.selector
     if selector is None or type(selector) is FixedPolicySelector:
         return None
@@ -412,7 +432,7 @@ def _fenced(engine: Desk) -> FencedSelector | None:
     return guard
 
 
-def choose_policy(engine: Desk, symbol: str, ts: datetime) -> str:
+def choose_policy(engine: SelectionDesk, symbol: str, ts: datetime) -> str:
     """The policy that trades ``symbol`` at ``ts`` (called by ``decide`` every decision tick).
 
     With no selector configured, the registry's mapping; otherwise the selector's fenced
@@ -426,7 +446,7 @@ def choose_policy(engine: Desk, symbol: str, ts: datetime) -> str:
     return guard.choose(engine, symbol, ts)
 
 
-async def start_selector(engine: Desk, symbol: str, ts: datetime) -> str:
+async def start_selector(engine: SelectionDesk, symbol: str, ts: datetime) -> str:
     """Start the configured selector (once), then :func:`choose_policy`."""
     guard = _fenced(engine)
     if guard is not None:

@@ -194,6 +194,7 @@ def test_a_failing_selector_is_replaced_by_the_mapping_and_recorded_once(
     assert "the registry's mapping decides" in alert["title"]
     assert detail in alert["detail"]
     assert {p["evidence"]["fallback"] for p in selections(engine)} == {"true"}
+    assert selector.rewards == []  # the mapping's choices are not the selector's to learn from
     stop = records(engine, RecordType.SYSTEM_STOP)[-1]
     assert stop["reason"] == "completed"
 
