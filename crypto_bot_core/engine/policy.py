@@ -62,6 +62,7 @@ __all__ = [
     "blend",
     "choose_policy",
     "combine",
+    "selection_of",
     "start_selector",
 ]
 
@@ -350,6 +351,10 @@ class FencedSelector(SdkPolicySelector[PluginConfig]):
             self._windows[symbol] = _Window(choice.policy, pnl, engine.portfolio.equity())
         return choice.policy
 
+    def last_choice(self, symbol: str) -> tuple[str, float, bool] | None:
+        """(policy, confidence, made by the fallback?) of the last choice for ``symbol``."""
+        return self._last.get(symbol)
+
     def _offer(self, registry: PolicyRegistry, symbol: str) -> tuple[str, ...]:
         """The registry's names, its choice for ``symbol`` first (built once per symbol)."""
         first = registry.symbols.get(symbol, registry.default)
@@ -444,6 +449,23 @@ def choose_policy(engine: SelectionDesk, symbol: str, ts: datetime) -> str:
         registry = engine.policies
         return registry.symbols.get(symbol, registry.default)
     return guard.choose(engine, symbol, ts)
+
+
+def selection_of(engine: SelectionDesk, symbol: str) -> dict[str, str] | None:
+    """The selector's last choice for ``symbol`` as decision evidence (``selector``,
+    ``policy``, ``confidence``, ``fallback``), or None when no selector is configured:
+    what a decision record can carry beside the signals it blended."""
+    guard = _fenced(engine)
+    last = guard.last_choice(symbol) if guard is not None else None
+    if guard is None or last is None:
+        return None
+    policy, confidence, fallback = last
+    return {
+        "selector": guard.instance,
+        "policy": policy,
+        "confidence": repr(float(confidence)),
+        "fallback": "true" if fallback else "false",
+    }
 
 
 async def start_selector(engine: SelectionDesk, symbol: str, ts: datetime) -> str:

@@ -21,7 +21,7 @@ from fence_parts import Momentum, market, memory_records, run, venue
 
 from crypto_bot_core.engine.kernel import Engine
 from crypto_bot_core.engine.orders import MemoryAuditLog
-from crypto_bot_core.engine.policy import FencedSelector, PolicyRegistry
+from crypto_bot_core.engine.policy import FencedSelector, PolicyRegistry, selection_of
 from crypto_bot_core.engine.risk import RiskPipeline
 from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_core.host.fence import Fence
@@ -137,6 +137,12 @@ def test_the_selector_replaces_the_mapping_and_is_asked_every_decision_tick() ->
             "registry_policy": "trend",
         }
     assert not records(engine, RecordType.ALERT)
+    assert selection_of(engine, "BTC/USDT") == {
+        "selector": "meta",
+        "policy": "contra",
+        "confidence": "0.8",
+        "fallback": "false",
+    }
 
 
 def test_without_a_selector_the_mapping_decides_and_writes_no_selection_records() -> None:
@@ -144,6 +150,7 @@ def test_without_a_selector_the_mapping_decides_and_writes_no_selection_records(
     asyncio.run(run(engine))
     assert {p["policy"] for p in records(engine, RecordType.ORDER_INTENT)} == {"trend"}
     assert selections(engine) == []
+    assert selection_of(engine, "BTC/USDT") is None
 
 
 def _raises(n: int, symbol: str, policies: Sequence[str]) -> PolicyChoice:
