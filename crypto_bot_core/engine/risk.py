@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from crypto_bot_core.engine.checks import check_verdict
@@ -36,6 +37,37 @@ from crypto_bot_sdk import (
 KILL_SWITCH_FIGURE = "kill_switch"
 ELAPSED_FIGURE = "elapsed_s"
 BUDGET_FIGURE = "budget_s"
+
+
+def verdict_json(verdict: RiskVerdict) -> dict[str, Any]:
+    """``verdict.model_dump(mode="json")``, as the decision record holds each verdict, built
+    directly: ~0.7 us instead of ~3, five times an order.
+
+    A verdict that passed :func:`~crypto_bot_core.engine.checks.check_verdict` holds a
+    :class:`VerdictAction`, a Decimal or no quantity and text figures; with a text rule
+    and reason too, its JSON form is known (the action's value, the quantity as the SDK's
+    money serializer writes it, ``format(q, "f")``, and a copy of the figures). Anything
+    else is left to pydantic. ``tests/core/engine/test_order_payloads.py`` compares both.
+    """
+    v = verdict.__dict__
+    action, quantity, figures = v["action"], v["quantity"], v["figures"]
+    if (
+        type(verdict) is RiskVerdict
+        and type(action) is VerdictAction
+        and (quantity is None or type(quantity) is Decimal)
+        and type(v["rule"]) is str
+        and type(v["reason"]) is str
+        and type(figures) is dict
+        and all(type(key) is str and type(value) is str for key, value in figures.items())
+    ):
+        return {
+            "rule": v["rule"],
+            "action": action.value,
+            "reason": v["reason"],
+            "quantity": None if quantity is None else format(quantity, "f"),
+            "figures": dict(figures),
+        }
+    return verdict.model_dump(mode="json")
 
 
 @dataclass(frozen=True)

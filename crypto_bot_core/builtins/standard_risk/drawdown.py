@@ -13,11 +13,19 @@ from __future__ import annotations
 from decimal import Decimal
 
 from crypto_bot_core.builtins.standard_risk.config import MaxDrawdownConfig
-from crypto_bot_core.builtins.standard_risk.valuation import percent, reduces_position, show
-from crypto_bot_sdk import OrderIntent, RiskContext, RiskRule, RiskVerdict, VerdictAction
+from crypto_bot_core.builtins.standard_risk.valuation import (
+    APPROVE,
+    REJECT,
+    percent,
+    reduces_position,
+    show,
+    verdict,
+)
+from crypto_bot_sdk import OrderIntent, RiskContext, RiskRule, RiskVerdict
 
 KILL_SWITCH = "kill_switch"
 TRIP = "trip"
+_ONE = Decimal(1)
 
 
 class MaxDrawdown(RiskRule[MaxDrawdownConfig]):
@@ -26,36 +34,35 @@ class MaxDrawdown(RiskRule[MaxDrawdownConfig]):
     name = "max_drawdown"
     config_model = MaxDrawdownConfig
 
+    def __init__(self, config: MaxDrawdownConfig) -> None:
+        super().__init__(config)
+        limit = config.max_drawdown
+        # The limit's two texts (figure and words), written once.
+        self._limit_text = format(limit, "f")
+        self._limit_shown = percent(limit)
+
     def check(self, intent: OrderIntent, context: RiskContext) -> RiskVerdict:
         portfolio = context.portfolio
         equity = portfolio.equity
         peak = max(portfolio.peak_equity if portfolio.peak_equity is not None else equity, equity)
-        limit = self.config.max_drawdown
         ccy = portfolio.quote_currency
-        drawdown = (peak - equity) / peak if peak > 0 else Decimal(1)
+        drawdown = (peak - equity) / peak if peak > 0 else _ONE
         figures = {
             "drawdown": format(drawdown, "f"),
-            "limit": format(limit, "f"),
+            "limit": self._limit_text,
             "equity": format(equity, "f"),
             "peak_equity": format(peak, "f"),
         }
         state = (
             f"drawdown {percent(drawdown)} (equity {show(equity)} {ccy}, peak {show(peak)} {ccy})"
         )
-        if drawdown < limit:
-            return RiskVerdict(
-                rule=self.name,
-                action=VerdictAction.APPROVE,
-                reason=f"{state} is below the limit {percent(limit)}",
-                figures=figures,
-            )
+        limit_shown = self._limit_shown
+        if drawdown < self.config.max_drawdown:
+            return verdict(self.name, APPROVE, f"{state} is below the limit {limit_shown}", figures)
         figures[KILL_SWITCH] = TRIP
-        breach = f"{state} has reached the limit {percent(limit)}; the kill switch should trip"
+        breach = f"{state} has reached the limit {limit_shown}; the kill switch should trip"
         if reduces_position(intent, portfolio.net_quantity(intent.symbol)):
-            return RiskVerdict(
-                rule=self.name,
-                action=VerdictAction.APPROVE,
-                reason=f"{breach}; this order only reduces a position",
-                figures=figures,
+            return verdict(
+                self.name, APPROVE, f"{breach}; this order only reduces a position", figures
             )
-        return RiskVerdict.reject(self.name, f"{breach}; no new risk", **figures)
+        return verdict(self.name, REJECT, f"{breach}; no new risk", figures)

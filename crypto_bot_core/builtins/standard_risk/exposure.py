@@ -13,14 +13,21 @@ from decimal import Decimal
 
 from crypto_bot_core.builtins.standard_risk.config import MaxGrossExposureConfig
 from crypto_bot_core.builtins.standard_risk.valuation import (
+    APPROVE,
+    REJECT,
+    RESIZE,
     ValuationError,
     position_value,
     reduces_position,
     show,
     show_qty,
     value_intent,
+    verdict,
 )
 from crypto_bot_sdk import OrderIntent, RiskContext, RiskRule, RiskVerdict, parse_symbol
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
 
 
 class MaxGrossExposure(RiskRule[MaxGrossExposureConfig]):
@@ -34,60 +41,56 @@ class MaxGrossExposure(RiskRule[MaxGrossExposureConfig]):
         portfolio = context.portfolio
         net = portfolio.net_quantity(intent.symbol)
         if reduces_position(intent, net):
-            return RiskVerdict.approve(self.name, f"reduces gross exposure ({intent.symbol})")
+            return verdict(self.name, APPROVE, f"reduces gross exposure ({intent.symbol})")
         try:
             valued = value_intent(intent, context)
-            gross = sum(
-                (
-                    position_value(
-                        context,
-                        p.symbol,
-                        p.quantity,
-                        p.mark_price or p.average_entry_price or Decimal(0),
-                    )
-                    for p in portfolio.positions
-                ),
-                Decimal(0),
-            )
+            gross = _ZERO
+            for p in portfolio.positions:
+                price = p.mark_price or p.average_entry_price or _ZERO
+                gross += position_value(context, p.symbol, p.quantity, price)
         except ValuationError as exc:
-            return RiskVerdict.reject(self.name, f"cannot value the exposure: {exc}")
+            return verdict(self.name, REJECT, f"cannot value the exposure: {exc}")
+        equity = portfolio.equity
         limits = []
         if cfg.max_gross_notional is not None:
             limits.append(cfg.max_gross_notional)
         if cfg.max_leverage is not None:
-            limits.append(max(Decimal(0), cfg.max_leverage * portfolio.equity))
+            limits.append(max(_ZERO, cfg.max_leverage * equity))
         limit = min(limits)
         sign = intent.side.sign
-        unit = valued.value(Decimal(1))
+        unit = valued.value(_ONE)
         added = (abs(net + sign * intent.quantity) - abs(net)) * unit
+        after = gross + added
         ccy = valued.currency
         figures = {
             "gross_exposure": format(gross, "f"),
-            "gross_after": format(gross + added, "f"),
+            "gross_after": format(after, "f"),
             "limit": format(limit, "f"),
-            "equity": format(portfolio.equity, "f"),
+            "equity": format(equity, "f"),
             "price": format(valued.price, "f"),
         }
-        if gross + added <= limit:
-            return RiskVerdict(
-                rule=self.name,
-                action="approve",
-                reason=f"gross exposure after the order {show(gross + added)} {ccy} is within "
-                f"the limit {show(limit)} {ccy}",
-                figures=figures,
+        limit_shown = show(limit)
+        if after <= limit:
+            return verdict(
+                self.name,
+                APPROVE,
+                f"gross exposure after the order {show(after)} {ccy} is within "
+                f"the limit {limit_shown} {ccy}",
+                figures,
             )
-        room = valued.quantity_for(limit - gross) if limit > gross else Decimal(0)
+        room = valued.quantity_for(limit - gross) if limit > gross else _ZERO
         allowed = valued.round_down(room + abs(net) - sign * net)
         over = (
-            f"gross exposure would be {show(gross + added)} {ccy} (now {show(gross)}), beyond "
-            f"the limit {show(limit)} {ccy}"
+            f"gross exposure would be {show(after)} {ccy} (now {show(gross)}), beyond "
+            f"the limit {limit_shown} {ccy}"
         )
         if allowed <= 0 or valued.below_minimum(allowed):
-            return RiskVerdict.reject(self.name, f"{over}; no size fits", **figures)
-        return RiskVerdict.resize(
+            return verdict(self.name, REJECT, f"{over}; no size fits", figures)
+        figures["resized_quantity"] = format(allowed, "f")
+        return verdict(
             self.name,
-            allowed,
+            RESIZE,
             f"{over}; resized to {show_qty(allowed)} {parse_symbol(intent.symbol)[0]}",
-            **figures,
-            resized_quantity=format(allowed, "f"),
+            figures,
+            allowed,
         )

@@ -7,12 +7,18 @@ grid that fits, or rejected when even that is below the venue's minimum.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from crypto_bot_core.builtins.standard_risk.config import MaxOrderNotionalConfig
 from crypto_bot_core.builtins.standard_risk.valuation import (
+    APPROVE,
+    REJECT,
+    RESIZE,
     ValuationError,
     show,
     show_qty,
     value_intent,
+    verdict,
 )
 from crypto_bot_sdk import OrderIntent, RiskContext, RiskRule, RiskVerdict, parse_symbol
 
@@ -23,42 +29,48 @@ class MaxOrderNotional(RiskRule[MaxOrderNotionalConfig]):
     name = "max_order_notional"
     config_model = MaxOrderNotionalConfig
 
+    def __init__(self, config: MaxOrderNotionalConfig) -> None:
+        super().__init__(config)
+        # Each limit with its two texts (the figure and the words), written once.
+        self._limits: dict[str | None, tuple[Decimal, str, str]] = {
+            symbol: (limit, format(limit, "f"), show(limit))
+            for symbol, limit in ((None, config.limit), *config.per_symbol.items())
+        }
+
     def check(self, intent: OrderIntent, context: RiskContext) -> RiskVerdict:
         try:
             valued = value_intent(intent, context)
         except ValuationError as exc:
-            return RiskVerdict.reject(self.name, f"cannot check the order's value: {exc}")
-        limit = self.config.per_symbol.get(intent.symbol, self.config.limit)
+            return verdict(self.name, REJECT, f"cannot check the order's value: {exc}")
+        limits = self._limits
+        limit, limit_text, limit_shown = limits.get(intent.symbol) or limits[None]
         notional = valued.value(intent.quantity)
         ccy = valued.currency
         figures = {
             "notional": format(notional, "f"),
-            "limit": format(limit, "f"),
+            "limit": limit_text,
             "price": format(valued.price, "f"),
             "price_source": valued.source,
         }
         if notional <= limit:
-            return RiskVerdict(
-                rule=self.name,
-                action="approve",
-                reason=f"order notional {show(notional)} {ccy} is within the limit "
-                f"{show(limit)} {ccy}",
-                figures=figures,
+            return verdict(
+                self.name,
+                APPROVE,
+                f"order notional {show(notional)} {ccy} is within the limit {limit_shown} {ccy}",
+                figures,
             )
         allowed = valued.quantity_for(limit)
         base = parse_symbol(intent.symbol)[0]
-        over = f"order notional {show(notional)} {ccy} exceeds the limit {show(limit)} {ccy}"
+        over = f"order notional {show(notional)} {ccy} exceeds the limit {limit_shown} {ccy}"
         if allowed <= 0 or valued.below_minimum(allowed):
-            return RiskVerdict.reject(
+            return verdict(
                 self.name,
+                REJECT,
                 f"{over}; the largest size within it ({show_qty(allowed)} {base}) is below the "
                 "venue's lot or minimum order value",
-                **figures,
+                figures,
             )
-        return RiskVerdict.resize(
-            self.name,
-            allowed,
-            f"{over}; resized to {show_qty(allowed)} {base}",
-            **figures,
-            resized_quantity=format(allowed, "f"),
+        figures["resized_quantity"] = format(allowed, "f")
+        return verdict(
+            self.name, RESIZE, f"{over}; resized to {show_qty(allowed)} {base}", figures, allowed
         )

@@ -13,13 +13,19 @@ from decimal import Decimal
 
 from crypto_bot_core.builtins.standard_risk.config import MaxPositionConfig
 from crypto_bot_core.builtins.standard_risk.valuation import (
+    APPROVE,
+    REJECT,
+    RESIZE,
     ValuationError,
     reduces_position,
     show,
     show_qty,
     value_intent,
+    verdict,
 )
 from crypto_bot_sdk import OrderIntent, RiskContext, RiskRule, RiskVerdict, parse_symbol
+
+_ZERO = Decimal(0)
 
 
 class MaxPosition(RiskRule[MaxPositionConfig]):
@@ -28,34 +34,40 @@ class MaxPosition(RiskRule[MaxPositionConfig]):
     name = "max_position"
     config_model = MaxPositionConfig
 
+    def __init__(self, config: MaxPositionConfig) -> None:
+        super().__init__(config)
+        notional = config.max_notional
+        # The notional limit's two texts (figure and words), written once.
+        self._notional_texts = None if notional is None else (format(notional, "f"), show(notional))
+
     def check(self, intent: OrderIntent, context: RiskContext) -> RiskVerdict:
         cfg = self.config
-        net = context.portfolio.net_quantity(intent.symbol)
+        symbol = intent.symbol
+        net = context.portfolio.net_quantity(symbol)
         if reduces_position(intent, net):
-            return RiskVerdict.approve(
-                self.name, f"reduces the {intent.symbol} position of {show_qty(net)}"
-            )
-        if cfg.max_notional is None and intent.symbol not in cfg.max_quantity:
-            return RiskVerdict.approve(self.name, f"no position limit set for {intent.symbol}")
+            return verdict(self.name, APPROVE, f"reduces the {symbol} position of {show_qty(net)}")
+        if cfg.max_notional is None and symbol not in cfg.max_quantity:
+            return verdict(self.name, APPROVE, f"no position limit set for {symbol}")
         try:
             valued = value_intent(intent, context)
         except ValuationError as exc:
-            return RiskVerdict.reject(self.name, f"cannot check the position: {exc}")
-        sign = intent.side.sign
-        pending = Decimal(0)
+            return verdict(self.name, REJECT, f"cannot check the position: {exc}")
+        side = intent.side
+        sign = side.sign
+        pending = _ZERO
         if cfg.count_open_orders:
             pending = sum(
                 (
                     order.remaining_quantity
                     for order in context.open_orders
-                    if order.symbol == intent.symbol and order.request.side is intent.side
+                    if order.symbol == symbol and order.request.side is side
                 ),
-                Decimal(0),
+                _ZERO,
             )
         worst = net + sign * pending
         limits = []
-        if intent.symbol in cfg.max_quantity:
-            limits.append(cfg.max_quantity[intent.symbol])
+        if symbol in cfg.max_quantity:
+            limits.append(cfg.max_quantity[symbol])
         if cfg.max_notional is not None:
             limits.append(valued.quantity_for(cfg.max_notional))
         limit = min(limits)
@@ -67,29 +79,31 @@ class MaxPosition(RiskRule[MaxPositionConfig]):
             "limit_quantity": format(limit, "f"),
             "price": format(valued.price, "f"),
         }
-        if cfg.max_notional is not None:
-            figures["limit_notional"] = format(cfg.max_notional, "f")
+        notional_texts = self._notional_texts
+        if notional_texts is not None:
+            figures["limit_notional"] = notional_texts[0]
         if abs(after) <= limit:
-            return RiskVerdict(
-                rule=self.name,
-                action="approve",
-                reason=f"{intent.symbol} position after the order {show_qty(after)} is within "
+            return verdict(
+                self.name,
+                APPROVE,
+                f"{symbol} position after the order {show_qty(after)} is within "
                 f"the limit {show_qty(limit)}",
-                figures=figures,
+                figures,
             )
         allowed = valued.round_down(limit - sign * worst)
         over = (
-            f"{intent.symbol} position would be {show_qty(after)} (now {show_qty(net)}, "
+            f"{symbol} position would be {show_qty(after)} (now {show_qty(net)}, "
             f"{show_qty(pending)} more pending), beyond the limit {show_qty(limit)}"
         )
-        if cfg.max_notional is not None:
-            over += f" ({show(cfg.max_notional)} {valued.currency} at {show(valued.price)})"
+        if notional_texts is not None:
+            over += f" ({notional_texts[1]} {valued.currency} at {show(valued.price)})"
         if allowed <= 0 or valued.below_minimum(allowed):
-            return RiskVerdict.reject(self.name, f"{over}; no size fits", **figures)
-        return RiskVerdict.resize(
+            return verdict(self.name, REJECT, f"{over}; no size fits", figures)
+        figures["resized_quantity"] = format(allowed, "f")
+        return verdict(
             self.name,
+            RESIZE,
+            f"{over}; resized to {show_qty(allowed)} {parse_symbol(symbol)[0]}",
+            figures,
             allowed,
-            f"{over}; resized to {show_qty(allowed)} {parse_symbol(intent.symbol)[0]}",
-            **figures,
-            resized_quantity=format(allowed, "f"),
         )

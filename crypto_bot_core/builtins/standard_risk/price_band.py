@@ -12,8 +12,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from crypto_bot_core.builtins.standard_risk.config import PriceBandConfig
-from crypto_bot_core.builtins.standard_risk.valuation import percent, show
-from crypto_bot_sdk import OrderIntent, RiskContext, RiskRule, RiskVerdict
+from crypto_bot_core.builtins.standard_risk.valuation import (
+    APPROVE,
+    REJECT,
+    percent,
+    show,
+    verdict,
+)
+from crypto_bot_sdk import OrderIntent, OrderType, RiskContext, RiskRule, RiskVerdict
+
+_CENT = Decimal("0.01")
 
 
 class PriceBand(RiskRule[PriceBandConfig]):
@@ -22,12 +30,21 @@ class PriceBand(RiskRule[PriceBandConfig]):
     name = "price_band"
     config_model = PriceBandConfig
 
+    def __init__(self, config: PriceBandConfig) -> None:
+        super().__init__(config)
+        band = config.max_deviation_bps
+        # The band's two texts (figure and words), and the answers to orders without a
+        # limit price, written once.
+        self._band_text = format(band, "f")
+        self._band_shown = percent(band / 10_000)
+        self._no_limit = {kind: f"a {kind.value} order has no limit price" for kind in OrderType}
+
     def check(self, intent: OrderIntent, context: RiskContext) -> RiskVerdict:
         price = intent.price
         if price is None:
-            return RiskVerdict.approve(
-                self.name, f"a {intent.order_type.value} order has no limit price"
-            )
+            kind = intent.order_type
+            reason = self._no_limit.get(kind) or f"a {kind.value} order has no limit price"
+            return verdict(self.name, APPROVE, reason)
         reference: Decimal | None = None
         source = ""
         if context.reference_price is not None and context.reference_price > 0:
@@ -41,16 +58,16 @@ class PriceBand(RiskRule[PriceBandConfig]):
                 f"no reference or last price for {intent.symbol} to check the limit price against"
             )
             if self.config.missing_reference == "approve":
-                return RiskVerdict.approve(self.name, f"{reason}; allowed by configuration")
-            return RiskVerdict.reject(self.name, reason, price=format(price, "f"))
+                return verdict(self.name, APPROVE, f"{reason}; allowed by configuration")
+            return verdict(self.name, REJECT, reason, {"price": format(price, "f")})
         band = self.config.max_deviation_bps
         deviation = abs(price - reference) / reference * 10_000
         figures = {
             "price": format(price, "f"),
             "reference": format(reference, "f"),
             "reference_source": source,
-            "deviation_bps": format(deviation.quantize(Decimal("0.01")), "f"),
-            "band_bps": format(band, "f"),
+            "deviation_bps": format(deviation.quantize(_CENT), "f"),
+            "band_bps": self._band_text,
         }
         where = "above" if price > reference else "below"
         described = (
@@ -58,12 +75,12 @@ class PriceBand(RiskRule[PriceBandConfig]):
             f"{source} {show(reference, 8)}"
         )
         if deviation <= band:
-            return RiskVerdict(
-                rule=self.name,
-                action="approve",
-                reason=f"{described}, inside the band of ±{percent(band / 10_000)}",
-                figures=figures,
+            return verdict(
+                self.name,
+                APPROVE,
+                f"{described}, inside the band of ±{self._band_shown}",
+                figures,
             )
-        return RiskVerdict.reject(
-            self.name, f"{described}, outside the band of ±{percent(band / 10_000)}", **figures
+        return verdict(
+            self.name, REJECT, f"{described}, outside the band of ±{self._band_shown}", figures
         )

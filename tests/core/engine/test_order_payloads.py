@@ -13,6 +13,7 @@ import pytest
 
 from crypto_bot_core.builtins.paper_exchange import PaperExchange
 from crypto_bot_core.engine.orders import MemoryAuditLog, OrderManager, fill_json, request_json
+from crypto_bot_core.engine.risk import verdict_json
 from crypto_bot_sdk import (
     Bar,
     Fill,
@@ -21,8 +22,10 @@ from crypto_bot_sdk import (
     OrderRequest,
     OrderStatus,
     OrderType,
+    RiskVerdict,
     Side,
     TimeInForce,
+    VerdictAction,
 )
 
 TS = datetime(2024, 3, 1, 12, tzinfo=UTC)
@@ -110,6 +113,33 @@ def test_values_of_other_types_are_left_to_pydantic() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydantic's serializer warns about the plain str
         assert request_json(as_text) == as_text.model_dump(mode="json")
+
+
+VERDICTS = [
+    RiskVerdict.approve("max_drawdown"),
+    RiskVerdict.approve(
+        "max_position",
+        "within the limit",
+    ),
+    RiskVerdict.reject("price_band", "outside the band of ±1.50%", price="1.5", band_bps="150"),
+    RiskVerdict.resize("max_order_notional", Decimal("1E+1"), "too big", resized_quantity="10"),
+    RiskVerdict.resize("max_position", Decimal("0.00000001"), "too big"),
+]
+
+
+@pytest.mark.parametrize("verdict", VERDICTS)
+def test_verdict_json_is_pydantics(verdict: RiskVerdict) -> None:
+    built = verdict_json(verdict)
+    assert built == verdict.model_dump(mode="json")
+    assert built["figures"] is not verdict.figures  # a copy: the record owns its payload
+
+
+def test_verdicts_of_other_types_are_left_to_pydantic() -> None:
+    as_text = RiskVerdict.approve("r").model_copy(update={"action": "approve"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert verdict_json(as_text) == as_text.model_dump(mode="json")
+        assert verdict_json(as_text)["action"] == VerdictAction.APPROVE.value
 
 
 # --- keep_closed ---------------------------------------------------------------------
