@@ -49,6 +49,7 @@ from crypto_bot_core.engine.policy import (
     PolicySpec,
 )
 from crypto_bot_core.engine.risk import RiskPipeline
+from crypto_bot_core.engine.streams import GuardedSources, degraded_record
 from crypto_bot_core.host import Host
 from crypto_bot_core.observability.metrics import MetricsSink, NullMetrics
 from crypto_bot_sdk import (
@@ -59,7 +60,6 @@ from crypto_bot_sdk import (
     Notifier,
     Reporter,
     RiskRule,
-    RiskVerdict,
 )
 from crypto_bot_sdk import Oversight as SdkOversight
 from crypto_bot_sdk import PolicySelector as SdkPolicySelector
@@ -172,11 +172,24 @@ def assemble(
     if wrap_ledger is not None:
         ledger = wrap_ledger(ledger)
 
-    data_sources: list[DataSource[Any]] = [
-        _typed(i.instance, DataSource, i.key) for i in resolved.section("data_sources")
+    budgets = config.budgets
+    source_items = resolved.section("data_sources")
+    plain_sources: list[DataSource[Any]] = [
+        _typed(i.instance, DataSource, i.key) for i in source_items
     ]
     if wrap_sources is not None:
-        data_sources = [wrap_sources(source) for source in data_sources]
+        plain_sources = [wrap_sources(source) for source in plain_sources]
+    # The sources' streams are fenced per item with the data-source budget; a failing
+    # source ends the run with its name, or is dropped (``data_source_failure: degrade``)
+    # with an alert in the ledger the engine holds then (looked up late, like observers).
+    data_sources = GuardedSources(
+        plain_sources,
+        names=[i.name for i in source_items],
+        fences=[host.fence_for(i.instance) for i in source_items],
+        budget_per_item=budgets.data_source,
+        on_failure=config.data_source_failure.value,
+        on_degraded=lambda name, error: engine.ledger.append(*degraded_record(name, error)),
+    )
     agents = {i.name: _typed(i.instance, Agent, i.key) for i in resolved.section("agents")}
     exchanges: dict[str, ExchangeAdapter[Any]] = {}
     for item in resolved.section("exchanges"):
@@ -189,13 +202,10 @@ def assemble(
         exchanges[adapter.venue] = adapter
 
     rules: list[tuple[str, RiskRule[Any]]] = []
-    fences = {}
+    rule_fences = {}
     for item in resolved.section("risk_rules"):
         rules.append((item.name, _typed(item.instance, RiskRule, item.key)))
-        fences[item.name] = host.fence_for(item.instance)
-
-    def fenced(name: str, call: Callable[[], RiskVerdict]) -> RiskVerdict:
-        return fences[name].call(call)
+        rule_fences[item.name] = host.fence_for(item.instance)
 
     clock: Clock = WallClock() if config.mode is Mode.LIVE else SimulatedClock()
     oversight = _oversight(resolved, host, lambda: engine.ledger)
@@ -203,7 +213,9 @@ def assemble(
     # kernel may have batched it by then), so the callback looks the engine up late.
     engine: Engine
     observers = Observers(
-        host, lambda hook, error: engine.ledger.append(*alert_record(hook, error))
+        host,
+        lambda hook, error: engine.ledger.append(*alert_record(hook, error)),
+        budget=budgets.observer,
     )
     engine = Engine(
         run_id=run_id,
@@ -211,13 +223,18 @@ def assemble(
         agents=agents,
         exchanges=exchanges,
         policies=policy_registry(loaded, list(agents)),
-        risk=RiskPipeline(rules, fence=fenced),
+        risk=RiskPipeline(rules, fences=rule_fences, budget=budgets.risk_rule),
         ledger=ledger,
         sizing=config.sizing,
         clock=clock,
         mode=config.mode.value,
         on_progress=on_progress,
-        agent_fences={name: host.fence_for(agent) for name, agent in agents.items()},
+        agent_fences={
+            name: host.fence_for(agent).with_budget(budgets.agent)
+            for name, agent in agents.items()
+        },
+        exchange_fences={venue: host.fence_for(a) for venue, a in exchanges.items()},
+        exchange_budget=budgets.exchange,
         state_store=VenueStateStore(run_dir / "venues", exchanges) if save_venue_state else None,
         kill_requested=kill_requested,
         metrics=metrics if metrics is not None else NullMetrics(),

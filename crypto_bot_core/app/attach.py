@@ -80,11 +80,13 @@ class AttachedService:
         """``ledger`` with every append timed into ``ledger_append_seconds``: for assemble."""
         return _TimedLedger(ledger, self.metrics)
 
-    def attach(self, engine: Engine, ledger_url: str) -> None:
+    def attach(self, engine: Engine, ledger_url: str, *, loop_budget_s: float = 30.0) -> None:
         """Before ``engine.start()``: the control bound to ``engine``, the app built and served.
 
         ``engine`` must have been assembled with this service's ``metrics``,
         :meth:`timed_ledger` and ``yield_every_tick=True``; it is only read here.
+        ``loop_budget_s`` (the config's ``budgets.loop``) is how long the loop may go
+        without finishing a tick before ``/healthz`` fails.
         """
         import uvicorn
 
@@ -92,7 +94,7 @@ class AttachedService:
         from crypto_bot_core.service import ServiceSettings, create_app
         from crypto_bot_core.service.control import InProcessEngineControl
 
-        self.control = InProcessEngineControl(engine)
+        self.control = InProcessEngineControl(engine, loop_budget_s=loop_budget_s)
         app = create_app(
             ServiceSettings.from_env(ledger_url=ledger_url),
             host=self.host,

@@ -166,7 +166,9 @@ def _execute(
 ) -> RunResult:
     engine = assembled.engine
     if service is not None:
-        service.attach(engine, assembled.ledger_url)
+        service.attach(
+            engine, assembled.ledger_url, loop_budget_s=assembled.resolved.config.budgets.loop
+        )
     pid_file = assembled.run_dir / PID_FILE
     pid_file.write_text(str(os.getpid()), encoding="utf-8")
     interrupted = False

@@ -11,7 +11,13 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from crypto_bot_core.engine.policy import PolicySpec, choose_policy, combine, start_selector
+from crypto_bot_core.engine.policy import (
+    PolicySpec,
+    choose_policy,
+    combine,
+    selection_of,
+    start_selector,
+)
 from crypto_bot_core.engine.router import NoRouteError
 from crypto_bot_core.engine.sizing import SizingMode, full_position, intent_for
 from crypto_bot_core.support.trusted import build, replace
@@ -413,6 +419,9 @@ async def decide_on(
             "quotes": route.quotes_payload(),
         },
     }
+    selection = selection_of(engine, symbol)
+    if selection is not None:
+        decision["selection"] = selection  # which selector chose the policy, how sure it was
     engine.stats.orders += 1
     engine.arrival[result.intent.intent_id] = price
     order = await engine.orders.submit(

@@ -63,6 +63,7 @@ from crypto_bot_core.observability.metrics import MetricsSink, NullMetrics
 from crypto_bot_sdk import (
     Agent,
     Bar,
+    CryptoBotError,
     DataSource,
     ExchangeAdapter,
     FeeSchedule,
@@ -310,6 +311,18 @@ class Engine:
             for fill in await self.fill_sync.collect(force=True):
                 self.book(fill)
         await self.fill_sync.stop()
+        # Oversight components and notifiers close before the stop record, so it stays the
+        # run's last: a backtest's pending batch is committed first (notifiers hear of
+        # alerts from committed records), then deliveries in flight get their budget and
+        # whatever they record lands before the stop. Then the selector.
+        if isinstance(self.ledger, BatchingLog):
+            self.ledger.flush()
+        if self.oversight is not None:
+            await self.oversight.close()
+        selector_close = getattr(self.selector, "close", None)
+        if selector_close is not None:
+            with contextlib.suppress(CryptoBotError):
+                await selector_close()
         self.ledger.append(
             RecordType.SYSTEM_STOP,
             {

@@ -55,7 +55,7 @@ def test_validate_schema_only_accepts_the_default(tmp_path: Path) -> None:
     assert code == 0
     assert out.strip() == (
         f"{path}: valid (mode paper; 1 data sources, 3 agents, 3 exchanges, 5 risk rules, "
-        "1 reporters; shape checked)"
+        "1 reporters, 1 selector, 0 oversight, 0 notifiers; shape checked)"
     )
 
 
