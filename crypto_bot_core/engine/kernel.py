@@ -58,6 +58,7 @@ from crypto_bot_core.engine.router import ExecutionRouter
 from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_core.engine.streams import merged
 from crypto_bot_core.engine.summary import RunSummary, TradeRow, VenueResult, summarise
+from crypto_bot_core.engine.ticks import read_ahead, ticks_as_they_arrive
 from crypto_bot_core.host.fence import Fence
 from crypto_bot_core.observability.metrics import MetricsSink, NullMetrics
 from crypto_bot_sdk import (
@@ -366,78 +367,15 @@ class Engine:
                     return self.stats
         return self.stats
 
-    async def _blocks(
+    def _blocks(
         self, start: datetime | None, end: datetime | None
     ) -> AsyncIterator[list[list[MarketEvent]]]:
-        """The merged stream as blocks of timestamps: ``read_ahead`` of them in a backtest, one
-        otherwise."""
+        """The merged stream as blocks of timestamps (see :mod:`.ticks`)."""
         size = self.read_ahead or (READ_AHEAD if self.mode == "backtest" else 1)
+        stream = merged(self.data_sources, start, end)
         if self.mode != "backtest" and size == 1:
-            async for tick in self._ticks_as_they_arrive(start, end):
-                yield [tick]
-            return
-        block: list[list[MarketEvent]] = []
-        batch: list[MarketEvent] = []
-        current: datetime | None = None
-        async for event in merged(self.data_sources, start, end):
-            if current is not None and event.ts != current:
-                block.append(batch)
-                batch = []
-                if len(block) >= size:
-                    yield block
-                    block = []
-            current = event.ts
-            batch.append(event)
-        if batch:
-            block.append(batch)
-        if block:
-            yield block
-
-    async def _ticks_as_they_arrive(
-        self, start: datetime | None, end: datetime | None
-    ) -> AsyncIterator[list[MarketEvent]]:
-        """Paper and live: a tick is processed as soon as no further event of its timestamp is
-        ready (after one loop turn, or ``tick_gap`` seconds), not when the next timestamp's
-        first event arrives - on a live one-minute feed that would decide every tick a minute
-        late.
-
-        The next event is awaited in a task that outlives the wait, so giving up waiting never
-        cancels (and so closes) a source's stream. An event of the same timestamp arriving
-        after its tick was processed is processed as a tick of its own.
-        """
-        iterator = aiter(merged(self.data_sources, start, end))
-        batch: list[MarketEvent] = []
-        pending: asyncio.Future[MarketEvent] | None = None
-        try:
-            while True:
-                if pending is None:
-                    pending = asyncio.ensure_future(anext(iterator))
-                if batch and not pending.done():
-                    await asyncio.sleep(0)  # one turn: an in-process source answers in it
-                    if not pending.done() and self.tick_gap > 0:
-                        await asyncio.wait((pending,), timeout=self.tick_gap)
-                    if not pending.done():
-                        yield batch
-                        batch = []
-                        continue
-                try:
-                    event = await pending
-                except StopAsyncIteration:
-                    break
-                finally:
-                    if pending.done():
-                        pending = None
-                if batch and event.ts != batch[0].ts:
-                    yield batch
-                    batch = []
-                batch.append(event)
-            if batch:
-                yield batch
-        finally:
-            if pending is not None and not pending.done():
-                pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await pending
+            return ticks_as_they_arrive(stream, self.tick_gap)
+        return read_ahead(stream, size)
 
     def _settled(self) -> bool:
         """After the kill switch, ticks only serve to fill the flattening orders."""
