@@ -41,14 +41,9 @@ from crypto_bot_core.engine.observers import (
 )
 from crypto_bot_core.engine.orders import AuditLog
 from crypto_bot_core.engine.oversight import Oversight, Watcher
-from crypto_bot_core.engine.policy import (
-    AgentWeight,
-    FencedSelector,
-    PolicyRegistry,
-    PolicySelector,
-    PolicySpec,
-)
+from crypto_bot_core.engine.policy import AgentWeight, PolicyRegistry, PolicySpec
 from crypto_bot_core.engine.risk import RiskPipeline
+from crypto_bot_core.engine.selection import FencedSelector, PolicySelector
 from crypto_bot_core.engine.streams import GuardedSources, degraded_record
 from crypto_bot_core.host import Host
 from crypto_bot_core.observability.metrics import MetricsSink, NullMetrics

@@ -11,14 +11,9 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from crypto_bot_core.engine.policy import (
-    PolicySpec,
-    choose_policy,
-    combine,
-    selection_of,
-    start_selector,
-)
+from crypto_bot_core.engine.policy import PolicySpec, combine
 from crypto_bot_core.engine.router import NoRouteError
+from crypto_bot_core.engine.selection import choose_policy, selection_of, start_selector
 from crypto_bot_core.engine.sizing import SizingMode, full_position, intent_for
 from crypto_bot_core.support.trusted import build, replace
 from crypto_bot_sdk import (

@@ -31,11 +31,12 @@ from crypto_bot_sdk import (
 if TYPE_CHECKING:
     from crypto_bot_core.engine.observers import Observers
     from crypto_bot_core.engine.orders import AuditLog, OrderManager
-    from crypto_bot_core.engine.policy import PolicyRegistry, PolicySelector
+    from crypto_bot_core.engine.policy import PolicyRegistry
     from crypto_bot_core.engine.portfolio import Portfolio
     from crypto_bot_core.engine.precompute import Precomputed
     from crypto_bot_core.engine.risk import RiskPipeline
     from crypto_bot_core.engine.router import ExecutionRouter
+    from crypto_bot_core.engine.selection import PolicySelector
     from crypto_bot_core.engine.sizing import SizingConfig
     from crypto_bot_core.host.fence import Fence
     from crypto_bot_core.observability.metrics import MetricsSink

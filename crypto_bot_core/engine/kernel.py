@@ -44,17 +44,14 @@ from crypto_bot_core.engine.funding import settle as settle_funding
 from crypto_bot_core.engine.observers import Observers
 from crypto_bot_core.engine.orders import AuditLog, OrderManager
 from crypto_bot_core.engine.oversight import Oversight
-from crypto_bot_core.engine.policy import (
-    FixedPolicySelector,
-    PolicyRegistry,
-    PolicySelector,
-)
+from crypto_bot_core.engine.policy import PolicyRegistry
 from crypto_bot_core.engine.portfolio import Portfolio
 from crypto_bot_core.engine.precompute import Precomputed
 from crypto_bot_core.engine.reconcile import LedgerState, ReconciliationReport
 from crypto_bot_core.engine.resume import client_id_prefix, continue_run
 from crypto_bot_core.engine.risk import RiskPipeline
 from crypto_bot_core.engine.router import ExecutionRouter
+from crypto_bot_core.engine.selection import FixedPolicySelector, PolicySelector
 from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_core.engine.streams import merged
 from crypto_bot_core.engine.summary import RunSummary, TradeRow, VenueResult, summarise

@@ -23,7 +23,7 @@ from plugin_dists import PluginProject, build_and_install, manifest_for
 from crypto_bot_core.app.assembly import assemble
 from crypto_bot_core.config import parse_config
 from crypto_bot_core.engine.kernel import Engine
-from crypto_bot_core.engine.policy import FencedSelector
+from crypto_bot_core.engine.selection import FencedSelector
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
 from crypto_bot_sdk import API_VERSION, LedgerRecord, RecordType

@@ -21,8 +21,9 @@ from fence_parts import Momentum, market, memory_records, run, venue
 
 from crypto_bot_core.engine.kernel import Engine
 from crypto_bot_core.engine.orders import MemoryAuditLog
-from crypto_bot_core.engine.policy import FencedSelector, PolicyRegistry, selection_of
+from crypto_bot_core.engine.policy import PolicyRegistry
 from crypto_bot_core.engine.risk import RiskPipeline
+from crypto_bot_core.engine.selection import FencedSelector, selection_of
 from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_core.host.fence import Fence
 from crypto_bot_sdk import (
