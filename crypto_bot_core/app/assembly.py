@@ -306,4 +306,6 @@ def _oversight(
                 *notifier_failure_record(slot, kind, detail)
             ),
         )
-    return Oversight(watchers=watchers, notifiers=fanout)
+    return Oversight(
+        watchers=watchers, notifiers=fanout, budget=resolved.config.budgets.oversight
+    )

@@ -63,6 +63,11 @@ class PluginBudgets(BaseModel):
         default=DEFAULT_BUDGETS["observer"],
         description="One observation hook call (signal, order update, fill, ledger record).",
     )
+    oversight: PositiveFloat = Field(
+        default=DEFAULT_BUDGETS["oversight"],
+        description="One review of the book by an oversight component (risk monitor, "
+        "arbitrage guard); one that fails or overruns is recorded once and skipped.",
+    )
     loop: PositiveFloat = Field(
         default=DEFAULT_BUDGETS["loop"],
         description="Liveness: /healthz fails when the engine's loop has not completed a tick "

@@ -54,6 +54,7 @@ DEFAULT_BUDGETS: Mapping[str, float] = MappingProxyType(
         "reporter": 60.0,
         "notifier": 5.0,
         "observer": 0.5,
+        "oversight": 5.0,
         "loop": 30.0,
     }
 )
