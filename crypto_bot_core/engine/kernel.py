@@ -140,7 +140,8 @@ class Engine:
     metrics: MetricsSink = field(default_factory=NullMetrics)
     """Prometheus telemetry (``EngineMetrics``) when the run serves it; a no-op otherwise."""
     oversight: Oversight | None = None
-    """The risk monitor and the arbitrage guard, when configured (see :mod:`.oversight`)."""
+    """The configured oversight components (the risk monitor, the arbitrage guard, third
+    parties' reviews of the book) and the notifiers alerts go to (see :mod:`.oversight`)."""
     observers: Observers | None = None
     """Plugins' observation hooks (signals, order updates, fills, start and stop)."""
     yield_every_tick: bool = False
