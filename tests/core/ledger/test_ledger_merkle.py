@@ -1,8 +1,9 @@
 """RFC 6962/9162 Merkle proofs against the official vectors, and our own trees against them.
 
-Vectors: ../shared/testvectors/rfc6962-merkle (transparency-dev/merkle, commit
-417fb0c314750d94e53942e9f92e79b6d35915db, testdata/inclusion and
-testdata/consistency; Apache-2.0).
+Vectors: tests/core/ledger/vectors/rfc6962-merkle, copied from transparency-dev/merkle
+(commit 417fb0c314750d94e53942e9f92e79b6d35915db, testdata/inclusion and
+testdata/consistency; Apache-2.0, see the NOTICE file there), so the suite runs on a
+clone with nothing beside it.
 """
 
 from __future__ import annotations
@@ -19,15 +20,7 @@ import pytest
 from crypto_bot_core.ledger import merkle
 from crypto_bot_core.ledger.merkle import CompactRange, ProofError
 
-_ROOT = Path(__file__).resolve().parents[3]
-VECTORS = next(
-    (
-        base / "testvectors" / "rfc6962-merkle"
-        for base in (_ROOT.parent / "shared", _ROOT / "shared")
-        if (base / "testvectors" / "rfc6962-merkle").is_dir()
-    ),
-    _ROOT.parent / "shared" / "testvectors" / "rfc6962-merkle",
-)
+VECTORS = Path(__file__).resolve().parent / "vectors" / "rfc6962-merkle"
 
 
 def _load(kind: str) -> list[tuple[str, dict[str, Any]]]:
