@@ -59,7 +59,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from latency import CASH, SYMBOL, TAKER_FEE, paper_latency, synthetic_config
+from latency import CASH, SYMBOL, TAKER_FEE, paper_latency, strategy_config, synthetic_config
 
 from crypto_bot_core.app.assembly import assemble
 from crypto_bot_core.config import parse_config
@@ -86,27 +86,17 @@ TARGET_BT_RATIO = 2.0
 TARGET_STEPS = 25_000.0
 TARGET_P99_US = 1_000.0
 
-STRATEGY = """
-agents:
-  - {{name: ema, plugin: "technical-agents:ema_crossover", config: {{fast: 10, slow: 20}}}}
-exchanges:
-  - name: {venue}
-    plugin: paper-exchange
-    config: {{venue: {venue}, fill_at: {fill_at}, taker_fee: "{fee}", balances: {{USDT: "{cash}"}}}}
-sizing: {{mode: discrete, quantity_per_symbol: "1", long_only: true}}
-risk_rules:
-  - {{plugin: "standard-risk:max_order_notional", config: {{limit: "100000"}}}}
-  - {{plugin: "standard-risk:max_position", config: {{max_notional: "100000"}}}}
-  - {{plugin: "standard-risk:max_gross_exposure", config: {{max_leverage: "1"}}}}
-  - {{plugin: "standard-risk:max_drawdown", config: {{max_drawdown: "0.5"}}}}
-  - {{plugin: "standard-risk:price_band", config: {{max_deviation_bps: "500"}}}}
-"""
-"""The anchor strategy on the file: 1 unit a trade, risk limits above one unit's notional
-(the anchor's prices stay under 60,000)."""
-
 
 def strategy(fill_at: str) -> str:
-    return STRATEGY.format(venue=FILE_VENUE, fill_at=fill_at, fee=TAKER_FEE, cash=CASH)
+    """The anchor strategy on the file: 1 unit a trade, risk limits above one unit's
+    notional (the anchor's prices stay under 60,000)."""
+    return strategy_config(
+        venue=FILE_VENUE,
+        fill_at=fill_at,
+        sizing='quantity_per_symbol: "1"',
+        order_limit="100000",
+        position_limit="100000",
+    )
 
 
 def file_config(csv: Path, fill_at: str) -> str:

@@ -49,41 +49,62 @@ CASH = 10_000_000
 drawdown limit: a run must trade to the end, not stop at the kill switch."""
 TAKER_FEE = "0.0004"
 
-SYNTHETIC_CONFIG = """
-mode: {mode}
-data_sources:
-  - name: market
-    plugin: synthetic-market
-    config: {{symbols: [{symbol}], venues: [{venue}], timeframe: 1m, bars: {bars}, seed: 7}}
+STRATEGY = """
 agents:
   - {{name: ema, plugin: "technical-agents:ema_crossover", config: {{fast: 10, slow: 20}}}}
 exchanges:
   - name: {venue}
     plugin: paper-exchange
     config: {{venue: {venue}, fill_at: {fill_at}, taker_fee: "{fee}", balances: {{USDT: "{cash}"}}}}
-sizing: {{mode: discrete, notional_per_symbol: "{notional}", long_only: true}}
+sizing: {{mode: discrete, {sizing}, long_only: true}}
 risk_rules:
-  - {{plugin: "standard-risk:max_order_notional", config: {{limit: "25000"}}}}
-  - {{plugin: "standard-risk:max_position", config: {{max_notional: "30000"}}}}
+  - {{plugin: "standard-risk:max_order_notional", config: {{limit: "{order_limit}"}}}}
+  - {{plugin: "standard-risk:max_position", config: {{max_notional: "{position_limit}"}}}}
   - {{plugin: "standard-risk:max_gross_exposure", config: {{max_leverage: "1"}}}}
   - {{plugin: "standard-risk:max_drawdown", config: {{max_drawdown: "0.5"}}}}
   - {{plugin: "standard-risk:price_band", config: {{max_deviation_bps: "500"}}}}
 """
-"""The bench's synthetic session: one symbol on seeded one-minute bars, EMA(10)/EMA(20)
-long only, 10,000 USDT a position, the five standard risk rules."""
+"""The bench's one strategy, EMA(10)/EMA(20) long only through a paper venue and the five
+standard risk rules; :func:`strategy_config` fills in what differs between its sessions."""
+
+SYNTHETIC_SOURCE = """
+mode: {mode}
+data_sources:
+  - name: market
+    plugin: synthetic-market
+    config: {{symbols: [{symbol}], venues: [{venue}], timeframe: 1m, bars: {bars}, seed: 7}}"""
+
+
+def strategy_config(
+    *, venue: str, fill_at: str, sizing: str, order_limit: str, position_limit: str
+) -> str:
+    """The YAML of :data:`STRATEGY` (``sizing`` is the sizing mapping's size entry).
+
+    One template for the synthetic session here and the anchor's file session of
+    ``bench/engine.py``, so the two benches time the same agent, venue and rules and
+    differ only in the venue, the size of a trade and the limits that size calls for.
+    """
+    return STRATEGY.format(
+        venue=venue,
+        fill_at=fill_at,
+        fee=TAKER_FEE,
+        cash=CASH,
+        sizing=sizing,
+        order_limit=order_limit,
+        position_limit=position_limit,
+    )
 
 
 def synthetic_config(bars: int, *, mode: str, fill_at: str = "signal_close") -> str:
-    """The YAML of :data:`SYNTHETIC_CONFIG` for ``bars`` bars in ``mode``."""
-    return SYNTHETIC_CONFIG.format(
-        mode=mode,
-        symbol=SYMBOL,
+    """The bench's synthetic session for ``bars`` bars in ``mode``: one symbol on seeded
+    one-minute bars, 10,000 USDT a position, order and position limits above that."""
+    source = SYNTHETIC_SOURCE.format(mode=mode, symbol=SYMBOL, venue=VENUE, bars=bars)
+    return source + strategy_config(
         venue=VENUE,
-        bars=bars,
         fill_at=fill_at,
-        fee=TAKER_FEE,
-        notional=NOTIONAL,
-        cash=CASH,
+        sizing=f'notional_per_symbol: "{NOTIONAL}"',
+        order_limit="25000",
+        position_limit="30000",
     )
 
 
