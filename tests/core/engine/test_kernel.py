@@ -6,14 +6,10 @@ import asyncio
 from datetime import datetime
 from decimal import Decimal
 
-from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
-from crypto_bot_core.builtins.paper_exchange.exchange import PaperExchange
-from crypto_bot_core.builtins.synthetic_market.source import SyntheticMarket
+from fence_parts import Momentum, build_engine, market, run
+
 from crypto_bot_core.engine.kernel import Engine
 from crypto_bot_core.engine.orders import MemoryAuditLog
-from crypto_bot_core.engine.policy import PolicyRegistry
-from crypto_bot_core.engine.risk import RiskPipeline
-from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_sdk import (
     Agent,
     AgentUnavailableError,
@@ -24,17 +20,10 @@ from crypto_bot_sdk import (
 )
 
 
-class Momentum(Agent[PluginConfig]):
-    """Long when the last close is above the one 5 bars back."""
-
-    name = "momentum"
-
-    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
-        bars = market.bars(symbol, limit=6)
-        if len(bars) < 6:
-            return None
-        score = 1.0 if bars[-1].close > bars[0].close else -1.0
-        return Signal(agent=self.name, symbol=symbol, ts=market.now, score=score, confidence=1.0)
+def engine(agents: dict[str, Agent[PluginConfig]]) -> Engine:
+    """Every agent blended in one policy, on 400 synthetic bars: long enough for an
+    outage in the middle of the run and trading on both sides of it."""
+    return build_engine(agents, sources=[market(bars=400)], run_id="k1")
 
 
 class Flaky(Agent[PluginConfig]):
@@ -53,36 +42,10 @@ class Flaky(Agent[PluginConfig]):
         return Signal(agent=self.name, symbol=symbol, ts=market.now, score=0.5, confidence=0.5)
 
 
-def engine(agents: dict[str, Agent[PluginConfig]], policy: dict[str, object]) -> Engine:
-    source = SyntheticMarket.from_config(
-        {"symbols": ["BTC/USDT"], "venues": ["sim"], "bars": 400, "seed": 3}
-    )
-    venue = PaperExchange(PaperExchangeConfig(venue="sim", balances={"USDT": Decimal(100_000)}))
-    return Engine(
-        run_id="k1",
-        data_sources=[source],
-        agents=agents,
-        exchanges={"sim": venue},
-        policies=PolicyRegistry.from_mapping(policy),
-        risk=RiskPipeline(),
-        ledger=MemoryAuditLog(),
-        sizing=SizingConfig(notional_per_symbol=Decimal(1000)),
-    )
-
-
-async def _run(e: Engine) -> None:
-    await e.start()
-    await e.run()
-    await e.close()
-
-
 def test_unavailable_agent_is_dropped_recorded_once_and_trading_continues() -> None:
     flaky = Flaky(PluginConfig())
-    e = engine(
-        {"m": Momentum(PluginConfig()), "f": flaky},
-        {"policies": {"blend": {"agents": [{"agent": "m"}, {"agent": "f"}]}}, "default": "blend"},
-    )
-    asyncio.run(_run(e))
+    e = engine({"m": Momentum(PluginConfig()), "f": flaky})
+    asyncio.run(run(e))
     assert e.stats.agent_fallbacks == 100
     log = e.ledger
     assert isinstance(log, MemoryAuditLog)
@@ -109,11 +72,8 @@ def alerts_ts(log: MemoryAuditLog, event: str) -> datetime:
 
 
 def test_equity_is_cash_plus_marked_positions_at_every_step() -> None:
-    e = engine(
-        {"m": Momentum(PluginConfig())},
-        {"policies": {"p": {"agents": [{"agent": "m"}]}}, "default": "p"},
-    )
-    asyncio.run(_run(e))
+    e = engine({"m": Momentum(PluginConfig())})
+    asyncio.run(run(e))
     assert e.stats.fills >= 2
     account = e.portfolio.accounts["sim"]
     assert account.fees == sum((row.fill.fee for row in e.trades), Decimal(0))
@@ -127,10 +87,7 @@ def test_equity_is_cash_plus_marked_positions_at_every_step() -> None:
 
 
 def test_kill_switch_cancels_flattens_and_records_then_stops_trading() -> None:
-    e = engine(
-        {"m": Momentum(PluginConfig())},
-        {"policies": {"p": {"agents": [{"agent": "m"}]}}, "default": "p"},
-    )
+    e = engine({"m": Momentum(PluginConfig())})
     ticks = 0
 
     def kill_when_long() -> str | None:
@@ -141,7 +98,7 @@ def test_kill_switch_cancels_flattens_and_records_then_stops_trading() -> None:
         return None
 
     e.kill_requested = kill_when_long
-    asyncio.run(_run(e))
+    asyncio.run(run(e))
     assert e.killed
     log = e.ledger
     assert isinstance(log, MemoryAuditLog)

@@ -13,51 +13,23 @@ import asyncio
 import sqlite3
 import threading
 import time
-from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from fence_parts import Hanging, Momentum, build_engine, market, sqlite_ledger
 
-from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
-from crypto_bot_core.builtins.paper_exchange.exchange import PaperExchange
-from crypto_bot_core.builtins.synthetic_market.source import SyntheticMarket
 from crypto_bot_core.engine.kernel import Engine
 from crypto_bot_core.engine.orders import MemoryAuditLog
-from crypto_bot_core.engine.policy import PolicyRegistry
-from crypto_bot_core.engine.risk import RiskPipeline
-from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_core.engine.streams import GuardedSources
 from crypto_bot_core.host import Host
 from crypto_bot_core.host.fence import Fence
-from crypto_bot_core.ledger import Ledger, LedgerSettings, open_ledger
 from crypto_bot_core.service import InProcessEngineControl, ServiceSettings, create_app
 from crypto_bot_core.service import control as control_module
 from crypto_bot_sdk import Agent, MarketView, PluginConfig, RecordType, Signal
 from service.service_fixtures import SECRET
-
-
-class Momentum(Agent[PluginConfig]):
-    name = "momentum"
-
-    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
-        bars = market.bars(symbol, limit=6)
-        if len(bars) < 6:
-            return None
-        score = 1.0 if bars[-1].close > bars[0].close else -1.0
-        return Signal(agent=self.name, symbol=symbol, ts=market.now, score=score, confidence=1.0)
-
-
-class Hanging(Agent[PluginConfig]):
-    """A hosted model that never answers: ``evaluate`` awaits an event nobody sets."""
-
-    name = "hanging"
-
-    async def evaluate(self, symbol: str, market: MarketView) -> Signal | None:
-        await asyncio.Event().wait()
-        raise AssertionError("the event is never set")
 
 
 class Blocking(Agent[PluginConfig]):
@@ -81,29 +53,7 @@ class Blocking(Agent[PluginConfig]):
 
 
 def _engine(agents: dict[str, Agent[Any]], fences: dict[str, Fence] | None = None) -> Engine:
-    source = SyntheticMarket.from_config(
-        {"symbols": ["BTC/USDT"], "venues": ["sim"], "bars": 60, "seed": 3}
-    )
-    venue = PaperExchange(PaperExchangeConfig(venue="sim", balances={"USDT": Decimal(100_000)}))
-    members = [{"agent": name} for name in agents]
-    return Engine(
-        run_id="live-1",
-        data_sources=[source],
-        agents=agents,
-        exchanges={"sim": venue},
-        policies=PolicyRegistry.from_mapping(
-            {"policies": {"all": {"agents": members}}, "default": "all"}
-        ),
-        risk=RiskPipeline(),
-        ledger=MemoryAuditLog(),
-        sizing=SizingConfig(notional_per_symbol=Decimal(1000)),
-        agent_fences=fences or {},
-    )
-
-
-def _ledger(tmp_path: Path, busy_timeout_s: float = 5.0) -> Ledger:
-    url = f"sqlite:///{(tmp_path / 'ledger.sqlite').as_posix()}"
-    return open_ledger(url, settings=LedgerSettings(url=url, busy_timeout_s=busy_timeout_s))
+    return build_engine(agents, sources=[market(bars=60)], fences=fences, run_id="live-1")
 
 
 @pytest.fixture
@@ -125,7 +75,10 @@ def test_liveness_stays_green_while_a_hanging_agent_is_cut_off_every_tick(
     )
     control = InProcessEngineControl(engine, loop_budget_s=5.0)
     app = create_app(
-        ServiceSettings(jwt_secret=SECRET), host=host, ledger=_ledger(tmp_path), control=control
+        ServiceSettings(jwt_secret=SECRET),
+        host=host,
+        ledger=sqlite_ledger(tmp_path),
+        control=control,
     )
     answers: list[tuple[int, Any]] = []
     with TestClient(app) as client:
@@ -163,7 +116,10 @@ def test_liveness_goes_red_when_the_loop_stops_advancing_past_its_budget(
     engine = _engine({"blocking": blocking})
     control = InProcessEngineControl(engine, loop_budget_s=5.0)
     app = create_app(
-        ServiceSettings(jwt_secret=SECRET), host=host, ledger=_ledger(tmp_path), control=control
+        ServiceSettings(jwt_secret=SECRET),
+        host=host,
+        ledger=sqlite_ledger(tmp_path),
+        control=control,
     )
     failures: list[BaseException] = []
 
@@ -214,7 +170,7 @@ def test_liveness_goes_red_when_the_loop_stops_advancing_past_its_budget(
 
 
 def test_readiness_fails_while_the_ledger_store_takes_no_writes(tmp_path: Path, host: Host) -> None:
-    ledger = _ledger(tmp_path, busy_timeout_s=0.05)
+    ledger = sqlite_ledger(tmp_path, busy_timeout_s=0.05)
     ledger.append(RecordType.SYSTEM_START, {"run_id": "r"})
     app = create_app(ServiceSettings(jwt_secret=SECRET), host=host, ledger=ledger)
     with TestClient(app) as client:

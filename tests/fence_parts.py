@@ -1,8 +1,11 @@
-"""Parts for the fence tests: real built-in market and venue, agents that misbehave, a ledger scan.
+"""Parts for the engine tests: real built-in market and venue, agents that misbehave, a ledger scan.
 
-The engine is built the way ``test_kernel.py`` builds it (the synthetic market,
-the paper exchange, an in-memory or SQLite ledger), so what the tests see is
-what a run does, minus the config file.
+The engine is built from the synthetic market, the paper exchange and an in-memory
+or SQLite ledger, so what the tests see is what a run does, minus the config file.
+One module for the engine's own tests (``tests/core/engine``: the kernel, the fences)
+and the service's liveness tests, which run the same engine: it stands at the top of
+``tests/`` (on ``sys.path`` through ``tests/conftest.py``) so both folders import it
+by the same name, ``fence_parts``.
 """
 
 from __future__ import annotations
@@ -93,11 +96,12 @@ def build_engine(
     fences: Mapping[str, Fence] | None = None,
     risk: RiskPipeline | None = None,
     ledger: AuditLog | None = None,
+    run_id: str = "fence-test",
 ) -> Engine:
     """One policy blending every agent equally, on one venue ``sim``."""
     members = [{"agent": name} for name in agents]
     return Engine(
-        run_id="fence-test",
+        run_id=run_id,
         data_sources=sources if sources is not None else [market()],
         agents=dict(agents),
         exchanges={"sim": venue()},
@@ -119,9 +123,13 @@ async def run(engine: Engine) -> None:
         await engine.close()
 
 
-def sqlite_ledger(path: Path) -> Ledger:
+def sqlite_ledger(path: Path, *, busy_timeout_s: float | None = None) -> Ledger:
+    """A SQLite ledger in ``path``; ``busy_timeout_s`` shortens how long an append waits
+    for another writer's lock (the settings' default when None), for tests that hold it."""
     url = f"sqlite:///{(path / 'ledger.sqlite').as_posix()}"
-    return open_ledger(url, settings=LedgerSettings(url=url))
+    if busy_timeout_s is None:
+        return open_ledger(url, settings=LedgerSettings(url=url))
+    return open_ledger(url, settings=LedgerSettings(url=url, busy_timeout_s=busy_timeout_s))
 
 
 def flush(engine: Engine) -> None:
