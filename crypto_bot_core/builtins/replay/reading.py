@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from crypto_bot_sdk import DataSourceError
 
@@ -118,7 +118,29 @@ def _header(
     return Header(path, tuple(names), indexes)
 
 
-class CsvReader:
+class _ClosingReader:
+    """Both readers as context managers: leaving the ``with`` block closes the file.
+
+    Each reader says only how its file is closed; what ``with`` does with it is the same
+    for CSV and Parquet, so it is written once here.
+    """
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class CsvReader(_ClosingReader):
     """One CSV file with a header line; use as a context manager so the file is closed.
 
     Opening reads and checks the header only, so a missing file, an empty file
@@ -150,17 +172,6 @@ class CsvReader:
             raise DataSourceError(f"{path}: the file is empty; expected a header line")
         names = [name.strip() for name in row]
         return _header(path, names, required, optional, "the header (line 1)"), reader.line_num
-
-    def __enter__(self) -> CsvReader:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._handle.close()
@@ -245,7 +256,7 @@ class CsvReader:
             yield CsvRows(rows)
 
 
-class ParquetReader:
+class ParquetReader(_ClosingReader):
     """One Parquet file, read a row group batch at a time; needs the ``data`` extra (pyarrow)."""
 
     def __init__(self, path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> None:
@@ -264,17 +275,6 @@ class ParquetReader:
             raise DataSourceError(f"{path}: cannot read as Parquet: {exc}") from exc
         self.header = _header(path, names, required, optional, "the schema")
         self._columns = (*required, *optional)
-
-    def __enter__(self) -> ParquetReader:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._file.close()
