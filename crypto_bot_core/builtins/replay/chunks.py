@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -50,7 +50,7 @@ def _slot_setters(cls: type[Any], names: Sequence[str]) -> tuple[Any, Any, Any] 
     """Setters of pydantic's per-instance slots if building ``cls`` by hand is exact, else None.
 
     Only for frozen models: their events share one fields-set object (see
-    :meth:`BarChunk.events`), which is safe only because pydantic refuses
+    :func:`_events`), which is safe only because pydantic refuses
     assignment to a frozen model before it would add to that set, and copies
     the set before changing a copy (``model_copy(update=...)``).
     """
@@ -74,6 +74,40 @@ def _slot_setters(cls: type[Any], names: Sequence[str]) -> tuple[Any, Any, Any] 
 _BAR_SLOTS = _slot_setters(Bar, BAR_FIELDS)
 _TRADE_SLOTS = _slot_setters(Trade, TRADE_FIELDS)
 _set_attribute = object.__setattr__
+
+_Event = TypeVar("_Event", bound=BaseModel)
+
+
+def _events(
+    cls: type[_Event],
+    slots: tuple[Any, Any, Any] | None,
+    names: Sequence[str],
+    rows: Iterator[dict[str, Any]],
+) -> Iterator[_Event]:
+    """``cls`` events from ``rows`` (each a complete field mapping), one as each is taken.
+
+    The one place that builds events by hand, for bars and trades alike: with
+    ``slots`` (from :func:`_slot_setters`) an event is its ``__dict__`` and pydantic's
+    three slots set directly, exactly what ``model_construct`` sets; without them, it
+    is ``model_construct``.
+    """
+    if slots is None:
+        for row in rows:
+            yield cls.model_construct(**row)
+        return
+    set_fields, set_extra, set_private = slots
+    new = cls.__new__
+    set_dict = _set_attribute
+    # One fields set for all: each object the collector tracks per event costs it time
+    # on every pass while the event lives, and a frozen event's set never changes.
+    fields_set = set(names)
+    for row in rows:
+        event = new(cls)
+        set_dict(event, "__dict__", row)
+        set_fields(event, fields_set)
+        set_extra(event, None)
+        set_private(event, None)
+        yield event
 
 
 @dataclass(slots=True)
@@ -137,32 +171,11 @@ class BarChunk:
         columns = zip(
             self.times, self.open, self.high, self.low, self.close, self.volume, strict=True
         )
-        if _BAR_SLOTS is None:
-            for ts, o, h, low, c, v in columns:
-                yield Bar.model_construct(
-                    symbol=symbol,
-                    venue=venue,
-                    ts=ts,
-                    kind="bar",
-                    timeframe=timeframe,
-                    open=o,
-                    high=h,
-                    low=low,
-                    close=c,
-                    volume=v,
-                )
-            return
-        set_fields, set_extra, set_private = _BAR_SLOTS
-        new = Bar.__new__
-        set_dict = _set_attribute
-        # One fields set for all: each object the collector tracks per bar costs it time
-        # on every pass while the bar lives, and a frozen bar's set never changes.
-        names = set(BAR_FIELDS)
-        for ts, o, h, low, c, v in columns:
-            bar = new(Bar)
-            set_dict(
-                bar,
-                "__dict__",
+        return _events(
+            Bar,
+            _BAR_SLOTS,
+            BAR_FIELDS,
+            (
                 {
                     "symbol": symbol,
                     "venue": venue,
@@ -174,12 +187,10 @@ class BarChunk:
                     "low": low,
                     "close": c,
                     "volume": v,
-                },
-            )
-            set_fields(bar, names)
-            set_extra(bar, None)
-            set_private(bar, None)
-            yield bar
+                }
+                for ts, o, h, low, c, v in columns
+            ),
+        )
 
     def columns(self, timeframe: str) -> BarColumns:
         """The rows as machine columns: ``ts_ms`` int64, the prices and volume float64."""
@@ -285,29 +296,13 @@ class TradeChunk:
         )
 
     def events(self, symbol: str, venue: str) -> Iterator[Trade]:
+        """The rows as ``Trade`` events, built one at a time as they are taken."""
         columns = zip(self.times, self.ids, self.sides, self.prices, self.amounts, strict=True)
-        if _TRADE_SLOTS is None:
-            for ts, trade_id, side, price, amount in columns:
-                yield Trade.model_construct(
-                    symbol=symbol,
-                    venue=venue,
-                    ts=ts,
-                    kind="trade",
-                    trade_id=trade_id,
-                    price=price,
-                    amount=amount,
-                    side=side,
-                )
-            return
-        set_fields, set_extra, set_private = _TRADE_SLOTS
-        new = Trade.__new__
-        set_dict = _set_attribute
-        names = set(TRADE_FIELDS)  # shared, as for bars
-        for ts, trade_id, side, price, amount in columns:
-            trade = new(Trade)
-            set_dict(
-                trade,
-                "__dict__",
+        return _events(
+            Trade,
+            _TRADE_SLOTS,
+            TRADE_FIELDS,
+            (
                 {
                     "symbol": symbol,
                     "venue": venue,
@@ -317,12 +312,10 @@ class TradeChunk:
                     "price": price,
                     "amount": amount,
                     "side": side,
-                },
-            )
-            set_fields(trade, names)
-            set_extra(trade, None)
-            set_private(trade, None)
-            yield trade
+                }
+                for ts, trade_id, side, price, amount in columns
+            ),
+        )
 
 
 Chunk = BarChunk | TradeChunk
