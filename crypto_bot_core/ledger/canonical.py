@@ -46,7 +46,7 @@ import json
 import math
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -366,13 +366,28 @@ def _scan_dict(container: dict[Any, Any], numbers: list[str], low: float) -> dic
     and ``datetime`` stay for :func:`_default`. A container is copied only where a
     value changes: the caller's payload is never modified. Keys are not looked at
     (orjson refuses non-string keys itself; see :func:`_str_keys`).
+    """
+    scanned: dict[Any, Any] = _scan(container, container.items(), dict, numbers, low)
+    return scanned
 
-    Dicts and lists have a function each, and the most frequent types are tested
-    first: this loop visits every value of every record (about a hundred in an
-    order intent).
+
+def _scan(
+    container: Any,
+    entries: Iterable[tuple[Any, Any]],
+    copy: Callable[[Any], Any],
+    numbers: list[str],
+    low: float,
+) -> Any:
+    """The scan of :func:`_scan_dict` over ``entries``, a dict's items or a list's (or
+    tuple's) ``enumerate``; a changed ``container`` is ``copy``-ed (a list for a tuple)
+    and the copy set by key.
+
+    One loop serves dicts and lists alike, so the two cannot come to disagree on what
+    the encoders write canonically; the most frequent types are tested first, as this
+    loop visits every value of every record (about a hundred in an order intent).
     """
     out = None
-    for key, item in container.items():
+    for key, item in entries:
         kind = type(item)
         if kind is str:
             continue
@@ -386,7 +401,11 @@ def _scan_dict(container: dict[Any, Any], numbers: list[str], low: float) -> dic
         elif item is None or kind is bool or kind is Decimal or kind is datetime:
             continue
         elif kind is dict or kind is list or kind is tuple:
-            new = (_scan_dict if kind is dict else _scan_list)(item, numbers, low)
+            new = (
+                _scan(item, item.items(), dict, numbers, low)
+                if kind is dict
+                else _scan(item, enumerate(item), list, numbers, low)
+            )
             if new is item:
                 continue
         elif kind is int:
@@ -396,39 +415,8 @@ def _scan_dict(container: dict[Any, Any], numbers: list[str], low: float) -> dic
         else:
             raise _Fallback
         if out is None:
-            out = dict(container)
+            out = copy(container)
         out[key] = new
-    return container if out is None else out
-
-
-def _scan_list(container: Sequence[Any], numbers: list[str], low: float) -> Sequence[Any]:
-    """:func:`_scan_dict` for a list or tuple (a changed one is copied as a list)."""
-    out = None
-    for index, item in enumerate(container):
-        kind = type(item)
-        if kind is str:
-            continue
-        if kind is float:
-            if item % 1.0 > 0.0 and (
-                low <= item < _FAST_FLOAT_MAX or -_FAST_FLOAT_MAX < item <= -low
-            ):
-                continue
-            new: Any = _odd_float(item, numbers)
-        elif item is None or kind is bool or kind is Decimal or kind is datetime:
-            continue
-        elif kind is dict or kind is list or kind is tuple:
-            new = (_scan_dict if kind is dict else _scan_list)(item, numbers, low)
-            if new is item:
-                continue
-        elif kind is int:
-            if not -_INT_MAX <= item <= _INT_MAX:
-                raise _Fallback
-            continue
-        else:
-            raise _Fallback
-        if out is None:
-            out = list(container)
-        out[index] = new
     return container if out is None else out
 
 
