@@ -27,7 +27,7 @@ from crypto_bot_core.config.budgets import DataSourceFailure, PluginBudgets
 from crypto_bot_core.engine.policy import PolicySpec
 from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_core.risk.arbitrage import ArbitrageSettings
-from crypto_bot_core.risk.monitor import MonitorLimits
+from crypto_bot_core.risk.monitor import RiskMonitorSettings
 from crypto_bot_sdk import PluginKind, UtcDatetime
 
 ADDRESS_PATTERN = r"^[a-z][a-z0-9-]{0,62}(:[a-z][a-z0-9_-]{0,62})?$"
@@ -176,22 +176,6 @@ class PolicySettings(_Section):
     symbol_policies: dict[str, str] = Field(
         default_factory=dict, description="Symbol -> policy name, overriding the registry file."
     )
-
-
-class RiskMonitorSettings(MonitorLimits):
-    """The risk monitor's limits (see docs/risk.md) and how often the engine checks them."""
-
-    every: timedelta = Field(
-        default=timedelta(hours=1),
-        description="Simulated time between two checks (seconds or ISO 8601, e.g. PT1H).",
-    )
-
-    @field_validator("every")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError(f"every {value} must be positive")
-        return value
 
 
 SECTION_KINDS: dict[str, PluginKind] = {

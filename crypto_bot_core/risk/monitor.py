@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Protocol
 
@@ -98,6 +98,27 @@ class MonitorLimits(BaseModel):
         if stress and not self.scenarios:
             raise ValueError("a stress loss limit needs `scenarios` to stress the book with")
         return self
+
+
+class RiskMonitorSettings(MonitorLimits):
+    """The monitor's limits and how often the book is checked against them.
+
+    One model for both places a monitor is configured: the deprecated ``risk_monitor:``
+    config section, and (made a plugin config) the built-in oversight component
+    ``standard-oversight:risk_monitor`` that section translates into key for key.
+    """
+
+    every: timedelta = Field(
+        default=timedelta(hours=1),
+        description="Market time between two checks (seconds or ISO 8601, e.g. PT1H).",
+    )
+
+    @field_validator("every")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError(f"every {value} must be positive")
+        return value
 
 
 @dataclass(frozen=True)
