@@ -14,9 +14,11 @@ from crypto_bot_sdk.testing._agent_capabilities import AgentCapabilityChecks
 from crypto_bot_sdk.testing._support import (
     ComponentFactory,
     ContractConformance,
+    changed_keys,
+    first_symbol,
     is_finite_number,
     market_fingerprint,
-    missing_fixture,
+    missing_market_view,
     run_async,
     started,
 )
@@ -59,23 +61,12 @@ class AgentConformance(AgentCapabilityChecks, ContractConformance):
     @pytest.fixture
     def market_view(self) -> MarketView:
         """Override: a MarketView with enough history for the agent to give a signal."""
-        missing_fixture(
-            type(self).__name__,
-            "market_view",
-            "e.g. crypto_bot_sdk.testing.market_view_from(bar_series('BTC/USDT', count=300))",
-        )
+        missing_market_view(type(self).__name__)
 
     @pytest.fixture
     def symbol(self, market_view: MarketView) -> str:
         """Override: the symbol to evaluate; defaults to the view's first instrument."""
-        instruments = market_view.instruments()
-        if not instruments:
-            missing_fixture(
-                type(self).__name__,
-                "symbol",
-                "the market view lists no instruments to take one from; return e.g. 'BTC/USDT'",
-            )
-        return instruments[0].symbol
+        return first_symbol(type(self).__name__, market_view)
 
     def _evaluate(
         self, factory: ComponentFactory, symbol: str, market: MarketView, times: int = 1
@@ -139,6 +130,5 @@ class AgentConformance(AgentCapabilityChecks, ContractConformance):
     ) -> None:
         before = market_fingerprint(market_view, [symbol])
         self._evaluate(component_factory, symbol, market_view)
-        after = market_fingerprint(market_view, [symbol])
-        changed = sorted(key for key in before if before[key] != after[key])
+        changed = changed_keys(before, market_fingerprint(market_view, [symbol]))
         assert not changed, f"evaluate changed the market view it was lent: {changed}"

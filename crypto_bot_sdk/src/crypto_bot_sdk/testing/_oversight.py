@@ -15,7 +15,8 @@ from crypto_bot_sdk._oversight import Oversight, OversightContext, OversightOutc
 from crypto_bot_sdk.testing._support import (
     ComponentFactory,
     ContractConformance,
-    market_fingerprint,
+    changed_keys,
+    lent_state,
     missing_fixture,
     run_async,
     started,
@@ -62,22 +63,12 @@ def _plain(outcome: OversightOutcome) -> dict[str, Any]:
     }
 
 
-def _symbols(contexts: Sequence[OversightContext]) -> list[str]:
-    return sorted(
+def _state(contexts: Sequence[OversightContext]) -> list[dict[str, Any]]:
+    symbols = sorted(
         {i.symbol for c in contexts for i in c.market.instruments()}
         | {p.symbol for c in contexts for p in c.portfolio.positions}
     )
-
-
-def _state(contexts: Sequence[OversightContext]) -> list[dict[str, Any]]:
-    symbols = _symbols(contexts)
-    return [
-        {
-            "context": context.model_dump(exclude={"market"}),
-            "market": market_fingerprint(context.market, symbols),
-        }
-        for context in contexts
-    ]
+    return [lent_state(context, symbols) for context in contexts]
 
 
 class OversightConformance(ContractConformance):
@@ -170,11 +161,9 @@ class OversightConformance(ContractConformance):
         _reviews(component_factory, oversight_contexts)
         after = _state(oversight_contexts)
         changed = [
-            f"context {index}: {part}.{key}"
+            f"context {index}: {key}"
             for index, (one, two) in enumerate(zip(before, after, strict=True))
-            for part in ("context", "market")
-            for key in one[part]
-            if one[part][key] != two[part].get(key)
+            for key in changed_keys(one, two)
         ]
         assert not changed, f"review changed the contexts it was lent: {changed}"
 

@@ -13,7 +13,8 @@ from crypto_bot_sdk._orders import OrderIntent
 from crypto_bot_sdk.testing._support import (
     ComponentFactory,
     ContractConformance,
-    market_fingerprint,
+    changed_keys,
+    lent_state,
     missing_fixture,
     run_async,
     started,
@@ -38,13 +39,6 @@ def _verdicts(
             return rule.name, verdicts
 
     return run_async(scenario)
-
-
-def _context_state(context: RiskContext, intents: Sequence[OrderIntent]) -> dict[str, Any]:
-    return {
-        "context": context.model_dump(exclude={"market"}),
-        "market": market_fingerprint(context.market, [i.symbol for i in intents]),
-    }
 
 
 class RiskRuleConformance(ContractConformance):
@@ -156,16 +150,11 @@ class RiskRuleConformance(ContractConformance):
         risk_context: RiskContext,
     ) -> None:
         intents_before = [intent.model_dump() for intent in intents]
-        state_before = _context_state(risk_context, intents)
+        symbols = [intent.symbol for intent in intents]
+        state_before = lent_state(risk_context, symbols)
         _verdicts(component_factory, intents, risk_context)
         assert [intent.model_dump() for intent in intents] == intents_before, (
             "check changed the intents it was given"
         )
-        state_after = _context_state(risk_context, intents)
-        changed = sorted(
-            f"{part}.{key}"
-            for part in ("context", "market")
-            for key in state_before[part]
-            if state_before[part][key] != state_after[part].get(key)
-        )
+        changed = changed_keys(state_before, lent_state(risk_context, symbols))
         assert not changed, f"check changed the risk context it was given: {changed}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
@@ -16,8 +17,10 @@ from crypto_bot_sdk._selector import PolicyChoice, PolicySelector
 from crypto_bot_sdk.testing._support import (
     ComponentFactory,
     ContractConformance,
+    changed_keys,
+    first_symbol,
     market_fingerprint,
-    missing_fixture,
+    missing_market_view,
     run_async,
     started,
 )
@@ -28,47 +31,49 @@ REWARDS = (1.0, -0.5, 0.25, 0.0, -2.0, 3.5)
 """Finite rewards of either sign fed to every policy in turn."""
 
 
-def _choice(
-    selector: PolicySelector[Any],
-    symbol: str,
-    venue: str | None,
-    market: MarketView,
-    policies: Sequence[str],
-) -> PolicyChoice:
-    result = selector.select(symbol, venue, market, tuple(policies))
-    if inspect.isawaitable(result):
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()  # no "never awaited" warning for the coroutine we refuse
-        pytest.fail(
-            "select returned an awaitable: it runs every decision tick and must be a plain "
-            "(synchronous) method returning a PolicyChoice",
-            pytrace=False,
-        )
-    assert isinstance(result, PolicyChoice), (
-        f"select returned a {type(result).__qualname__}, not a crypto_bot_sdk.PolicyChoice"
-    )
-    assert result.policy in policies, (
-        f"select chose {result.policy!r}, which is not among the policies offered "
-        f"{list(policies)}; choose one of those passed in, never from an earlier call"
-    )
-    return result
+@dataclass(frozen=True)
+class _Question:
+    """What every check asks a selector: a policy for ``symbol`` (on ``venue``) given
+    ``market``, among ``policies``; built from the class's fixtures by ``kit_question``."""
 
+    symbol: str
+    venue: str | None
+    market: MarketView
+    policies: tuple[str, ...]
 
-def _feed_rewards(
-    selector: PolicySelector[Any],
-    symbol: str,
-    venue: str | None,
-    market: MarketView,
-    policies: Sequence[str],
-) -> None:
-    ts = market.now
-    for step, reward in enumerate(REWARDS):
-        policy = policies[step % len(policies)]
-        returned: object = getattr(selector, "reward")(  # noqa: B009 - checks an untyped result
-            symbol, venue, policy, reward, ts + timedelta(minutes=step)
+    def choice(
+        self, selector: PolicySelector[Any], policies: Sequence[str] | None = None
+    ) -> PolicyChoice:
+        """The selector's checked choice among ``policies`` (by default all offered)."""
+        offered = self.policies if policies is None else tuple(policies)
+        result = selector.select(self.symbol, self.venue, self.market, offered)
+        if inspect.isawaitable(result):
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()  # no "never awaited" warning for the coroutine we refuse
+            pytest.fail(
+                "select returned an awaitable: it runs every decision tick and must be a plain "
+                "(synchronous) method returning a PolicyChoice",
+                pytrace=False,
+            )
+        assert isinstance(result, PolicyChoice), (
+            f"select returned a {type(result).__qualname__}, not a crypto_bot_sdk.PolicyChoice"
         )
-        assert returned is None, f"reward returned {returned!r}; it returns nothing"
+        assert result.policy in offered, (
+            f"select chose {result.policy!r}, which is not among the policies offered "
+            f"{list(offered)}; choose one of those passed in, never from an earlier call"
+        )
+        return result
+
+    def feed_rewards(self, selector: PolicySelector[Any]) -> None:
+        """Every reward of :data:`REWARDS`, to each offered policy in turn."""
+        ts = self.market.now
+        for step, reward in enumerate(REWARDS):
+            policy = self.policies[step % len(self.policies)]
+            returned: object = getattr(selector, "reward")(  # noqa: B009 - checks an untyped result
+                self.symbol, self.venue, policy, reward, ts + timedelta(minutes=step)
+            )
+            assert returned is None, f"reward returned {returned!r}; it returns nothing"
 
 
 class PolicySelectorConformance(ContractConformance):
@@ -87,19 +92,12 @@ class PolicySelectorConformance(ContractConformance):
     @pytest.fixture
     def market_view(self) -> MarketView:
         """Override: a MarketView with the history the selector reads its context from."""
-        missing_fixture(
-            type(self).__name__,
-            "market_view",
-            "e.g. crypto_bot_sdk.testing.market_view_from(bar_series('BTC/USDT', count=300))",
-        )
+        missing_market_view(type(self).__name__)
 
     @pytest.fixture
     def symbol(self, market_view: MarketView) -> str:
         """Override: the symbol to choose a policy for; defaults to the view's first instrument."""
-        instruments = market_view.instruments()
-        if not instruments:
-            missing_fixture(type(self).__name__, "symbol", "the view lists no instruments")
-        return instruments[0].symbol
+        return first_symbol(type(self).__name__, market_view)
 
     @pytest.fixture
     def venue(self) -> str | None:
@@ -110,6 +108,14 @@ class PolicySelectorConformance(ContractConformance):
     def policies(self) -> Sequence[str]:
         """Override: the policy names offered, as the policy registry lists them."""
         return ("trend", "mean_reversion", "flat")
+
+    @pytest.fixture
+    def kit_question(
+        self, symbol: str, venue: str | None, market_view: MarketView, policies: Sequence[str]
+    ) -> _Question:
+        """The kit's own: the fixtures above as the one question every check asks (do not
+        override)."""
+        return _Question(symbol, venue, market_view, tuple(policies))
 
     @staticmethod
     def _run(factory: ComponentFactory, scenario: Callable[[PolicySelector[Any]], T]) -> T:
@@ -122,36 +128,29 @@ class PolicySelectorConformance(ContractConformance):
         return run_async(main)
 
     def test_choice_is_one_of_the_policies(
-        self,
-        component_factory: ComponentFactory,
-        symbol: str,
-        venue: str | None,
-        market_view: MarketView,
-        policies: Sequence[str],
+        self, component_factory: ComponentFactory, kit_question: _Question
     ) -> None:
         # Every policy left out once: a selector must not fall back on an earlier answer.
+        policies = kit_question.policies
         offered = [
-            tuple(policies),
+            policies,
             tuple(reversed(policies)),
             *(tuple(q for q in policies if q != p) for p in policies if len(policies) > 1),
         ]
 
         def scenario(selector: PolicySelector[Any]) -> list[PolicyChoice]:
-            return [_choice(selector, symbol, venue, market_view, p) for p in offered]
+            return [kit_question.choice(selector, p) for p in offered]
 
         for choice in self._run(component_factory, scenario):
             PolicyChoice(choice.policy, choice.confidence)  # re-validates confidence
 
     def test_single_policy_is_chosen(
-        self,
-        component_factory: ComponentFactory,
-        symbol: str,
-        venue: str | None,
-        market_view: MarketView,
-        policies: Sequence[str],
+        self, component_factory: ComponentFactory, kit_question: _Question
     ) -> None:
+        policies = kit_question.policies
+
         def scenario(selector: PolicySelector[Any]) -> list[str]:
-            return [_choice(selector, symbol, venue, market_view, (p,)).policy for p in policies]
+            return [kit_question.choice(selector, (p,)).policy for p in policies]
 
         chosen = self._run(component_factory, scenario)
         assert chosen == list(policies), (
@@ -159,53 +158,38 @@ class PolicySelectorConformance(ContractConformance):
         )
 
     def test_rewards_accepted_and_choices_stay_valid(
-        self,
-        component_factory: ComponentFactory,
-        symbol: str,
-        venue: str | None,
-        market_view: MarketView,
-        policies: Sequence[str],
+        self, component_factory: ComponentFactory, kit_question: _Question
     ) -> None:
         def scenario(selector: PolicySelector[Any]) -> PolicyChoice:
-            _choice(selector, symbol, venue, market_view, policies)
-            _feed_rewards(selector, symbol, venue, market_view, policies)
-            return _choice(selector, symbol, venue, market_view, policies)
+            kit_question.choice(selector)
+            kit_question.feed_rewards(selector)
+            return kit_question.choice(selector)
 
         self._run(component_factory, scenario)
 
     def test_market_view_not_mutated(
-        self,
-        component_factory: ComponentFactory,
-        symbol: str,
-        venue: str | None,
-        market_view: MarketView,
-        policies: Sequence[str],
+        self, component_factory: ComponentFactory, kit_question: _Question
     ) -> None:
-        before = market_fingerprint(market_view, [symbol])
+        market, symbols = kit_question.market, [kit_question.symbol]
+        before = market_fingerprint(market, symbols)
 
         def scenario(selector: PolicySelector[Any]) -> None:
-            _choice(selector, symbol, venue, market_view, policies)
-            _feed_rewards(selector, symbol, venue, market_view, policies)
-            _choice(selector, symbol, venue, market_view, policies)
+            kit_question.choice(selector)
+            kit_question.feed_rewards(selector)
+            kit_question.choice(selector)
 
         self._run(component_factory, scenario)
-        after = market_fingerprint(market_view, [symbol])
-        changed = sorted(key for key in before if before[key] != after[key])
+        changed = changed_keys(before, market_fingerprint(market, symbols))
         assert not changed, f"the selector changed the market view it was lent: {changed}"
 
     @pytest.mark.requires_capability("deterministic")
     def test_fresh_instances_agree(
-        self,
-        component_factory: ComponentFactory,
-        symbol: str,
-        venue: str | None,
-        market_view: MarketView,
-        policies: Sequence[str],
+        self, component_factory: ComponentFactory, kit_question: _Question
     ) -> None:
         def scenario(selector: PolicySelector[Any]) -> tuple[PolicyChoice, PolicyChoice]:
-            first = _choice(selector, symbol, venue, market_view, policies)
-            _feed_rewards(selector, symbol, venue, market_view, policies)
-            return first, _choice(selector, symbol, venue, market_view, policies)
+            first = kit_question.choice(selector)
+            kit_question.feed_rewards(selector)
+            return first, kit_question.choice(selector)
 
         one = self._run(component_factory, scenario)
         two = self._run(component_factory, scenario)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar, NoReturn, TypeVar
 
@@ -24,10 +24,12 @@ from crypto_bot_sdk._contracts import (
     Component,
     PluginConfig,
     PluginKind,
+    RiskContext,
     promised_methods,
 )
 from crypto_bot_sdk._manifest import Manifest, parse_api_version
 from crypto_bot_sdk._market_view import MarketView
+from crypto_bot_sdk._oversight import OversightContext
 from crypto_bot_sdk._version import API_VERSION
 
 T = TypeVar("T")
@@ -107,6 +109,49 @@ def market_fingerprint(view: MarketView, symbols: Iterable[str]) -> dict[str, An
             for v in venues
         },
     }
+
+
+def changed_keys(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The keys of ``before`` whose value ``after`` no longer has, sorted: what a component
+    changed of the fingerprint or :func:`lent_state` of something it was lent."""
+    return sorted(key for key in before if before[key] != after.get(key))
+
+
+def lent_state(context: RiskContext | OversightContext, symbols: Iterable[str]) -> dict[str, Any]:
+    """A risk or oversight context as plain data to compare before and after it was lent.
+
+    Its fields as ``context.<field>`` and its market's :func:`market_fingerprint` as
+    ``market.<part>``, in one flat mapping, so :func:`changed_keys` names what changed
+    the same way for a rule's context and an oversight component's.
+    """
+    fields = context.model_dump(exclude={"market"})
+    market = market_fingerprint(context.market, symbols)
+    return {
+        **{f"context.{key}": value for key, value in fields.items()},
+        **{f"market.{key}": value for key, value in market.items()},
+    }
+
+
+def missing_market_view(owner: str) -> NoReturn:
+    """Stop a check whose class needs the ``market_view`` fixture (agents, selectors)."""
+    missing_fixture(
+        owner,
+        "market_view",
+        "e.g. crypto_bot_sdk.testing.market_view_from(bar_series('BTC/USDT', count=300))",
+    )
+
+
+def first_symbol(owner: str, view: MarketView) -> str:
+    """The default ``symbol`` fixture of a check class reading a ``market_view``: the view's
+    first instrument, or a failure naming the fixture to override when it lists none."""
+    instruments = view.instruments()
+    if not instruments:
+        missing_fixture(
+            owner,
+            "symbol",
+            "the market view lists no instruments to take one from; return e.g. 'BTC/USDT'",
+        )
+    return instruments[0].symbol
 
 
 def is_finite_number(value: object) -> bool:
