@@ -12,12 +12,12 @@ from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 import pytest
+from bare_exchange import BareExchange
 
 from crypto_bot_sdk import (
     CAPABILITY_METHODS,
     CONTRACTS,
     Agent,
-    Balance,
     BarBlock,
     ExchangeAdapter,
     Fill,
@@ -151,41 +151,10 @@ def test_an_override_replaces_the_default() -> None:
 # --- simulated venues ---------------------------------------------------------------
 
 
-class Venue(ExchangeAdapter[PluginConfig]):
-    name = "venue"
-
-    @property
-    def venue(self) -> str:
-        return "real"
-
-    async def load_instruments(self) -> Sequence[Instrument]:
-        return ()
-
-    async def submit_order(self, request: OrderRequest) -> Order:
-        raise NotImplementedError
-
-    async def cancel_order(self, client_order_id: str, symbol: str) -> Order:
-        raise NotImplementedError
-
-    async def fetch_order(self, client_order_id: str, symbol: str) -> Order:
-        raise NotImplementedError
-
-    async def fetch_open_orders(self, symbol: str | None = None) -> Sequence[Order]:
-        return ()
-
-    async def fetch_fills(
-        self, symbol: str | None = None, since: datetime | None = None
-    ) -> Sequence[Fill]:
-        return ()
-
-    async def fetch_balances(self) -> Sequence[Balance]:
-        return ()
-
-
 def test_simulated_venue_methods_default_to_not_supported() -> None:
-    venue = Venue.from_config()
+    venue = BareExchange.from_config()
     request = OrderRequest(
-        client_order_id="c1", venue="real", symbol="BTC/USDT", side="buy", quantity=Decimal(1)
+        client_order_id="c1", venue="bare", symbol="BTC/USDT", side="buy", quantity=Decimal(1)
     )
     calls = [
         (lambda: venue.submit_order_sync(request), "has no synchronous submit"),
@@ -198,7 +167,7 @@ def test_simulated_venue_methods_default_to_not_supported() -> None:
         (venue.forget_closed_orders, "keeps every order it was sent"),
     ]
     for call, message in calls:
-        with pytest.raises(NotSupportedError, match=f"exchange 'real' {message}"):
+        with pytest.raises(NotSupportedError, match=f"exchange 'bare' {message}"):
             call()
     assert asyncio.run(venue.on_market_event(bar_series(count=1)[0])) == ()
 
@@ -238,7 +207,7 @@ class SettlesFunding(Protocol):
     "protocol", [SyncOrderEntry, FillsByOrder, AdoptsSymbols, Snapshotting, SettlesFunding]
 )
 def test_a_plain_adapter_matches_none_of_the_engines_private_protocols(protocol: type) -> None:
-    assert not isinstance(Venue.from_config(), protocol)
+    assert not isinstance(BareExchange.from_config(), protocol)
 
 
 def test_the_capability_methods_mirror_the_engine_protocols() -> None:

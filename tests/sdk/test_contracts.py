@@ -8,24 +8,20 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from bare_exchange import BareExchange
 from pydantic import Field
 
 from crypto_bot_sdk import (
     CAPABILITY_METHODS,
     CONTRACTS,
     Agent,
-    Balance,
     ConfigError,
     DataSource,
-    ExchangeAdapter,
-    Fill,
     InMemoryMarketView,
     Instrument,
     MarketEvent,
     MarketView,
     NotSupportedError,
-    Order,
-    OrderRequest,
     PluginConfig,
     PluginKind,
     Signal,
@@ -73,39 +69,6 @@ def test_from_config_refuses_unknown_keys() -> None:
     with pytest.raises(ConfigError, match="windw: Extra inputs are not permitted") as caught:
         SpreadAgent.from_config({"windw": 5})
     assert caught.value.key == "config.windw"
-
-
-class BareExchange(ExchangeAdapter[PluginConfig]):
-    """Only the required methods: every optional one must say it is not offered."""
-
-    name = "bare"
-
-    @property
-    def venue(self) -> str:
-        return "bare"
-
-    async def load_instruments(self) -> Sequence[Instrument]:
-        return ()
-
-    async def submit_order(self, request: OrderRequest) -> Order:
-        raise NotImplementedError
-
-    async def cancel_order(self, client_order_id: str, symbol: str) -> Order:
-        raise NotImplementedError
-
-    async def fetch_order(self, client_order_id: str, symbol: str) -> Order:
-        raise NotImplementedError
-
-    async def fetch_open_orders(self, symbol: str | None = None) -> Sequence[Order]:
-        return ()
-
-    async def fetch_fills(
-        self, symbol: str | None = None, since: datetime | None = None
-    ) -> Sequence[Fill]:
-        return ()
-
-    async def fetch_balances(self) -> Sequence[Balance]:
-        return ()
 
 
 def test_optional_exchange_methods_raise_not_supported() -> None:

@@ -6,20 +6,17 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from bare_exchange import BareExchange
+
 from crypto_bot_sdk import (
     Agent,
     Alert,
-    Balance,
     DataSource,
-    ExchangeAdapter,
-    Fill,
     Instrument,
     MarketEvent,
     MarketView,
     Notifier,
-    Order,
     OrderIntent,
-    OrderRequest,
     Oversight,
     OversightContext,
     OversightOutcome,
@@ -138,38 +135,7 @@ class ListNotifier(Notifier[PluginConfig]):
         self.sent.append(alert)
 
 
-class MinimalExchange(ExchangeAdapter[PluginConfig]):
-    name = "minimal"
-
-    @property
-    def venue(self) -> str:
-        return "minimal"
-
-    async def load_instruments(self) -> Sequence[Instrument]:
-        return ()
-
-    async def submit_order(self, request: OrderRequest) -> Order:
-        raise NotImplementedError("not called in these tests")
-
-    async def cancel_order(self, client_order_id: str, symbol: str) -> Order:
-        raise NotImplementedError("not called in these tests")
-
-    async def fetch_order(self, client_order_id: str, symbol: str) -> Order:
-        raise NotImplementedError("not called in these tests")
-
-    async def fetch_open_orders(self, symbol: str | None = None) -> Sequence[Order]:
-        return ()
-
-    async def fetch_fills(
-        self, symbol: str | None = None, since: datetime | None = None
-    ) -> Sequence[Fill]:
-        return ()
-
-    async def fetch_balances(self) -> Sequence[Balance]:
-        return ()
-
-
-class SnapshotOnlyExchange(MinimalExchange):
+class SnapshotOnlyExchange(BareExchange):
     """Saves its state but cannot load it back: half of ``state_snapshot``."""
 
     name = "snapshot_only"

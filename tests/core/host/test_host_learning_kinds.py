@@ -4,11 +4,11 @@ loading what was built for API 1.0."""
 from __future__ import annotations
 
 import pytest
+from bare_exchange import BareExchange
 from host_components import (
     ApproveAll,
     FirstPolicy,
     ListNotifier,
-    MinimalExchange,
     Provides,
     QuietAgent,
     QuietOversight,
@@ -103,7 +103,7 @@ def test_every_method_a_capability_promises_must_be_overridden(host: Host) -> No
     assert "override snapshot_state()" not in message
 
     with pytest.raises(PluginContractError) as bare:
-        host.register_plugin(Provides(MinimalExchange), {**declared, "name": "bare-venue"})
+        host.register_plugin(Provides(BareExchange), {**declared, "name": "bare-venue"})
     assert "does not override snapshot_state() and restore_state()" in str(bare.value)
 
     whole = host.register_plugin(Provides(SnapshottingExchange), {**declared, "name": "venue"})

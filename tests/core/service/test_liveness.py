@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from fence_parts import Hanging, Momentum, build_engine, market, sqlite_ledger
 
@@ -56,6 +57,19 @@ def _engine(agents: dict[str, Agent[Any]], fences: dict[str, Fence] | None = Non
     return build_engine(agents, sources=[market(bars=60)], fences=fences, run_id="live-1")
 
 
+def _service(engine: Engine, host: Host, tmp_path: Path) -> tuple[InProcessEngineControl, FastAPI]:
+    """The service attached to ``engine`` in this process, with a 5 s loop budget and a
+    SQLite ledger of its own in ``tmp_path``."""
+    control = InProcessEngineControl(engine, loop_budget_s=5.0)
+    app = create_app(
+        ServiceSettings(jwt_secret=SECRET),
+        host=host,
+        ledger=sqlite_ledger(tmp_path),
+        control=control,
+    )
+    return control, app
+
+
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     """The control's monotonic clock, ``offset`` seconds ahead of the real one: the test
@@ -73,13 +87,7 @@ def test_liveness_stays_green_while_a_hanging_agent_is_cut_off_every_tick(
         {"momentum": Momentum(PluginConfig()), "slow": Hanging(PluginConfig())},
         {"slow": Fence("slow-plugin").with_budget(0.01)},
     )
-    control = InProcessEngineControl(engine, loop_budget_s=5.0)
-    app = create_app(
-        ServiceSettings(jwt_secret=SECRET),
-        host=host,
-        ledger=sqlite_ledger(tmp_path),
-        control=control,
-    )
+    control, app = _service(engine, host, tmp_path)
     answers: list[tuple[int, Any]] = []
     with TestClient(app) as client:
 
@@ -114,13 +122,7 @@ def test_liveness_goes_red_when_the_loop_stops_advancing_past_its_budget(
 ) -> None:
     blocking = Blocking()
     engine = _engine({"blocking": blocking})
-    control = InProcessEngineControl(engine, loop_budget_s=5.0)
-    app = create_app(
-        ServiceSettings(jwt_secret=SECRET),
-        host=host,
-        ledger=sqlite_ledger(tmp_path),
-        control=control,
-    )
+    control, app = _service(engine, host, tmp_path)
     failures: list[BaseException] = []
 
     def engine_thread() -> None:
