@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.util
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
 
 import pytest
+from builtin_plugins import builtin_components, core_imports_outside
 
 from crypto_bot_core import __version__ as core_version
 from crypto_bot_sdk import (
     ENTRY_POINT_GROUP,
-    Component,
     Manifest,
     PluginConfig,
     compatibility_problems,
@@ -29,12 +27,6 @@ PLUGINS = {
     "standard-reporters": "standard_reporters",
 }
 API_VERSIONS = {"technical-agents": "1.1.0"}  # declares ``precompute``, an API 1.1 capability
-
-
-def _components(module: str) -> list[type[Component[Any]]]:
-    plugin = importlib.import_module(f"crypto_bot_core.builtins.{module}.plugin")
-    components: list[type[Component[Any]]] = plugin.cryptobot_components()
-    return components
 
 
 def _settings(model: type[PluginConfig]) -> set[str]:
@@ -69,14 +61,14 @@ def test_manifest_sits_where_the_host_looks_and_fits_this_core(name: str) -> Non
     )
     assert manifest.compatible_core_version == ">=0.1,<0.2"
     assert compatibility_problems(manifest, core_version=core_version) == []
-    kinds = {component.kind for component in _components(PLUGINS[name])}
+    kinds = {component.kind for component in builtin_components(PLUGINS[name])}
     assert set(manifest.kinds) == kinds
 
 
 @pytest.mark.parametrize("name", sorted(PLUGINS))
 def test_docs_describe_every_setting(name: str) -> None:
     doc = (REPO / "docs" / "builtins" / f"{PLUGINS[name]}.md").read_text()
-    for component in _components(PLUGINS[name]):
+    for component in builtin_components(PLUGINS[name]):
         assert f"`{component.name}`" in doc or f":{component.name}`" in doc
         missing = sorted(s for s in _settings(component.config_model) if f"`{s}`" not in doc)
         assert not missing, f"docs/builtins/{PLUGINS[name]}.md does not describe {missing}"
@@ -89,23 +81,7 @@ def test_plugin_imports_only_the_sdk_and_itself(name: str) -> None:
     The layers (DESIGN.md) let a built-in use two core packages below the engine: the
     helpers of ``support`` (trusted model construction) and the ``risk`` analytics.
     """
-    own = f"crypto_bot_core.builtins.{PLUGINS[name]}"
-    below = ("crypto_bot_core.support", "crypto_bot_core.risk")
-    package = REPO / "crypto_bot_core" / "builtins" / PLUGINS[name]
-    strays = []
-    for path in sorted(package.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                modules = [node.module]
-            elif isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            else:
-                continue
-            strays += [
-                f"{path.name}: {m}"
-                for m in modules
-                if m.split(".")[0] == "crypto_bot_core"
-                and not m.startswith(own)
-                and not m.startswith(below)
-            ]
+    strays = core_imports_outside(
+        PLUGINS[name], ("crypto_bot_core.support", "crypto_bot_core.risk")
+    )
     assert not strays, f"{name} imports core modules outside itself: {strays}"

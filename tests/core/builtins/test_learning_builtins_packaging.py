@@ -3,19 +3,16 @@ import only what a plugin may, and their docs name every setting."""
 
 from __future__ import annotations
 
-import ast
-import importlib
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
 
 import pytest
+from builtin_plugins import builtin_components, core_imports_outside
 
 from crypto_bot_core import __version__ as core_version
 from crypto_bot_core.host import Host
 from crypto_bot_sdk import (
     ENTRY_POINT_GROUP,
-    Component,
     Manifest,
     PluginConfig,
     PluginKind,
@@ -29,12 +26,6 @@ PLUGINS = {
 }
 
 
-def _components(module: str) -> list[type[Component[Any]]]:
-    plugin = importlib.import_module(f"crypto_bot_core.builtins.{module}.plugin")
-    components: list[type[Component[Any]]] = plugin.cryptobot_components()
-    return components
-
-
 @pytest.mark.parametrize("name", sorted(PLUGINS))
 def test_entry_point_and_manifest_fit_this_core_and_the_1_1_kinds(name: str) -> None:
     module, kinds = PLUGINS[name]
@@ -46,7 +37,7 @@ def test_entry_point_and_manifest_fit_this_core_and_the_1_1_kinds(name: str) -> 
     assert manifest.name == name
     assert (manifest.api_version, manifest.license) == ("1.1.0", "Apache-2.0")
     assert compatibility_problems(manifest, core_version=core_version) == []
-    assert set(manifest.kinds) == kinds == {c.kind for c in _components(module)}
+    assert set(manifest.kinds) == kinds == {c.kind for c in builtin_components(module)}
 
 
 def test_the_host_loads_both_and_resolves_their_addresses() -> None:
@@ -65,7 +56,7 @@ def _settings(model: type[PluginConfig]) -> set[str]:
 def test_docs_describe_every_setting(name: str) -> None:
     module, _ = PLUGINS[name]
     doc = (REPO / "docs" / "builtins" / f"{module}.md").read_text()
-    for component in _components(module):
+    for component in builtin_components(module):
         assert f"`{component.name}`" in doc or f":{component.name}`" in doc
         missing = sorted(s for s in _settings(component.config_model) if f"`{s}`" not in doc)
         assert not missing, f"docs/builtins/{module}.md does not describe {missing}"
@@ -74,20 +65,5 @@ def test_docs_describe_every_setting(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(PLUGINS))
 def test_plugin_imports_only_the_sdk_support_risk_and_itself(name: str) -> None:
     module, _ = PLUGINS[name]
-    own = f"crypto_bot_core.builtins.{module}"
-    allowed = (own, "crypto_bot_core.support", "crypto_bot_core.risk")
-    strays = []
-    for path in sorted((REPO / "crypto_bot_core" / "builtins" / module).glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                modules = [node.module]
-            elif isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            else:
-                continue
-            strays += [
-                f"{path.name}: {m}"
-                for m in modules
-                if m.split(".")[0] == "crypto_bot_core" and not m.startswith(allowed)
-            ]
+    strays = core_imports_outside(module, ("crypto_bot_core.support", "crypto_bot_core.risk"))
     assert not strays, f"{name} imports core modules outside itself: {strays}"

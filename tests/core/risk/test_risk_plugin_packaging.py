@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+
+from builtin_plugins import builtin_components, core_imports_outside
 
 from crypto_bot_core import __version__ as core_version
-from crypto_bot_core.builtins.risk_engine import plugin
 from crypto_bot_core.host import Host
 from crypto_bot_sdk import (
     ENTRY_POINT_GROUP,
-    Component,
     Manifest,
     PluginConfig,
     PluginKind,
@@ -21,13 +19,7 @@ from crypto_bot_sdk import (
 )
 
 REPO = Path(__file__).resolve().parents[3]
-PACKAGE = REPO / "crypto_bot_core" / "builtins" / "risk_engine"
 NAMES = {"portfolio_var", "stress_limit", "liquidity_guard", "dynamic_margin", "arbitrage_guard"}
-
-
-def components() -> list[type[Component[Any]]]:
-    found: list[type[Component[Any]]] = plugin.cryptobot_components()
-    return found
 
 
 def test_entry_point_and_manifest_fit_this_core() -> None:
@@ -41,8 +33,8 @@ def test_entry_point_and_manifest_fit_this_core() -> None:
     )
     assert manifest.name == "risk-engine"
     assert compatibility_problems(manifest, core_version=core_version) == []
-    assert {c.kind for c in components()} == {PluginKind.RISKRULE}
-    assert {c.name for c in components()} == NAMES
+    assert {c.kind for c in builtin_components("risk_engine")} == {PluginKind.RISKRULE}
+    assert {c.name for c in builtin_components("risk_engine")} == NAMES
 
 
 def test_the_host_loads_it_and_resolves_every_rule() -> None:
@@ -53,7 +45,7 @@ def test_the_host_loads_it_and_resolves_every_rule() -> None:
 
 def test_docs_describe_every_rule_and_setting() -> None:
     doc = (REPO / "docs" / "builtins" / "risk_engine.md").read_text(encoding="utf-8")
-    for component in components():
+    for component in builtin_components("risk_engine"):
         assert f"`risk-engine:{component.name}`" in doc
         model: type[PluginConfig] = component.config_model
         missing = sorted(f for f in model.model_fields if f"`{f}`" not in doc)
@@ -62,19 +54,5 @@ def test_docs_describe_every_rule_and_setting() -> None:
 
 def test_plugin_reaches_only_the_sdk_itself_and_the_risk_analytics() -> None:
     """DESIGN rule 1 as far as it can go: no engine, host, config or other plugin."""
-    allowed = ("crypto_bot_core.builtins.risk_engine", "crypto_bot_core.risk")
-    strays = []
-    for path in sorted(PACKAGE.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                modules = [node.module]
-            elif isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            else:
-                continue
-            strays += [
-                f"{path.name}: {m}"
-                for m in modules
-                if m.split(".")[0] == "crypto_bot_core" and not m.startswith(allowed)
-            ]
+    strays = core_imports_outside("risk_engine", ("crypto_bot_core.risk",))
     assert not strays, strays
