@@ -90,7 +90,9 @@ class MemoryExchange(ExchangeAdapter[MemoryExchangeConfig]):
         if request.reduce_only:
             raise InvalidOrderError("reduce-only order on a flat spot account", venue=VENUE)
 
-    async def submit_order(self, request: OrderRequest) -> Order:
+    def _place(self, request: OrderRequest) -> Order:
+        """Submit without awaiting anything: the one order path of ``submit_order`` and, in
+        :class:`SimulatedMemoryExchange`, of ``submit_order_sync``."""
         existing = self._existing(request)
         if existing is not None:
             return existing
@@ -102,6 +104,9 @@ class MemoryExchange(ExchangeAdapter[MemoryExchangeConfig]):
         )
         self._orders.append(order)
         return order
+
+    async def submit_order(self, request: OrderRequest) -> Order:
+        return self._place(request)
 
     def _lookup(self, client_order_id: str) -> Order | None:
         found = [o for o in self._orders if o.client_order_id == client_order_id]
@@ -322,20 +327,7 @@ class SimulatedMemoryExchange(MemoryExchange):
     name = "simulated-memory"
 
     def submit_order_sync(self, request: OrderRequest) -> Order:
-        existing = self._existing(request)
-        if existing is not None:
-            return existing
-        self._validate(request)
-        order = Order(request=request, created_at=self._now, updated_at=self._now)
-        order = order.transition(OrderStatus.SUBMITTED, ts=self._now)
-        order = order.transition(
-            OrderStatus.ACKNOWLEDGED, ts=self._now, exchange_order_id=f"m{next(self._ids)}"
-        )
-        self._orders.append(order)
-        return order
-
-    async def submit_order(self, request: OrderRequest) -> Order:
-        return self.submit_order_sync(request)
+        return self._place(request)
 
     def fills_of_order(self, client_order_id: str) -> Sequence[Fill]:
         return [f for f in self._fills if f.client_order_id == client_order_id]
