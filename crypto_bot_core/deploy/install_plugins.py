@@ -34,10 +34,10 @@ from packaging.utils import NormalizedName
 from crypto_bot_core.deploy.bundles import (
     PluginInstallError,
     PluginLock,
-    StagedPlugin,
     check_bundles,
     load_lock,
 )
+from crypto_bot_core.deploy.staged import StagedPlugin
 from crypto_bot_core.deploy.resolution import host_distributions
 from crypto_bot_core.deploy.wheels import WheelInfo
 
