@@ -37,8 +37,8 @@ from crypto_bot_core.deploy.bundles import (
     check_bundles,
     load_lock,
 )
-from crypto_bot_core.deploy.staged import StagedPlugin
 from crypto_bot_core.deploy.resolution import host_distributions
+from crypto_bot_core.deploy.staged import StagedPlugin
 from crypto_bot_core.deploy.wheels import WheelInfo
 
 REPORT_FILENAME = ".cryptobot-plugins.json"
