@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from crypto_bot_core.engine.policy import PolicySpec, combine
+from crypto_bot_core.engine.risk import verdict_json
 from crypto_bot_core.engine.router import NoRouteError
 from crypto_bot_core.engine.selection import choose_policy, selection_of, start_selector
 from crypto_bot_core.engine.sizing import SizingMode, full_position, intent_for
@@ -368,7 +369,7 @@ async def decide_on(
     journal.verdicts.extend(result.verdicts)
     for verdict in result.verdicts:
         engine.metrics.verdict(verdict.rule, verdict.action.value)
-    verdicts = [v.model_dump(mode="json") for v in result.verdicts]
+    verdicts = [verdict_json(v) for v in result.verdicts]
     if result.trip_kill_switch:
         await engine.kill(f"risk rule tripped the kill switch at {ts.isoformat()}")
         return
@@ -418,7 +419,8 @@ async def decide_on(
     if selection is not None:
         decision["selection"] = selection  # which selector chose the policy, how sure it was
     engine.stats.orders += 1
-    engine.arrival[result.intent.intent_id] = price
+    if engine.telemetry:
+        engine.arrival[result.intent.intent_id] = price  # slippage is measured from it
     order = await engine.orders.submit(
         result.intent,
         venue=route.venue,
