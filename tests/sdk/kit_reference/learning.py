@@ -81,14 +81,20 @@ class StickySelector(GreedySelector):
 
 
 class CoinFlipSelector(GreedySelector):
-    """Explores with an unseeded coin: fine for a bandit, wrong for one declared deterministic."""
+    """Explores with an unseeded coin: fine for a bandit, wrong for one declared deterministic.
+
+    Its confidence is drawn too: with three policies, two fresh instances would pick the
+    same two policies once in nine runs and the kit could not tell; a drawn confidence
+    makes that agreement (and so a flaky kit test) practically impossible.
+    """
 
     name = "coin-flip"
 
     def select(
         self, symbol: str, venue: str | None, market: MarketView, policies: Sequence[str]
     ) -> PolicyChoice:
-        return PolicyChoice(random.SystemRandom().choice(list(policies)))
+        coin = random.SystemRandom()
+        return PolicyChoice(coin.choice(list(policies)), confidence=coin.random())
 
 
 # --- oversight ----------------------------------------------------------------------
