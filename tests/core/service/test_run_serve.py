@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -103,11 +104,15 @@ def test_run_serves_probes_metrics_and_takes_the_kill_switch(tmp_path: Path) -> 
                 assert name in metrics, name
             assert client.post("/shutdown", json={"reason": "drill"}).status_code == 401
             killed = client.post("/shutdown", headers=headers, json={"reason": "drill"})
-            assert killed.status_code == 200, killed.text
+            # 200 when the flattening orders filled at once, 202 while one still works (a
+            # venue that fills market orders on its next event): then GET /engine until flat.
+            assert killed.status_code in (200, 202), killed.text
             body = killed.json()
             assert body["problems"] == []
             assert body["status"]["killed"] is True
-            assert body["status"]["flat"] is True
+            assert body["status"]["flat"] is (killed.status_code == 200)
+            # A settled run stops by itself (its service with it): the ledger below shows
+            # whether it ended flat.
         out, err = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
@@ -125,3 +130,14 @@ def test_run_serves_probes_metrics_and_takes_the_kill_switch(tmp_path: Path) -> 
     assert len(kills) == 1
     assert kills[0]["reason"].startswith("drill (requested by ops")
     assert "kill switch" in out or records[-1].payload["reason"] == "settled after the kill switch"
+    # Flat at the end: every order the ledger opened reached a terminal status, and the
+    # fills net every position to zero.
+    net: dict[tuple[str, str], Decimal] = {}
+    for record in records:
+        if record.type is RecordType.FILL:
+            fill = record.payload
+            sign = 1 if fill["side"] == "buy" else -1
+            key = (fill["venue"], fill["symbol"])
+            net[key] = net.get(key, Decimal(0)) + sign * Decimal(fill["quantity"])
+    assert net
+    assert all(quantity == 0 for quantity in net.values()), net
