@@ -21,6 +21,7 @@ from crypto_bot_sdk import (
     Bar,
     Fill,
     IllegalTransitionError,
+    Liquidity,
     Order,
     OrderError,
     OrderIntent,
@@ -172,3 +173,41 @@ def test_batching_log_commits_in_order_and_on_close(tmp_path: Path) -> None:
         assert reopened.verify(require_signatures=False).ok
     finally:
         reopened.close()
+
+
+def test_frozen_models_share_one_fields_set_and_copies_never_change_it() -> None:
+    """Fills built without validation share their fields set (a backtest keeps every fill);
+    pydantic's copies and ours must copy it before changing it, or every fill would
+    change with them."""
+    from crypto_bot_core.support.trusted import maker
+
+    values: dict[str, Any] = {
+        "fill_id": "f-1",
+        "client_order_id": "c-1",
+        "exchange_order_id": None,
+        "venue": "paper",
+        "symbol": "BTC/USDT",
+        "side": Side.BUY,
+        "quantity": Decimal("1"),
+        "price": Decimal("100"),
+        "fee": Decimal("0.04"),
+        "fee_currency": "USDT",
+        "liquidity": Liquidity.TAKER,
+        "ts": datetime(2024, 1, 1, tzinfo=UTC),
+    }
+    names = shortcut_fields(Fill)
+    assert names is not None
+    values = {k: v for k, v in values.items() if k in names}
+    for missing in names - values.keys():
+        values[missing] = Fill.model_fields[missing].default
+    first = build(Fill, **values)
+    second = maker(Fill)(dict(values))
+    assert first.model_fields_set is second.model_fields_set
+    assert first == Fill.model_validate(first.model_dump())
+    before = set(first.model_fields_set)
+    copied = first.model_copy(update={"price": Decimal("101")})
+    ours = replace(first, price=Decimal("102"))
+    assert (copied.price, ours.price, first.price) == (Decimal(101), Decimal(102), Decimal(100))
+    assert first.model_fields_set == before
+    assert copied.model_fields_set is not first.model_fields_set
+    assert ours.model_fields_set is not first.model_fields_set
