@@ -128,16 +128,49 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
     return signals
 
 
-async def decide(engine: Engine, symbol: str, ts: datetime) -> None:
+def settle_quietly(engine: Engine, symbol: str, ts: datetime) -> str | None:
+    """The cheap part of a decision, run on every bar without a coroutine: None when it is
+    settled here (no opinion, or no order due), else the policy :func:`decide` must run.
+
+    The policy comes from the configured selector's fenced choice, else the registry's
+    mapping (``selection.py``); ``""`` means the selector must first be started (awaited
+    in :func:`decide`). When every agent of the policy precomputed its scores, the blend
+    is computed from the floats alone and, when sizing says no order is due (the position
+    already matches the target's side), nothing else is built: no signal, no intent, no
+    record. That is most bars of a backtest.
+    """
+    policy = choose_policy(engine, symbol, ts)
+    if not policy:
+        return policy
+    return settle_quietly_with(engine, symbol, policy)
+
+
+async def decide(engine: Engine, symbol: str, ts: datetime, policy: str | None = None) -> None:
     """Decide on ``symbol`` at ``ts``: its policy, its agents' view, and an order if one is due.
 
-    When every agent of the policy precomputed its scores, the blend is computed from the
-    floats alone and, when sizing says no order is due (the position already matches the
-    target's side), nothing else is built: no signal, no intent, no record. That is most
-    bars of a backtest. Otherwise the full signals are made and the pipeline runs.
+    ``policy`` is what :func:`settle_quietly` answered for this tick (the kernel runs that
+    first, synchronously); without it the quiet part runs here.
     """
-    # The configured selector's fenced choice, else the registry's mapping (policy.py).
-    policy = choose_policy(engine, symbol, ts) or await start_selector(engine, symbol, ts)
+    if policy is None:
+        policy = settle_quietly(engine, symbol, ts)
+        if policy is None:
+            return
+    if not policy:
+        policy = await start_selector(engine, symbol, ts)
+        if settle_quietly_with(engine, symbol, policy) is None:
+            return
+    gate = engine.precomputed.plans.get((symbol, policy)) if engine.precomputed.active else None
+    if isinstance(gate, _Gate):
+        scored = _precomputed_scores(engine, gate.spec, symbol)
+        assert scored is not None  # the gate exists only while every member has a track
+        signals = _signals_from_scores(engine, symbol, ts, scored)
+    else:
+        signals = await _signals(engine, policy, symbol)
+    await decide_on(engine, symbol, ts, policy, signals)
+
+
+def settle_quietly_with(engine: Engine, symbol: str, policy: str) -> str | None:
+    """:func:`settle_quietly` for a policy already chosen (the selector's first tick)."""
     precomputed = engine.precomputed
     if precomputed.active:
         gate = precomputed.plans.get((symbol, policy))
@@ -146,17 +179,11 @@ async def decide(engine: Engine, symbol: str, ts: datetime) -> None:
         if isinstance(gate, _Gate):
             verdict = gate.quiet(engine)
             if verdict is _NO_OPINION:
-                return
+                return None
             if verdict is _QUIET:
                 engine.stats.signals += 1
-                return
-            scored = _precomputed_scores(engine, gate.spec, symbol)
-            assert scored is not None  # the gate exists only while every member has a track
-            signals = _signals_from_scores(engine, symbol, ts, scored)
-            await decide_on(engine, symbol, ts, policy, signals)
-            return
-    signals = await _signals(engine, policy, symbol)
-    await decide_on(engine, symbol, ts, policy, signals)
+                return None
+    return policy
 
 
 _NO_OPINION = object()

@@ -35,7 +35,7 @@ from crypto_bot_core.engine import chaos
 from crypto_bot_core.engine.batching import BatchingLog, BatchLedger, can_batch
 from crypto_bot_core.engine.clock import Clock, SimulatedClock
 from crypto_bot_core.engine.curve import EquityCurve
-from crypto_bot_core.engine.decisions import decide
+from crypto_bot_core.engine.decisions import decide, settle_quietly
 from crypto_bot_core.engine.desk import StepJournal
 from crypto_bot_core.engine.durability import VenueStateStore
 from crypto_bot_core.engine.fills import FillSync, is_simulated, overrides
@@ -452,7 +452,9 @@ class Engine:
             for symbol in updated:
                 if self.killed:
                     break  # the kill switch (before or during this tick): no new orders
-                await decide(self, symbol, ts)
+                policy = settle_quietly(self, symbol, ts)
+                if policy is not None:
+                    await decide(self, symbol, ts, policy)
             if self.oversight is not None:
                 await self.oversight.tick(self, ts)
         equity = self.portfolio.update_peak()
