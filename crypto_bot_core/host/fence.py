@@ -31,10 +31,17 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Mapping,
+)
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from crypto_bot_sdk import CryptoBotError, DataSourceError, PluginError
 
@@ -214,6 +221,42 @@ class _Watchdog:
             self._handle = loop.call_at(due, self._fire, loop)
 
 
+class _Resumed:
+    """An awaitable that carries on a plugin's coroutine already stepped once by hand.
+
+    ``first`` is what its first step yielded to the event loop (the future it waits
+    on); awaiting this hands that on and then relays every later step, result and
+    exception (cancellation included) exactly as a plain ``await`` of the coroutine
+    would have.
+    """
+
+    __slots__ = ("_first", "_step")
+
+    def __init__(self, step: Any, first: Any) -> None:
+        self._step = step
+        self._first = first
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        step = self._step
+        value = self._first
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                step.close()
+                raise
+            except BaseException as exc:  # a cancellation or a thrown error goes on in
+                try:
+                    value = step.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    value = step.send(sent)
+                except StopIteration as done:
+                    return done.value
+
+
 class Fence:
     """Calls into one plugin; every failure becomes a :class:`PluginError` naming it.
 
@@ -362,7 +405,19 @@ class Fence:
         try:
             if limit is None:
                 return await anext(iterator)
-            return await self._within(limit, anext(iterator), where or iterator, "gave no item")
+            # Most items of an in-process source (a file, a simulation) are ready at once:
+            # step the plugin's coroutine by hand first, and arm the budget's timer only
+            # when it has to wait (it then resumes exactly where it stopped).
+            step: Any = anext(iterator)
+            if not hasattr(step, "send"):  # an awaitable that is no coroutine: await it whole
+                return await self._within(limit, step, where or iterator, "gave no item")
+            try:
+                waiting_on = step.send(None)
+            except StopIteration as ready:
+                return cast(T, ready.value)
+            return await self._within(
+                limit, _Resumed(step, waiting_on), where or iterator, "gave no item"
+            )
         except PASSTHROUGH:
             raise
         except Exception as exc:

@@ -250,3 +250,37 @@ def test_a_plugin_that_swallows_the_cancellation_keeps_its_answer() -> None:
         return answer, task.cancelling()
 
     assert asyncio.run(scenario()) == ("late answer", 0)
+
+
+def test_next_item_steps_a_ready_item_without_a_timer_and_times_one_that_waits() -> None:
+    """An item ready at once comes back without arming the budget's timer; one that has
+    to wait resumes where it stopped and is still cut off at its budget."""
+    import asyncio
+
+    from crypto_bot_core.host.fence import Fence, PluginTimeoutError
+
+    gate = asyncio.Event()
+
+    async def stream() -> AsyncIterator[int]:
+        yield 1  # ready at once
+        await asyncio.sleep(0)  # waits one turn, then goes on
+        yield 2
+        await gate.wait()  # never set: the budget must cut it off
+        yield 3
+
+    async def run() -> tuple[list[int], bool, str]:
+        fence = Fence("feed")
+        items = stream()
+        got = [await fence.next_item(items, "stream()", budget=0.05)]
+        armed_before = fence._watchdog is not None
+        got.append(await fence.next_item(items, "stream()", budget=0.05))
+        try:
+            await fence.next_item(items, "stream()", budget=0.05)
+        except PluginTimeoutError as exc:
+            return got, armed_before, str(exc)
+        return got, armed_before, ""
+
+    got, armed_before, message = asyncio.run(run())
+    assert got == [1, 2]
+    assert armed_before is False  # the first, ready item never armed a timer
+    assert "stream() gave no item within its 0.05 s budget" in message
