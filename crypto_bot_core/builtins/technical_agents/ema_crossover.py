@@ -69,7 +69,11 @@ class EmaCrossoverAgent(IncrementalAgent[EmaCrossoverConfig, EmaCrossState]):
         size = len(block.close)
         scores = array("d", bytes(8 * size))
         confidences = array("d", bytes(8 * size))
-        kept = run.kept = _Kept(block.ts_ms, size)
+        kept = run.kept
+        if kept is None or len(kept.close) != size:
+            kept = run.kept = _Kept(block.ts_ms, size)
+        else:
+            kept.ts_ms = block.ts_ms  # same size as the last block: its arrays are reused
         update = state.update
         for i, close in enumerate(block.close):
             update(close)
