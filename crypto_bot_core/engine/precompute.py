@@ -191,14 +191,43 @@ class _Columns:
     def block(self, venue: str, symbol: str) -> BarBlock:
         if self.built is None:
             bars = self.bars
-            self.built = BarBlock(
+            self.built = _trusted_block(
                 venue=venue,
                 symbol=symbol,
                 ts_ms=array("q", [(b.ts - _EPOCH) // _MS for b in bars]),
-                open=array("d", [float(b.open) for b in bars]),
+                open_=array("d", [float(b.open) for b in bars]),
                 high=array("d", [float(b.high) for b in bars]),
                 low=array("d", [float(b.low) for b in bars]),
                 close=array("d", [float(b.close) for b in bars]),
                 volume=array("d", [float(b.volume) for b in bars]),
             )
         return self.built
+
+
+_new_block = object.__new__
+_set = object.__setattr__
+
+
+def _trusted_block(
+    *,
+    venue: str,
+    symbol: str,
+    ts_ms: array[int],
+    open_: array[float],
+    high: array[float],
+    low: array[float],
+    close: array[float],
+    volume: array[float],
+) -> BarBlock:
+    """A ``BarBlock`` of columns the engine built itself (right types, one length), without
+    the checks its constructor makes of a plugin's: a block a tick, in a step-driven run."""
+    block: BarBlock = _new_block(BarBlock)
+    _set(block, "symbol", symbol)
+    _set(block, "venue", venue)
+    _set(block, "ts_ms", ts_ms)
+    _set(block, "open", open_)
+    _set(block, "high", high)
+    _set(block, "low", low)
+    _set(block, "close", close)
+    _set(block, "volume", volume)
+    return block
