@@ -38,7 +38,7 @@ from crypto_bot_core.engine.curve import EquityCurve
 from crypto_bot_core.engine.decisions import decide, settle_quietly
 from crypto_bot_core.engine.desk import StepJournal
 from crypto_bot_core.engine.durability import VenueStateStore
-from crypto_bot_core.engine.fills import FillSync, is_simulated, overrides
+from crypto_bot_core.engine.fills import FillSync, is_simulated
 from crypto_bot_core.engine.funding import FUNDING_METRIC
 from crypto_bot_core.engine.funding import settle as settle_funding
 from crypto_bot_core.engine.observers import Observers
@@ -56,6 +56,7 @@ from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_core.engine.streams import merged
 from crypto_bot_core.engine.summary import RunSummary, TradeRow, VenueResult, summarise
 from crypto_bot_core.engine.ticks import read_ahead, ticks_as_they_arrive
+from crypto_bot_core.engine.venues import adopt_symbols, matcher, open_venues
 from crypto_bot_core.host.fence import Fence
 from crypto_bot_core.observability.metrics import MetricsSink, NullMetrics
 from crypto_bot_sdk import (
@@ -231,7 +232,7 @@ class Engine:
         self._real_venues = bool(self.fill_sync.venues)
         self._telemetry = not isinstance(self.metrics, NullMetrics)
         self._matchers = [
-            (venue, *_matcher(adapter))
+            (venue, *matcher(adapter))
             for venue, adapter in self.exchanges.items()
             if is_simulated(adapter)
         ]
@@ -272,42 +273,17 @@ class Engine:
         self.fill_sync.start()
 
     async def _open_venues(self, resume: LedgerState | None) -> dict[str, FeeSchedule]:
-        """Instruments, starting cash and fees of every venue (restored ones on a resume).
-
-        Simulated venues first adopt the data's symbols (capability ``adopt_symbols``), so
-        orders may precede a symbol's first event. In a backtest (never resumed, no venue
-        state saved) those that can (capability ``forget_closed``) are told to forget
-        closed orders: nothing will ask for one again, and a long run would otherwise keep
-        every order it made.
-        """
-        fees: dict[str, FeeSchedule] = {}
-        symbols = sorted({i.symbol for s in self.data_sources for i in s.instruments()})
+        """Instruments, starting cash and fees of every venue (see :mod:`.venues`)."""
         forget = self.mode == "backtest" and resume is None and self.state_store is None
-        for adapter in self.exchanges.values():
-            if overrides(adapter, "adopt_instruments"):
-                adapter.adopt_instruments(symbols)
-            if forget and overrides(adapter, "forget_closed_orders"):
-                adapter.forget_closed_orders()
+        adopt_symbols(self.exchanges, self.data_sources, forget_closed=forget)
         if resume is not None and self.state_store is not None:
             self.venue_marks = self.state_store.restore_all()
-        for venue, adapter in self.exchanges.items():
-            listed = await adapter.load_instruments()
-            for instrument in listed:
-                self.instruments[(venue, instrument.symbol)] = instrument
-            if resume is None:
-                balances = await adapter.fetch_balances()
-                cash = sum(
-                    (b.total for b in balances if b.asset == self.portfolio.quote_currency),
-                    Decimal(0),
-                )
-            else:
-                cash = resume.initial_cash.get(venue, Decimal(0))
-            self.portfolio.open_account(venue, cash)
-            if listed:
-                # Without a fee schedule the router compares this venue's raw prices.
-                with contextlib.suppress(NotImplementedError):
-                    fees[venue] = await adapter.fetch_fees(listed[0].symbol)
-        return fees
+        return await open_venues(
+            self.exchanges,
+            self.portfolio,
+            self.instruments,
+            initial_cash=None if resume is None else resume.initial_cash,
+        )
 
     async def close(self, reason: str = "completed") -> None:
         if self.killed and reason == "completed":
@@ -608,11 +584,3 @@ class Engine:
             events=self.stats.events,
         )
 
-
-def _matcher(adapter: ExchangeAdapter[Any]) -> tuple[Callable[[MarketEvent], Any], bool]:
-    """How to offer a simulated venue each event: its synchronous matching when its class
-    implements the SDK's ``match_event`` (capability ``sync_matching``), saving a coroutine
-    per event and venue, else the awaited ``on_market_event``."""
-    if overrides(adapter, "match_event"):
-        return adapter.match_event, False
-    return adapter.on_market_event, True
