@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import AwareDatetime
 
+from crypto_bot_core.host.fence import DEFAULT_BUDGETS, Fence
 from crypto_bot_core.service.auth import Scope
 from crypto_bot_core.service.context import ServiceContext
 from crypto_bot_core.service.errors import ServiceError
@@ -24,6 +25,8 @@ from crypto_bot_sdk import (
     CryptoBotError,
     ErasureRefusedError,
     LedgerError,
+    PluginError,
+    ReportArtefact,
     ReportPeriod,
 )
 
@@ -90,12 +93,29 @@ def _render(
     period = ReportPeriod(start=start, end=end)
     since = start - timedelta(days=context.settings.report_lookback_days)
     try:
+        fence = context.host.fence_for(reporter)
+    except KeyError:  # a reporter handed to the app without its plugin: still fenced
+        fence = Fence(name)
+    try:
         records = list(context.ledger.records(since=since, until=end))
-        artefact = reporter.render(records, period, chosen)
+        # Through the plugin's fence with the reporter budget: a crashing reporter is a
+        # named 500, never a traceback; a slow one is recorded as late (a synchronous
+        # render cannot be stopped) and its report still served.
+        artefact: object = fence.call(
+            reporter.render, records, period, chosen, budget=DEFAULT_BUDGETS["reporter"]
+        )
     except LedgerError as exc:
         raise ServiceError(500, "Ledger records unreadable", str(exc)) from exc
+    except PluginError as exc:
+        raise ServiceError(500, "Reporter failed", str(exc)) from exc
     except (ConfigError, CryptoBotError) as exc:
         raise ServiceError(422, "Report not possible", str(exc)) from exc
+    if not isinstance(artefact, ReportArtefact):
+        raise ServiceError(
+            500,
+            "Reporter failed",
+            f"reporter {name!r} returned {type(artefact).__name__}, not a ReportArtefact",
+        )
     return Response(
         artefact.content,
         media_type=artefact.media_type,
