@@ -283,6 +283,8 @@ class Engine:
             self.portfolio,
             self.instruments,
             initial_cash=None if resume is None else resume.initial_cash,
+            fences=self.exchange_fences,
+            budget=self.exchange_budget,
         )
 
     async def close(self, reason: str = "completed") -> None:

@@ -11,14 +11,21 @@ keep every order it made.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from crypto_bot_core.engine.fills import overrides
 from crypto_bot_core.engine.portfolio import Portfolio
-from crypto_bot_sdk import DataSource, ExchangeAdapter, FeeSchedule, Instrument, MarketEvent
+from crypto_bot_core.host.fence import Fence
+from crypto_bot_sdk import (
+    DataSource,
+    ExchangeAdapter,
+    FeeSchedule,
+    Instrument,
+    MarketEvent,
+    PluginError,
+)
 
 
 def adopt_symbols(
@@ -43,19 +50,24 @@ async def open_venues(
     instruments: dict[tuple[str, str], Instrument],
     *,
     initial_cash: Mapping[str, Decimal] | None,
+    fences: Mapping[str, Fence] | None = None,
+    budget: float | None = None,
 ) -> dict[str, FeeSchedule]:
     """Fill ``instruments`` and open ``portfolio``'s accounts; the fee schedule per venue.
 
     ``initial_cash`` is a resumed run's recorded cash per venue (None: ask the venues'
-    balances).
+    balances). Every venue call goes through the venue's fence with the exchange
+    ``budget``: a venue that fails or hangs at start ends the start with a
+    :class:`~crypto_bot_sdk.PluginError` naming its plugin, not a raw traceback.
     """
     fees: dict[str, FeeSchedule] = {}
     for venue, adapter in exchanges.items():
-        listed = await adapter.load_instruments()
+        fence = (fences or {}).get(venue) or Fence(venue)
+        listed = await fence.call_async(adapter.load_instruments, budget=budget)
         for instrument in listed:
             instruments[(venue, instrument.symbol)] = instrument
         if initial_cash is None:
-            balances = await adapter.fetch_balances()
+            balances = await fence.call_async(adapter.fetch_balances, budget=budget)
             cash = sum(
                 (b.total for b in balances if b.asset == portfolio.quote_currency), Decimal(0)
             )
@@ -64,8 +76,15 @@ async def open_venues(
         portfolio.open_account(venue, cash)
         if listed:
             # Without a fee schedule the router compares this venue's raw prices.
-            with contextlib.suppress(NotImplementedError):
-                fees[venue] = await adapter.fetch_fees(listed[0].symbol)
+            try:
+                fees[venue] = await fence.call_async(
+                    adapter.fetch_fees, listed[0].symbol, budget=budget
+                )
+            except NotImplementedError:  # the SDK's NotSupportedError passes the fence as is
+                pass
+            except PluginError as exc:
+                if not isinstance(exc.__cause__, NotImplementedError):
+                    raise  # a plain NotImplementedError is wrapped; it means the same
     return fees
 
 
