@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from crypto_bot_sdk import ExchangeAdapter, ExchangeError, Fill
+from crypto_bot_core.host.fence import Fence
+from crypto_bot_sdk import ExchangeAdapter, ExchangeError, Fill, PluginError
 
 _OVERRIDES: dict[tuple[type, str], bool] = {}
 
@@ -44,9 +45,22 @@ def is_simulated(adapter: ExchangeAdapter[Any]) -> bool:
     return overrides(adapter, "on_market_event")
 
 
+class VenueFills(Protocol):
+    """The fenced venue calls fill syncing makes (the order manager's)."""
+
+    def fence_of(self, venue: str) -> Fence: ...
+
+    async def fetch_fills(
+        self, venue: str, symbol: str | None = None, since: datetime | None = None
+    ) -> Sequence[Fill]: ...
+
+
 @dataclass
 class FillSync:
     adapters: Mapping[str, ExchangeAdapter[Any]]
+    calls: VenueFills | None = None
+    """Where the venue calls go: the order manager's fenced, budgeted calls (a failing
+    or hanging venue is then named and recorded, never a traceback)."""
     poll_interval: float = 1.0
     since: datetime | None = None
     _queue: asyncio.Queue[Fill] = field(default_factory=asyncio.Queue)
@@ -70,10 +84,13 @@ class FillSync:
                 self._tasks.append(asyncio.create_task(self._consume(venue, adapter)))
 
     async def _consume(self, venue: str, adapter: ExchangeAdapter[Any]) -> None:
+        stream: AsyncIterator[Fill] = adapter.fill_stream()
+        if self.calls is not None:
+            stream = self.calls.fence_of(venue).iterate(stream, "fill_stream()")
         try:
-            async for fill in adapter.fill_stream():
+            async for fill in stream:
                 self._queue.put_nowait(fill)
-        except ExchangeError as exc:
+        except (ExchangeError, PluginError) as exc:
             # The stream gave up; polling carries on and recovers what it misses.
             self.errors.append(f"{venue}: fill stream stopped: {exc}")
 
@@ -88,7 +105,10 @@ class FillSync:
                 continue
             self._last_poll[venue] = now
             try:
-                fills.extend(await self.adapters[venue].fetch_fills(since=self.since))
+                if self.calls is not None:
+                    fills.extend(await self.calls.fetch_fills(venue, since=self.since))
+                else:
+                    fills.extend(await self.adapters[venue].fetch_fills(since=self.since))
             except ExchangeError as exc:
                 self.errors.append(f"{venue}: fetch_fills failed: {exc}")
         fills.sort(key=lambda f: (f.ts, f.fill_id))

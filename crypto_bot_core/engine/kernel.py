@@ -228,7 +228,7 @@ class Engine:
                 self.mode == "backtest" and resume is None and self.state_store is None
             ),
         )
-        self.fill_sync = FillSync(self.exchanges)
+        self.fill_sync = FillSync(self.exchanges, calls=self.orders)
         self._real_venues = bool(self.fill_sync.venues)
         self._telemetry = not isinstance(self.metrics, NullMetrics)
         self._matchers = [

@@ -10,14 +10,13 @@ ledger are booked now. The outcome is written as one reconciliation record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from crypto_bot_sdk import (
-    ExchangeAdapter,
     Fill,
     LedgerRecord,
     Order,
@@ -137,9 +136,22 @@ class ReconciliationReport:
         }
 
 
+class VenueCalls(Protocol):
+    """The venue calls reconciliation makes, fenced and budgeted (the order manager's)."""
+
+    async def fetch_order(self, venue: str, client_order_id: str, symbol: str) -> Order: ...
+
+    async def fetch_open_orders(self, venue: str, symbol: str | None = None) -> Sequence[Order]: ...
+
+    async def fetch_fills(
+        self, venue: str, symbol: str | None = None, since: datetime | None = None
+    ) -> Sequence[Fill]: ...
+
+
 async def venue_truth(
     state: LedgerState,
-    adapters: Mapping[str, ExchangeAdapter[Any]],
+    calls: VenueCalls,
+    venues: Iterable[str],
     id_prefix: str,
     since: datetime | None,
 ) -> tuple[dict[str, Order | None], list[Fill], list[str]]:
@@ -147,25 +159,28 @@ async def venue_truth(
 
     Returns (client id -> the venue's order, or None if unknown there), the
     venue's fills for this run's orders, and open venue orders with this run's
-    prefix that the ledger does not know.
+    prefix that the ledger does not know. Every call goes through the venue's fence
+    (``calls``: the order manager), so a failing venue is named, never a traceback.
     """
     remote: dict[str, Order | None] = {}
     for cid, order in state.orders.items():
         if order.status.is_terminal:
             continue
         try:
-            remote[cid] = await adapters[order.venue].fetch_order(cid, order.symbol)
+            remote[cid] = await calls.fetch_order(order.venue, cid, order.symbol)
         except OrderNotFoundError:
             remote[cid] = None
     fills: list[Fill] = []
     strangers: list[str] = []
-    for adapter in adapters.values():
+    for venue in venues:
         fills.extend(
-            f for f in await adapter.fetch_fills(since=since) if f.client_order_id in state.orders
+            f
+            for f in await calls.fetch_fills(venue, since=since)
+            if f.client_order_id in state.orders
         )
         strangers.extend(
             o.client_order_id
-            for o in await adapter.fetch_open_orders()
+            for o in await calls.fetch_open_orders(venue)
             if o.client_order_id.startswith(f"{id_prefix}-")
             and o.client_order_id not in state.orders
         )

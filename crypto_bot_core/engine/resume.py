@@ -15,7 +15,7 @@ import hashlib
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from crypto_bot_core.engine.orders import STATUS_RECORD
+from crypto_bot_core.engine.orders import STATUS_RECORD, OrderManager
 from crypto_bot_core.engine.reconcile import (
     LedgerState,
     ReconciliationReport,
@@ -35,11 +35,15 @@ def client_id_prefix(run_id: str) -> str:
     return "cb" + hashlib.blake2s(run_id.encode(), digest_size=5).hexdigest()
 
 
-async def _venue_positions(adapter: ExchangeAdapter[Any]) -> dict[str, Decimal]:
+async def _venue_positions(
+    orders: OrderManager, venue: str, adapter: ExchangeAdapter[Any]
+) -> dict[str, Decimal]:
+    """The venue's own positions (through its fence), or none for a venue without them."""
     try:
-        return {p.symbol: p.quantity for p in await adapter.fetch_positions()}
+        positions = await orders.venue_call(venue, adapter.fetch_positions)
     except NotSupportedError:
         return {}
+    return {p.symbol: p.quantity for p in positions}
 
 
 def _load(engine: Desk, state: LedgerState) -> list[str]:
@@ -86,7 +90,7 @@ async def continue_run(engine: Desk, state: LedgerState) -> ReconciliationReport
         report.updated.append(cid)
     first_ts = min((o.created_at for o in state.orders.values()), default=None)
     remote, fills, strangers = await venue_truth(
-        state, engine.exchanges, orders.id_prefix, first_ts
+        state, orders, list(engine.exchanges), orders.id_prefix, first_ts
     )
     ts = state.last_decision_ts
     for cid, venue_order in remote.items():
@@ -105,7 +109,7 @@ async def continue_run(engine: Desk, state: LedgerState) -> ReconciliationReport
 
     differences: dict[str, dict[str, str]] = {}
     for venue, adapter in engine.exchanges.items():
-        for symbol, quantity in (await _venue_positions(adapter)).items():
+        for symbol, quantity in (await _venue_positions(orders, venue, adapter)).items():
             ours = engine.portfolio.position_quantity(venue, symbol)
             if ours != quantity:
                 differences[f"{venue}:{symbol}"] = {"ledger": str(ours), "venue": str(quantity)}

@@ -212,3 +212,26 @@ def test_an_answer_that_is_not_an_order_is_no_answer_the_order_is_looked_up() ->
     assert order.exchange_order_id == "x1"
     statuses = [r[0] for r in manager.ledger.records]  # type: ignore[attr-defined]
     assert statuses == [RecordType.ORDER_INTENT, RecordType.ORDER_ACKNOWLEDGED]
+
+
+def test_fill_polling_goes_through_the_fence_and_records_a_failing_venue() -> None:
+    """A real venue's fill polling (live runs) is fenced and budgeted like every venue call:
+    a crash or a stall is recorded with the venue's name, and the tick goes on."""
+    from crypto_bot_core.engine.fills import FillSync
+
+    venue = Stalling()
+    manager = _manager(venue)
+    sync = FillSync({"v": venue}, calls=manager, poll_interval=0.0)
+
+    async def poll() -> list[list[Fill]]:
+        venue.crash.add("fetch_fills")
+        crashed = await sync.collect(force=True)
+        venue.crash.clear()
+        venue.stall.add("fetch_fills")
+        stalled = await sync.collect(force=True)
+        return [crashed, stalled]
+
+    assert asyncio.run(poll()) == [[], []]
+    assert len(sync.errors) == 2
+    assert all(error.startswith("v: fetch_fills failed:") for error in sync.errors)
+    assert "v" in manager.venue_problems
