@@ -63,6 +63,7 @@ from crypto_bot_sdk import (
     TERMINAL_STATUSES,
     Agent,
     Bar,
+    Component,
     CryptoBotError,
     DataSource,
     ExchangeAdapter,
@@ -75,6 +76,7 @@ from crypto_bot_sdk import (
     Order,
     OrderBook,
     OrderIntent,
+    PluginError,
     RecordType,
     RiskVerdict,
     Signal,
@@ -83,6 +85,9 @@ from crypto_bot_sdk import (
 
 MARKET_WINDOW = 512
 """Bars per market the view keeps: enough for any indicator warm-up the agents declare."""
+
+START_BUDGET = 120.0
+"""Seconds a component's start or close may take (connections, a model to load)."""
 
 READ_AHEAD = 4096
 """Timestamps a backtest reads ahead: the block agents precompute their scores over."""
@@ -202,8 +207,10 @@ class Engine:
         self.policies.check_agents(list(self.agents))
         if self.selector is None:
             self.selector = FixedPolicySelector(self.policies)
-        for component in (*self.data_sources, *self.agents.values(), *self.exchanges.values()):
-            await component.start()
+        for component, fence in self._components():
+            # Through the plugin's fence: a component that fails to start is named (the
+            # budget of a start, not of a call: a model may take a while to load).
+            await fence.call_async(component.start, budget=START_BUDGET)
         self.portfolio = Portfolio()
         fees = await self._open_venues(resume)
         instruments = [i for s in self.data_sources for i in s.instruments()]
@@ -322,8 +329,31 @@ class Engine:
             self.ledger.flush()
         if self.observers is not None:
             self.observers.emit("cryptobot_engine_stopped", run_id=self.run_id, reason=reason)
-        for component in (*self.exchanges.values(), *self.agents.values(), *self.data_sources):
-            await component.close()
+        problems: list[str] = []
+        for component, fence in reversed(self._components()):
+            try:
+                await fence.call_async(component.close, budget=START_BUDGET)
+            except CryptoBotError as exc:
+                # Closing is best effort: every other component still closes, and the
+                # run's records are complete; the caller learns what did not close.
+                problems.append(f"{fence.plugin}: {exc}")
+        if problems:
+            raise PluginError(
+                "components failed to close: " + "; ".join(problems), plugin="engine"
+            )
+
+    def _components(self) -> list[tuple[Component[Any], Fence]]:
+        """Data sources, agents and venues with the fence each is called through."""
+        source_fences = getattr(self.data_sources, "fences", None)
+        found: list[tuple[Component[Any], Fence]] = []
+        for index, source in enumerate(self.data_sources):
+            fence = source_fences[index] if source_fences is not None else None
+            found.append((source, fence or Fence(getattr(source, "name", "data source"))))
+        for name, agent in self.agents.items():
+            found.append((agent, self.agent_fences.get(name) or Fence(name)))
+        for venue, adapter in self.exchanges.items():
+            found.append((adapter, self.exchange_fences.get(venue) or Fence(venue)))
+        return found
 
     async def run(self, start: datetime | None = None, end: datetime | None = None) -> EngineStats:
         # What exists before the run (components, data, the growing equity curve and trade

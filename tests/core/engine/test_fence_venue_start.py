@@ -69,3 +69,20 @@ def test_a_venue_without_fees_still_starts_and_trades() -> None:
     assert "sim" not in engine.router.fees
     assert engine.stats.fills > 0
     assert balances
+
+
+class FailsToStart(Momentum):
+    async def start(self) -> None:
+        raise ConnectionError("model server refused the connection")
+
+
+def test_a_component_failing_to_start_is_named() -> None:
+    from crypto_bot_core.host.fence import Fence
+
+    engine = build_engine(
+        {"flaky": FailsToStart(PluginConfig())}, fences={"flaky": Fence("acme-models")}
+    )
+    with pytest.raises(PluginError) as caught:
+        asyncio.run(engine.start())
+    assert caught.value.plugin == "acme-models"
+    assert "ConnectionError: model server refused the connection" in str(caught.value)
