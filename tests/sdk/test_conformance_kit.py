@@ -116,6 +116,8 @@ SIMULATED_CHECKS = {
     "test_adopted_instruments_are_listed",
     "test_state_survives_snapshot_and_restore",
     "test_flat_account_pays_no_funding",
+    "test_match_event_is_on_market_event",
+    "test_closed_orders_are_forgotten",
 }
 EXCHANGE_UNDECLARED = {
     "test_optional_method_works[positions]",
@@ -261,13 +263,24 @@ def test_simulated_venue_checks_pass_reference_and_fail_broken(
         "ExchangeAdapterConformance",
         "SimulatedExchangeFixtures",
         "exchange",
-        {"TestReference": "SimulatedMemoryExchange", "TestAmnesiac": "AmnesiacExchange"},
+        {
+            "TestReference": "SimulatedMemoryExchange",
+            "TestAmnesiac": "AmnesiacExchange",
+            "TestFeelessSync": "FeelessSyncExchange",
+            "TestHoarding": "HoardingExchange",
+        },
     )
     results = run_kit(pytester, source)
     reference = results["TestReference"]
     assert reference.failed == set()
     assert reference.passed == EXCHANGE_CHECKS | SIMULATED_CHECKS
     assert results["TestAmnesiac"].failed == {"test_state_survives_snapshot_and_restore"}
+    # Fills are compared field by field: a fee lost on the synchronous path is caught.
+    assert results["TestFeelessSync"].failed == {"test_match_event_is_on_market_event"}
+    assert results["TestHoarding"].failed == {"test_closed_orders_are_forgotten"}
+    for name in ("TestAmnesiac", "TestFeelessSync", "TestHoarding"):
+        outcome = results[name]
+        assert outcome.passed == (EXCHANGE_CHECKS | SIMULATED_CHECKS) - outcome.failed, name
 
 
 DATASOURCE_CHECKS = SHARED_CHECKS | {

@@ -58,6 +58,13 @@ class MemoryExchange(ExchangeAdapter[MemoryExchangeConfig]):
         self._now = FIXED_NOW
         self._ids = count(1)
         self._subscribers: list[asyncio.Queue[Fill]] = []
+        self._forget = False
+
+    def _before_event(self) -> None:
+        """Once told to forget closed orders, drop them at each submit and event (after the
+        one that closed them, so its fills could still be asked for)."""
+        if self._forget:
+            self._orders = [o for o in self._orders if o.status.is_open]
 
     @property
     def venue(self) -> str:
@@ -93,6 +100,7 @@ class MemoryExchange(ExchangeAdapter[MemoryExchangeConfig]):
     def _place(self, request: OrderRequest) -> Order:
         """Submit without awaiting anything: the one order path of ``submit_order`` and, in
         :class:`SimulatedMemoryExchange`, of ``submit_order_sync``."""
+        self._before_event()
         existing = self._existing(request)
         if existing is not None:
             return existing
@@ -202,6 +210,12 @@ class MemoryExchange(ExchangeAdapter[MemoryExchangeConfig]):
         return price if crosses else None
 
     async def on_market_event(self, event: MarketEvent) -> Sequence[Fill]:
+        return self._match(event)
+
+    def _match(self, event: MarketEvent) -> Sequence[Fill]:
+        """Match ``event`` without awaiting anything: the one matching path of
+        ``on_market_event`` and, in :class:`SimulatedMemoryExchange`, of ``match_event``."""
+        self._before_event()
         if not isinstance(event, Trade):
             return ()
         self._now, self._last_price = event.ts, event.price
@@ -322,7 +336,8 @@ class ForgetfulExchange(MemoryExchange):
 
 class SimulatedMemoryExchange(MemoryExchange):
     """MemoryExchange with a synchronous submit, per-order fills, adopted instruments, state
-    snapshots and (for a spot book, always zero) funding."""
+    snapshots, (for a spot book, always zero) funding, synchronous matching and forgetting
+    closed orders."""
 
     name = "simulated-memory"
 
@@ -359,6 +374,12 @@ class SimulatedMemoryExchange(MemoryExchange):
     def settle_funding(self, symbol: str, rate: Decimal, ts: datetime | None = None) -> Decimal:
         return Decimal(0)  # a spot account holds no perpetual position
 
+    def match_event(self, event: MarketEvent) -> Sequence[Fill]:
+        return self._match(event)
+
+    def forget_closed_orders(self) -> None:
+        self._forget = True
+
 
 class AmnesiacExchange(SimulatedMemoryExchange):
     """Restores its fills but forgets its orders."""
@@ -367,3 +388,21 @@ class AmnesiacExchange(SimulatedMemoryExchange):
 
     def restore_state(self, data: dict[str, Any]) -> None:
         super().restore_state({**data, "orders": []})
+
+
+class FeelessSyncExchange(SimulatedMemoryExchange):
+    """Its synchronous matching reports the fills without their fees."""
+
+    name = "feeless-sync"
+
+    def match_event(self, event: MarketEvent) -> Sequence[Fill]:
+        return [f.model_copy(update={"fee": Decimal(0)}) for f in self._match(event)]
+
+
+class HoardingExchange(SimulatedMemoryExchange):
+    """Says it will forget closed orders, and keeps every one."""
+
+    name = "hoarding"
+
+    def forget_closed_orders(self) -> None:
+        return None

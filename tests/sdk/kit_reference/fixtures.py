@@ -109,6 +109,7 @@ class ExchangeFixtures:
 
 SIMULATED_CAPABILITIES = (
     "sync_submit", "fills_by_order", "adopt_symbols", "state_snapshot", "settle_funding",
+    "sync_matching", "forget_closed",
 )
 
 

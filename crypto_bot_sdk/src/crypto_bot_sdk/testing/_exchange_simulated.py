@@ -1,19 +1,23 @@
 """Exchange checks of the simulated-venue capabilities (API 1.1): synchronous submit, one
-order's fills, adopted instruments, state snapshots and perpetual funding."""
+order's fills, adopted instruments, state snapshots, perpetual funding, synchronous
+matching and forgetting closed orders."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from crypto_bot_sdk._errors import OrderNotFoundError
 from crypto_bot_sdk._exchange import ExchangeAdapter
-from crypto_bot_sdk._market import Instrument
-from crypto_bot_sdk._orders import Order, OrderType
+from crypto_bot_sdk._market import Instrument, MarketEvent
+from crypto_bot_sdk._orders import Fill, Order, OrderType
 from crypto_bot_sdk.testing._exchange_support import (
     DriveMarket,
+    expect_error,
     fills_of,
     on_exchange,
     open_order_ids,
@@ -32,6 +36,31 @@ async def _book(adapter: Adapter, symbol: str) -> dict[str, Any]:
         "orders": [o.model_dump(mode="json") for o in orders],
         "balances": [b.model_dump(mode="json") for b in balances],
     }
+
+
+def _as_data(fills: Sequence[Fill]) -> list[dict[str, Any]]:
+    return [fill.model_dump(mode="json") for fill in fills]
+
+
+async def _recorded_drive(
+    adapter: Adapter, instrument: Instrument, drive_market: DriveMarket
+) -> list[tuple[MarketEvent, list[dict[str, Any]]]]:
+    """Run ``drive_market`` on ``adapter``, recording each event it offers to
+    ``on_market_event`` and the fills the venue returned for it."""
+    offered: list[tuple[MarketEvent, list[dict[str, Any]]]] = []
+    awaited = adapter.on_market_event
+
+    async def recording(event: MarketEvent) -> Sequence[Fill]:
+        fills = await awaited(event)
+        offered.append((event, _as_data(fills)))
+        return fills
+
+    adapter.on_market_event = recording  # type: ignore[method-assign]
+    try:
+        await drive_market(adapter, instrument)
+    finally:
+        del adapter.on_market_event  # the class's own method again
+    return offered
 
 
 class SimulatedVenueChecks:
@@ -150,3 +179,89 @@ class SimulatedVenueChecks:
         paid = on_exchange(component_factory, scenario)
         assert isinstance(paid, Decimal), f"settle_funding returned {paid!r}, not a Decimal"
         assert paid == 0, f"an account without a position paid {paid} of funding"
+
+    @pytest.mark.requires_capability("sync_matching")
+    def test_match_event_is_on_market_event(
+        self,
+        component_factory: ComponentFactory,
+        instrument: Instrument,
+        order_quantity: Decimal,
+        resting_limit_price: Decimal,
+        drive_market: DriveMarket,
+    ) -> None:
+        resting = request_for(instrument, order_quantity, tag="syncrest", price=resting_limit_price)
+        taken = request_for(
+            instrument, order_quantity, tag="synctake", order_type=OrderType.MARKET
+        )
+
+        async def awaited(adapter: Adapter) -> list[tuple[MarketEvent, list[dict[str, Any]]]]:
+            await adapter.submit_order(resting)
+            await adapter.submit_order(taken)
+            return await _recorded_drive(adapter, instrument, drive_market)
+
+        offered = on_exchange(component_factory, awaited)
+        assert offered, "drive_market offered no event to on_market_event; nothing to compare"
+        assert any(fills for _, fills in offered), (
+            "no event offered by drive_market filled the market order; make 'drive_market' trade"
+        )
+
+        async def matched(adapter: Adapter) -> list[list[dict[str, Any]]]:
+            await adapter.submit_order(resting)
+            await adapter.submit_order(taken)
+            return [_as_data(adapter.match_event(event)) for event, _ in offered]
+
+        synchronous = on_exchange(component_factory, matched)
+        for index, ((event, expected), got) in enumerate(zip(offered, synchronous, strict=True)):
+            assert got == expected, (
+                f"event {index} ({event.kind} at {event.ts.isoformat()}): match_event gave "
+                f"fills {got}, on_market_event of a fresh adapter after the same orders gave "
+                f"{expected}; both must return the same fills, in order"
+            )
+
+    @pytest.mark.requires_capability("forget_closed")
+    def test_closed_orders_are_forgotten(
+        self,
+        component_factory: ComponentFactory,
+        instrument: Instrument,
+        order_quantity: Decimal,
+        resting_limit_price: Decimal,
+        drive_market: DriveMarket,
+    ) -> None:
+        resting = request_for(instrument, order_quantity, tag="fgrest", price=resting_limit_price)
+        taken = request_for(
+            instrument, order_quantity, tag="forgettake", order_type=OrderType.MARKET
+        )
+        later = request_for(instrument, order_quantity, tag="fgnext", price=resting_limit_price)
+
+        async def scenario(adapter: Adapter) -> None:
+            adapter.forget_closed_orders()
+            await adapter.submit_order(resting)
+            await adapter.submit_order(taken)
+            await drive_market(adapter, instrument)
+            fills = await fills_of(adapter, taken.client_order_id, instrument.symbol)
+            assert fills, "the market order did not fill after drive_market"
+            # A closed order may be kept until the next submit or event (so its fills can
+            # still be asked for); after one it is gone.
+            await adapter.submit_order(later)
+            await expect_error(
+                adapter.fetch_order(taken.client_order_id, instrument.symbol),
+                OrderNotFoundError,
+                "after forget_closed_orders, fetch_order of a filled order (one submit later)",
+            )
+            kept = await fills_of(adapter, taken.client_order_id, instrument.symbol)
+            assert [f.fill_id for f in kept] == [f.fill_id for f in fills], (
+                "forget_closed_orders must leave fetch_fills alone: the filled order's fills "
+                f"were {[f.fill_id for f in fills]}, now {[f.fill_id for f in kept]}"
+            )
+            for request in (resting, later):
+                order = await adapter.fetch_order(request.client_order_id, instrument.symbol)
+                assert order.status.is_open, (
+                    f"open order {request.client_order_id} is {order.status} after "
+                    "forget_closed_orders; open orders must be unaffected"
+                )
+            ids = await open_order_ids(adapter, instrument.symbol)
+            assert sorted(ids) == sorted([resting.client_order_id, later.client_order_id]), (
+                f"open orders after forget_closed_orders: {ids}"
+            )
+
+        on_exchange(component_factory, scenario)
