@@ -11,11 +11,13 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from crypto_bot_core.engine.checks import check_signal
 from crypto_bot_core.engine.policy import PolicySpec, combine
 from crypto_bot_core.engine.risk import verdict_json
 from crypto_bot_core.engine.router import NoRouteError
 from crypto_bot_core.engine.selection import choose_policy, selection_of, start_selector
 from crypto_bot_core.engine.sizing import SizingMode, full_position, intent_for
+from crypto_bot_core.host.fence import Fence, PluginTimeoutError
 from crypto_bot_core.support.trusted import build, replace
 from crypto_bot_sdk import (
     AgentUnavailableError,
@@ -42,10 +44,6 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
     :func:`~crypto_bot_core.engine.checks.check_signal`) is dropped and recorded
     once: nothing it returned reaches sizing or the ledger.
     """
-    # Local imports: this function is the only part of the module the fence work owns.
-    from crypto_bot_core.engine.checks import check_signal
-    from crypto_bot_core.host.fence import Fence, PluginTimeoutError
-
     spec = engine.policies.policies[policy]
     signals: dict[str, Signal] = {}
     for member in spec.agents:
@@ -79,34 +77,7 @@ async def _signals(engine: Engine, policy: str, symbol: str) -> dict[str, Signal
                 )
             continue
         except PluginError as exc:
-            # A crashing agent, or one that returned an unsound signal, is dropped from
-            # this tick like an unavailable one; the failure is recorded once per agent.
-            engine.stats.agent_fallbacks += 1
-            engine.metrics.agent_fallback(member.agent)
-            if member.agent not in engine.failed_agents:
-                engine.failed_agents.add(member.agent)
-                engine.ledger.append(
-                    RecordType.ALERT,
-                    {
-                        "source": member.agent,
-                        "severity": "high",
-                        "title": "agent failed",
-                        "detail": str(exc),
-                        "event": "agent_failed",
-                    },
-                    ts=engine.now(),
-                )
-                if engine.observers is not None:
-                    engine.observers.emit(
-                        "cryptobot_alert",
-                        alert=Alert(
-                            ts=engine.now(),
-                            severity=AlertSeverity.HIGH,
-                            source=member.agent,
-                            title="agent failed; dropped from aggregation",
-                            detail=str(exc),
-                        ),
-                    )
+            _agent_failed(engine, member.agent, exc)
             continue
         engine.metrics.agent_latency(member.agent, time.perf_counter() - started)
         if member.agent in engine.unavailable_agents:
@@ -199,8 +170,10 @@ class _Gate:
     once: the members' tracks and weights, the instrument, the sizing rule's constants.
 
     It repeats :func:`~crypto_bot_core.engine.policy.blend`'s float operations in the same
-    order and :func:`~crypto_bot_core.engine.sizing.no_trade_due`'s rule, so its answer is
-    the one the full pipeline would reach; it only saves building what would be thrown away.
+    order and the rule by which :func:`~crypto_bot_core.engine.sizing.intent_for` makes no
+    discrete intent (the target keeps the held side, and a full position is not zero
+    lots), so its answer is the one the full pipeline would reach; it only saves building
+    what would be thrown away.
     """
 
     __slots__ = (
@@ -308,30 +281,21 @@ def _signals_from_scores(
         if pair is None:
             continue
         agent = engine.agents[name]
-        fence = engine.agent_fences.get(name)
+        fence = engine.agent_fences.get(name) or Fence(name)
         try:
-            if fence is None:
-                signal = agent.signal_from_score(symbol, ts, pair[0], pair[1])
-            else:
-                signal = fence.call(agent.signal_from_score, symbol, ts, pair[0], pair[1])
+            signal = check_signal(
+                fence.call(agent.signal_from_score, symbol, ts, pair[0], pair[1]),
+                agent=name,
+                symbol=symbol,
+            )
+            if (signal.score, signal.confidence) != pair:
+                raise PluginError(
+                    f"signal_from_score gave score {signal.score!r} (confidence "
+                    f"{signal.confidence!r}), not the precomputed {pair[0]!r} ({pair[1]!r})",
+                    plugin=name,
+                )
         except PluginError as exc:
             _agent_failed(engine, name, exc)
-            continue
-        if (
-            not isinstance(signal, Signal)
-            or signal.symbol != symbol
-            or signal.score != pair[0]
-            or signal.confidence != pair[1]
-        ):
-            _agent_failed(
-                engine,
-                name,
-                PluginError(
-                    f"signal_from_score gave {signal!r}, not the precomputed score "
-                    f"{pair[0]!r} (confidence {pair[1]!r}) for {symbol}",
-                    plugin=name,
-                ),
-            )
             continue
         signals[name] = signal
         if engine.observers is not None:
@@ -340,7 +304,8 @@ def _signals_from_scores(
 
 
 def _agent_failed(engine: Engine, name: str, exc: PluginError) -> None:
-    """A failing agent drops out of this decision; the failure is recorded once per agent."""
+    """A crashing agent, or one that returned an unsound signal, is dropped from this tick
+    like an unavailable one; the failure is recorded once per agent (ledger and hook)."""
     engine.stats.agent_fallbacks += 1
     engine.metrics.agent_fallback(name)
     if name in engine.failed_agents:
@@ -348,9 +313,26 @@ def _agent_failed(engine: Engine, name: str, exc: PluginError) -> None:
     engine.failed_agents.add(name)
     engine.ledger.append(
         RecordType.ALERT,
-        {"source": name, "severity": "high", "title": "agent failed", "detail": str(exc)},
+        {
+            "source": name,
+            "severity": "high",
+            "title": "agent failed",
+            "detail": str(exc),
+            "event": "agent_failed",
+        },
         ts=engine.now(),
     )
+    if engine.observers is not None:
+        engine.observers.emit(
+            "cryptobot_alert",
+            alert=Alert(
+                ts=engine.now(),
+                severity=AlertSeverity.HIGH,
+                source=name,
+                title="agent failed; dropped from aggregation",
+                detail=str(exc),
+            ),
+        )
 
 
 async def decide_on(

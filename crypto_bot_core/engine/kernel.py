@@ -243,12 +243,11 @@ class Engine:
             for venue, adapter in self.exchanges.items()
             if is_simulated(adapter)
         ]
-        telemetry = not isinstance(self.metrics, NullMetrics)
         self.precomputed = Precomputed(
             self.agents,
             self.agent_fences,
             on_failure=self._precompute_failed,
-            on_latency=self.metrics.agent_latency if telemetry else None,
+            on_latency=self.metrics.agent_latency if self._telemetry else None,
         )
         if (
             self.mode == "backtest"
@@ -537,7 +536,7 @@ class Engine:
     @property
     def telemetry(self) -> bool:
         """Whether the run serves metrics (then slippage is measured per fill)."""
-        return not isinstance(self.metrics, NullMetrics)
+        return self._telemetry
 
     def _precompute_failed(self, agent: str, reason: str) -> None:
         """An agent's precompute failed or answered nonsense: it is asked ``evaluate`` from now

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crypto_bot_core.host.fence import Fence
-from crypto_bot_sdk import Agent, Bar, BarBlock, ScoreBlock
+from crypto_bot_sdk import Agent, Bar, BarBlock, CryptoBotError, ScoreBlock
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -110,7 +110,7 @@ class Precomputed:
     def _feed_agent(self, name: str, columns: dict[tuple[str, str], _Columns]) -> None:
         """One agent's scores over the block's markets; a failure puts it back on evaluate."""
         agent = self.agents[name]
-        fence = self.fences.get(name)
+        fence = self.fences.get(name) or Fence(name)
         for (venue, symbol), col in columns.items():
             chosen = self._by_agent.get((name, symbol))
             if chosen is not None and chosen.venue != venue:
@@ -118,13 +118,9 @@ class Precomputed:
             block = col.block(venue, symbol)
             started = time.perf_counter()
             try:
-                result = (
-                    fence.call(agent.precompute, symbol, block)
-                    if fence is not None
-                    else agent.precompute(symbol, block)
-                )
-            except Exception as exc:  # any failure puts the agent back on evaluate
-                self._disable(name, f"precompute raised {type(exc).__name__}: {exc}")
+                result = fence.call(agent.precompute, symbol, block)
+            except CryptoBotError as exc:  # a crash (named by the fence) or NotSupported
+                self._disable(name, f"precompute failed: {exc}")
                 return
             if self.on_latency is not None:
                 self.on_latency(name, time.perf_counter() - started)

@@ -139,26 +139,3 @@ def intent_for(
             f"target {target} from {current}"
         ),
     )
-
-
-def no_trade_due(
-    config: SizingConfig, score: float, current: Decimal, price: Decimal, instrument: Instrument
-) -> bool:
-    """True when :func:`intent_for` would surely return None for a signal of ``score``.
-
-    The cheap test the one loop runs on every bar before it builds any signal or intent:
-    in discrete mode no order is due while the target keeps the held side (long, short
-    or flat). It answers False whenever it cannot be sure (proportional sizing, a full
-    position that rounds to zero lots), and the full decision then runs.
-    """
-    if config.mode is not SizingMode.DISCRETE:
-        return False
-    if (config.long_only or instrument.kind is InstrumentKind.SPOT) and score < 0:
-        score = 0.0
-    side = 0 if abs(score) <= config.entry_threshold else (1 if score > 0 else -1)
-    held = (current > 0) - (current < 0)
-    if side != held:
-        return False
-    if side == 0:
-        return True
-    return full_position(config, price, instrument) != 0

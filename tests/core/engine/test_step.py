@@ -23,7 +23,7 @@ from crypto_bot_core.engine.kernel import Engine, StepResult
 from crypto_bot_core.engine.orders import MemoryAuditLog
 from crypto_bot_core.engine.streams import merged
 from crypto_bot_core.host import Host
-from crypto_bot_sdk import Agent, Bar, BarBlock, MarketEvent, RecordType, ScoreBlock
+from crypto_bot_sdk import Agent, Bar, BarBlock, MarketEvent, RecordType, ScoreBlock, Signal
 
 CONFIG = """
 mode: backtest
@@ -65,6 +65,15 @@ class BrokenPrecompute(EmaCrossoverAgent):
     def precompute(self, symbol: str, block: BarBlock) -> ScoreBlock | None:
         size = len(block.close)
         return ScoreBlock.of([7.0] * size, [1.0] * size)
+
+
+class CrashingSignal(EmaCrossoverAgent):
+    """Precomputes fine, but building the full signal of a decision crashes."""
+
+    def signal_from_score(
+        self, symbol: str, ts: datetime, score: float, confidence: float
+    ) -> Signal:
+        raise RuntimeError("rationale template missing")
 
 
 def build(
@@ -219,3 +228,14 @@ def test_close_commits_a_backtests_last_ledger_batch(tmp_path: Path) -> None:
     assert types[0] is RecordType.SYSTEM_START
     assert types[-1] is RecordType.SYSTEM_STOP
     assert types.count(RecordType.FILL) == engine.stats.fills > 0
+
+
+def test_a_crashing_signal_from_score_is_fenced_recorded_once_and_trading_goes_on() -> None:
+    engine = run(build(agent_class=CrashingSignal))
+    alerts = [p for t, p, _ in records(engine) if t is RecordType.ALERT]
+    assert sorted(a["source"] for a in alerts) == ["ema", "slow"]  # once per agent
+    assert all(a["event"] == "agent_failed" for a in alerts)
+    assert "RuntimeError: rationale template missing" in alerts[0]["detail"]
+    assert engine.stats.agent_fallbacks > 2  # every decision that needed one dropped it
+    assert engine.stats.orders == 0  # no agent left to blend: no order, and no crash
+    assert records(engine)[-1][0] is RecordType.SYSTEM_STOP
