@@ -592,7 +592,8 @@ def synthetic_section(report: Report, host: Host) -> None:
             final = engine.summary()
             print(
                 f"    run: pnl {final.pnl.quantize(Decimal('0.01'))} USDT, "
-                f"{final.trades:,} trades, max drawdown {final.max_drawdown:.2%}"
+                f"{final.fills:,} fills, {final.round_trips:,} round trips, "
+                f"max drawdown {final.max_drawdown:.2%}"
             )
 
 

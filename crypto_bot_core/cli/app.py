@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from crypto_bot_core import __version__
+from crypto_bot_core.cli import backtest as backtest_commands
 from crypto_bot_core.cli import config as config_commands
 from crypto_bot_core.cli import ledger as ledger_commands
 from crypto_bot_core.cli import plugin as plugin_commands
@@ -52,7 +53,7 @@ app.add_typer(risk_commands.app, name="risk")
 app.add_typer(serve_commands.app, name="serve")
 app.command("run")(run_commands.run)
 app.command("kill")(run_commands.kill)
-app.command("backtest")(run_commands.backtest)
+app.command("backtest")(backtest_commands.backtest)
 
 
 def main() -> None:

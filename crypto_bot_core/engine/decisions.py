@@ -24,6 +24,7 @@ from crypto_bot_sdk import (
     Alert,
     AlertSeverity,
     InstrumentKind,
+    OrderStatus,
     PluginError,
     RecordType,
     RiskContext,
@@ -241,7 +242,8 @@ class _Gate:
         if self.fixed_full_nonzero is not None:
             return _QUIET if self.fixed_full_nonzero else _DUE
         price = engine.market.last_price(self.symbol)
-        if price is None or full_position(self.sizing, price, self.instrument) == 0:
+        rate = engine.portfolio.rate_for(self.instrument)
+        if price is None or full_position(self.sizing, price, self.instrument, rate) == 0:
             return _DUE
         return _QUIET
 
@@ -360,6 +362,7 @@ async def decide_on(
         instrument=instrument,
         intent_id=f"{engine.run_id[:12]}-i{engine.stats.intents + 1:06d}",
         policy=policy,
+        rate=engine.portfolio.rate_for(instrument),
     )
     if intent is None:
         return
@@ -384,6 +387,9 @@ async def decide_on(
         return
     if result.intent is None:
         engine.stats.rejected += 1
+        rule = result.rejected_by
+        if rule is not None:
+            engine.stats.reject(f"risk rule {rule.rule}", rule.reason)
         engine.ledger.append(
             RecordType.DECISION,
             {
@@ -402,6 +408,7 @@ async def decide_on(
         route = engine.router.route(result.intent, engine.market, positions)
     except NoRouteError as exc:
         engine.stats.rejected += 1
+        engine.stats.reject("no route", str(exc))
         engine.ledger.append(
             RecordType.DECISION,
             {
@@ -440,3 +447,5 @@ async def decide_on(
         reduce_only=result.intent.reduce_only and route.instrument.kind is InstrumentKind.PERPETUAL,
     )
     journal.orders.append(order)
+    if order.status is OrderStatus.REJECTED:
+        engine.stats.reject(f"venue {route.venue} refused the order", order.reason)

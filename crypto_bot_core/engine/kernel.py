@@ -54,7 +54,14 @@ from crypto_bot_core.engine.router import ExecutionRouter
 from crypto_bot_core.engine.selection import FixedPolicySelector, PolicySelector
 from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_core.engine.streams import merged
-from crypto_bot_core.engine.summary import RunSummary, TradeRow, VenueResult, summarise
+from crypto_bot_core.engine.summary import (
+    OpenOrder,
+    OpenPosition,
+    RunSummary,
+    TradeRow,
+    VenueResult,
+    summarise,
+)
 from crypto_bot_core.engine.ticks import read_ahead, ticks_as_they_arrive
 from crypto_bot_core.engine.venues import adopt_symbols, matcher, open_venues
 from crypto_bot_core.host.fence import Fence
@@ -120,6 +127,16 @@ class EngineStats:
     orders: int = 0
     fills: int = 0
     agent_fallbacks: int = 0
+    rejections: dict[str, int] = field(default_factory=dict)
+    """Refused decisions by reason (a risk rule, no route, a venue's refusal): the summary's
+    top reasons. Counted only where a decision is refused, never on a quiet bar."""
+    rejection_examples: dict[str, str] = field(default_factory=dict)
+    """Per reason, the first message as it was given (figures included)."""
+
+    def reject(self, reason: str, example: str) -> None:
+        """Count one refused decision under ``reason``."""
+        self.rejections[reason] = self.rejections.get(reason, 0) + 1
+        self.rejection_examples.setdefault(reason, example)
 
 
 @dataclass
@@ -596,15 +613,43 @@ class Engine:
         return await flatten_everything(self, reason)
 
     def summary(self) -> RunSummary:
+        """The run's figures, what it left open and what it refused; computed once, at the end."""
         venues = [
             VenueResult(
                 venue=account.venue,
                 initial=account.initial,
                 final=self.portfolio.venue_equity(account.venue),
                 fees=account.fees,
-                trades=account.trades,
+                fills=account.trades,
             )
             for account in self.portfolio.accounts.values()
+        ]
+        open_orders = [
+            OpenOrder(
+                client_order_id=o.client_order_id,
+                venue=o.venue,
+                symbol=o.symbol,
+                side=o.request.side.value,
+                order_type=o.request.order_type.value,
+                quantity=o.request.quantity,
+                filled=o.filled_quantity,
+                price=o.request.price,
+                status=o.status.value,
+                created_at=o.created_at,
+            )
+            # (No order manager: the run failed before its venues opened.)
+            for o in (self.orders.open_orders() if hasattr(self, "orders") else ())
+        ]
+        positions = [
+            OpenPosition(
+                venue=book.venue,
+                symbol=book.symbol,
+                quantity=book.quantity,
+                entry_price=book.entry,
+                mark_price=book.mark,
+            )
+            for book in self.portfolio.books.values()
+            if book.quantity != 0
         ]
         return summarise(
             run_id=self.run_id,
@@ -613,5 +658,10 @@ class Engine:
             trades=self.trades,
             venues=venues,
             events=self.stats.events,
+            contract_sizes={key: i.contract_size for key, i in self.instruments.items()},
+            decisions=self.stats.intents,
+            rejection_counts=self.stats.rejections,
+            rejection_examples=self.stats.rejection_examples,
+            open_orders=open_orders,
+            open_positions=positions,
         )
-

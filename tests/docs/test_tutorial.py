@@ -175,7 +175,7 @@ def test_the_paper_session_used_the_plugin(tutorial: Tutorial) -> None:
     work, env, done = tutorial
     summary = json.loads((work / "runs" / "first-run" / "summary.json").read_text())
     assert summary["mode"] == "paper"
-    assert summary["trades"] > 0
+    assert summary["fills"] > 0
     shown = output_of(done, "cryptobot ledger show")
     record = json.loads(shown.splitlines()[0])
     signal = record["payload"]["signals"]["my-agent"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def test_backtest_replays_a_file_and_trades_the_trend(runner: CliRunner, tmp_pat
     finally:
         ledger.close()
     assert [f["side"] for f in fills][:2] == ["buy", "sell"]
-    assert summary["trades"] == len(fills)
+    assert summary["fills"] == len(fills)
 
 
 def test_backtest_trades_a_fixed_quantity_filled_at_the_signal_close(
@@ -132,3 +133,75 @@ def test_bad_file_is_refused_naming_file_and_row(runner: CliRunner, tmp_path: Pa
     result = runner.invoke(app, ["backtest", "--data", "bad.csv", "--run-id", "b", "--no-progress"])
     assert result.exit_code == 1
     assert "bad.csv: line 3 (data row 2): close -3 is not positive" in result.output
+
+
+def _first_intent_ms(tmp_path: Path, run_id: str) -> int:
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'runs' / run_id / 'ledger.sqlite'}")
+    try:
+        intents = [r for r in ledger.records() if r.type is RecordType.ORDER_INTENT]
+    finally:
+        ledger.close()
+    return int(intents[0].ts.timestamp() * 1000)
+
+
+def test_an_order_and_a_position_left_at_the_end_are_listed(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    closes = [100.0 + i for i in range(60)] + [159.0 - i for i in range(60)]
+    _write_ohlcv(tmp_path / "btc.csv", closes)
+    args = ["backtest", "--data", "btc.csv", "--no-progress"]
+    assert runner.invoke(app, [*args, "--run-id", "full"]).exit_code == 0
+    # stop right after the bar that decided the first order: filled at the next open, it
+    # is still open when the data ends; filled at the signal's close, the position is held
+    decided = _first_intent_ms(tmp_path, "full")
+    until = datetime.fromtimestamp((decided + 60_000) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    result = runner.invoke(app, [*args, "--to", until, "--run-id", "cut"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "runs" / "cut" / "summary.json").read_text())
+    [order] = summary["open_orders"]
+    assert (order["venue"], order["symbol"], order["side"]) == ("backtest", "BTC/USDT", "buy")
+    assert "orders left open at the end: 1" in result.output
+    assert order["client_order_id"] in result.output
+    assert summary["open_positions"] == []
+
+    result = runner.invoke(
+        app, [*args, "--to", until, "--fill-at", "signal_close", "--run-id", "held"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "runs" / "held" / "summary.json").read_text())
+    assert summary["open_orders"] == []
+    [position] = summary["open_positions"]
+    assert (position["venue"], position["symbol"]) == ("backtest", "BTC/USDT")
+    assert Decimal(position["quantity"]) > 0
+    assert "positions left at the end: 1" in result.output
+
+
+def test_a_run_that_rejects_most_decisions_says_so_with_the_reasons(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    closes = [100.0 + i for i in range(60)] + [159.0 - i for i in range(60)]
+    _write_ohlcv(tmp_path / "btc.csv", closes)
+    (tmp_path / "tight.yaml").write_text(
+        "mode: backtest\n"
+        "agents:\n  - {name: ema, plugin: 'technical-agents:ema_crossover', "
+        "config: {fast: 12, slow: 36}}\n"
+        "policies:\n  definitions: {trend: {agents: [{agent: ema}]}}\n  default: trend\n"
+        "sizing: {mode: discrete, notional_per_symbol: '1000', entry_threshold: 0.2}\n"
+        "risk_rules:\n  - {plugin: 'standard-risk:max_order_notional', config: {limit: '10'}}\n"
+    )
+    result = runner.invoke(
+        app,
+        ["backtest", "--data", "btc.csv", "-c", "tight.yaml", "--run-id", "r", "--no-progress"],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())
+    assert summary["fills"] == 0
+    assert summary["decisions"] == summary["rejected"] > 0
+    assert summary["mostly_rejected"] is True
+    [reason] = summary["rejections"]
+    assert reason["reason"] == "risk rule max_order_notional"
+    assert reason["count"] == summary["rejected"]
+    assert reason["example"]
+    warning = next(line for line in result.output.splitlines() if line.startswith("WARNING"))
+    assert f"{summary['rejected']} of {summary['decisions']} decisions" in warning
+    assert "max_order_notional" in warning

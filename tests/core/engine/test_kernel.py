@@ -82,7 +82,7 @@ def test_equity_is_cash_plus_marked_positions_at_every_step() -> None:
     held = book.quantity * book.mark if book and book.mark else Decimal(0)
     assert final == account.cash + held
     summary = e.summary()
-    assert summary.trades == e.stats.fills == len(e.trades)
+    assert summary.fills == e.stats.fills == len(e.trades)
     assert summary.final_equity == final
 
 

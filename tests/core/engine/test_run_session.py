@@ -42,9 +42,10 @@ def test_cli_run_writes_a_consistent_run_folder(tmp_path: Path) -> None:
     assert {v["venue"] for v in summary["venues"]} == {"alpha", "beta", "gamma"}
     with (folder / "trades.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == summary["trades"] > 0
+    assert len(rows) == summary["fills"] > 0
     assert (folder / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert f"trades        {summary['trades']:,}" in done.stdout
+    assert f"{'fills':<12}  {summary['fills']:,}" in done.stdout
+    assert f"{'round trips':<12}  {summary['round_trips']:,}" in done.stdout
 
     ledger = open_ledger(f"sqlite:///{folder / 'ledger.sqlite'}")
     try:

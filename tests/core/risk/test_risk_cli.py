@@ -159,7 +159,7 @@ def test_usage_errors_exit_2(invoke: Invoke, tmp_path: Path) -> None:
 
 def test_var_and_stress_of_a_run_folder(invoke: Invoke, session: Path) -> None:
     result = run_session(load_config(session), run_id="risk-cli")
-    assert result.summary.trades > 0
+    assert result.summary.fills > 0
     code, out, err = invoke(
         "stress", "market-crash-30", "--run", str(result.run_dir), "-f", "json", "--no-var"
     )
