@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -27,13 +28,43 @@ from crypto_bot_sdk import ExchangeAdapter, LedgerError
 FORMAT = 1
 
 
+def _creation_mode() -> int:
+    """0o666 less the process umask: the mode ``open(path, "w")`` would give a new file.
+
+    Read from /proc (Linux), since asking ``os.umask`` means setting it, which is
+    not safe while other threads create files; 0o022, the usual umask, elsewhere.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o644
+
+
 def write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Replace ``path`` with ``text`` whole: a reader or a crash sees the old file or the new.
+
+    Each call writes its own temporary file beside ``path`` (``mkstemp``: a unique
+    name), so writers of one file -- two ``cryptobot kill`` at once, a run and its
+    resume -- never write into, or rename away, each other's; the last rename wins
+    and every version on disk is complete. On failure the temporary file is removed
+    and ``path`` is left as it was.
+    """
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), _creation_mode())  # mkstemp creates it 0o600
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
