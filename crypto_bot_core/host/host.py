@@ -4,15 +4,20 @@ Loading one plugin is a pipeline that stops at the first failed step, and each
 step runs only when the previous ones passed, so code of a plugin that cannot
 run is never imported:
 
-1. selection: ``CRYPTOBOT_PLUGINS`` / ``CRYPTOBOT_DISABLE_PLUGIN_AUTOLOAD``;
-2. duplicates: the same plugin name from two distributions refuses *both*
+1. reserved names: a plugin of another distribution named like a built-in of
+   crypto-bot-core is refused, and the built-in kept (see :mod:`.reserved`);
+2. selection: ``CRYPTOBOT_PLUGINS`` / ``CRYPTOBOT_DISABLE_PLUGIN_AUTOLOAD``;
+3. duplicates: the same plugin name from two distributions refuses *both*
    (which one would win depends on install order, so neither does);
-3. manifest: located and validated without importing (see :mod:`.discovery`);
-4. compatibility: SDK API and core version ranges;
-5. import of the entry point's module;
-6. pluggy registration, hook validation (every ``cryptobot_*`` implementation
+4. manifest: located and validated without importing (see :mod:`.discovery`);
+   its version must be the distribution's, and its capabilities ones this
+   host knows, each belonging to a kind the manifest declares;
+5. compatibility: SDK API and core version ranges;
+6. import of the entry point's module;
+7. pluggy registration, hook validation (every ``cryptobot_*`` implementation
    matches a spec; ``cryptobot_components`` is present);
-7. contract checks of the returned components (see :mod:`.contract_checks`).
+8. contract checks of the returned components (see :mod:`.contract_checks`),
+   a capability's method counting only if it is really implemented.
 
 A refusal becomes a :class:`PluginRecord` with status ``refused``, a reason that
 names plugin and distribution, and a remedy; the host carries on with the rest.
@@ -31,12 +36,13 @@ from typing import Any
 import pluggy
 
 from crypto_bot_core._version import __version__
-from crypto_bot_core.host.contract_checks import check_components
+from crypto_bot_core.host.contract_checks import check_components, manifest_problems
 from crypto_bot_core.host.discovery import PluginCandidate, discover, locate_manifest
 from crypto_bot_core.host.fence import Fence
 from crypto_bot_core.host.hooks import COMPONENTS_HOOK, notify, verify_hooks
 from crypto_bot_core.host.records import ComponentInfo, PluginRecord, PluginStatus, remedy_for
 from crypto_bot_core.host.registry import ComponentRegistry, UnknownComponentError
+from crypto_bot_core.host.reserved import ReservedPluginNameError, reserved_name_problem
 from crypto_bot_core.host.selection import PLUGINS_ENV, Selection, selection_from_env
 from crypto_bot_sdk import (
     API_VERSION,
@@ -103,14 +109,24 @@ class Host:
         for candidate in discover(self.paths):
             by_name.setdefault(candidate.name, []).append(candidate)
         for name, group in sorted(by_name.items()):
+            # A newcomer using a built-in's name is refused whatever the selection says
+            # (the name is reserved, not merely taken); the built-in goes on as usual.
+            rest: list[PluginCandidate] = []
+            for candidate in group:
+                if reserved_name_problem(name, candidate.distribution):
+                    self._refuse_reserved(name, candidate)
+                else:
+                    rest.append(candidate)
             disabled = self.selection.disabled_reason(name)
+            if not rest:
+                continue
             if disabled:  # left alone on purpose, so duplicates do not matter either
-                for candidate in group:
+                for candidate in rest:
                     self._disable(candidate, disabled)
-            elif len(group) > 1:
-                self._refuse_duplicates(name, group)
+            elif len(rest) > 1:
+                self._refuse_duplicates(name, rest)
             else:
-                self._load_candidate(group[0])
+                self._load_candidate(rest[0])
         for missing in sorted(self.selection.wanted() - by_name.keys()):
             self._add(
                 PluginRecord(
@@ -216,6 +232,9 @@ class Host:
                     f"the entry point is named {name!r} but manifest.json names the plugin "
                     f"{manifest.name!r}; the two must be equal"
                 )
+            reserved = reserved_name_problem(name, distribution)
+            if reserved is not None:
+                raise ReservedPluginNameError(reserved)
             existing = self._loaded_record(name)
             if existing is not None:
                 raise DuplicatePluginError(
@@ -227,6 +246,10 @@ class Host:
             )
             if problems:
                 raise IncompatiblePluginError("; ".join(problems))
+            # After the API range: a plugin built for a newer API is "too new", not "unknown".
+            problems = manifest_problems(manifest, distribution_version)
+            if problems:
+                raise ManifestError("; ".join(problems))
             plugin_object = self._import(importer, entry_point)
             components = self._register(name, plugin_object, manifest, distribution)
         except PluginError as exc:
@@ -304,6 +327,21 @@ class Host:
                 entry_point=candidate.value,
                 manifest=manifest,
             )
+
+    def _refuse_reserved(self, name: str, candidate: PluginCandidate) -> None:
+        problem = reserved_name_problem(name, candidate.distribution)
+        assert problem is not None
+        manifest: Manifest | None = None
+        with contextlib.suppress(ManifestError):  # shown when readable; never required
+            manifest = Manifest.from_path(locate_manifest(candidate, self.paths))
+        self._refuse(
+            ReservedPluginNameError(problem),
+            name=name,
+            distribution=candidate.distribution,
+            distribution_version=candidate.distribution_version,
+            entry_point=candidate.value,
+            manifest=manifest,
+        )
 
     def _refuse(self, error: PluginError, **fields: Any) -> PluginError:
         """Record a refusal; returns the error re-made to name plugin and distribution."""

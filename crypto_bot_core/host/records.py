@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from crypto_bot_core.host.reserved import CORE_DISTRIBUTION, ReservedPluginNameError
 from crypto_bot_sdk import (
     Component,
     DuplicatePluginError,
@@ -69,6 +70,12 @@ def api_range(api_version: str) -> str:
 
 
 _REMEDIES: tuple[tuple[type[PluginError], str], ...] = (
+    (
+        ReservedPluginNameError,
+        f"built-in plugin names are reserved: uninstall this distribution, or ask its author "
+        f"to rename the plugin (entry point and manifest name); the {CORE_DISTRIBUTION} "
+        "built-in of that name is unaffected",
+    ),
     (
         DuplicatePluginError,
         "uninstall all but one of the distributions named (pip uninstall ...), "

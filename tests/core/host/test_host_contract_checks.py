@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -17,11 +21,16 @@ from host_components import (
 )
 
 from crypto_bot_core.host import Host, PluginStatus
+from crypto_bot_core.host.contract_checks import KNOWN_CAPABILITIES, only_raises_not_supported
 from crypto_bot_sdk import (
     API_VERSION,
+    CAPABILITY_METHODS,
+    DataSource,
     DuplicatePluginError,
     IncompatiblePluginError,
     ManifestError,
+    MarketEvent,
+    NotSupportedError,
     PluginContractError,
     PluginError,
     PluginKind,
@@ -259,3 +268,132 @@ def test_a_plugin_with_no_kinds_may_not_bring_components(host: Host) -> None:
     error = _refusal(host, Provides(QuietAgent), manifest("sneaky", kinds=()))
     assert isinstance(error, PluginContractError)
     assert "QuietAgent is of kind agent, which the manifest does not declare" in str(error)
+
+
+# --- a capability's method must do something (issue 13, item 15) ------------------------
+
+
+class StubHistory(PlainSource):
+    name = "stub_history"
+
+    async def history(self, symbol: str, start: datetime, end: datetime) -> Sequence[MarketEvent]:
+        """Declared, never implemented."""
+        raise NotSupportedError("no history here")
+
+
+class AliasedStub(PlainSource):
+    name = "aliased_stub"
+
+    async def history(self, symbol: str, start: datetime, end: datetime) -> Sequence[MarketEvent]:
+        raise Unsupported
+
+
+class Unsupported(NotSupportedError):
+    """A plugin's own subclass: still "not supported"."""
+
+
+class ReboundDefault(PlainSource):
+    name = "rebound"
+    history = DataSource.history
+
+
+def _logged(func: Any) -> Any:
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return await func(*args, **kwargs)
+
+    return wrapper
+
+
+class DecoratedStub(PlainSource):
+    name = "decorated_stub"
+
+    @_logged
+    async def history(self, symbol: str, start: datetime, end: datetime) -> Sequence[MarketEvent]:
+        pass
+        raise NotSupportedError
+
+
+class SometimesHistory(PlainSource):
+    """Raises only on one path: an implementation whose support depends on its settings."""
+
+    name = "sometimes"
+
+    async def history(self, symbol: str, start: datetime, end: datetime) -> Sequence[MarketEvent]:
+        if symbol.endswith(":USDT"):
+            raise NotSupportedError("no history of perpetuals")
+        return ()
+
+
+def _compiled_without_source(body: str) -> type:
+    """A class whose method has no source file, as in a plugin shipped as bytecode only."""
+    namespace: dict[str, Any] = {"NotSupportedError": NotSupportedError, "PlainSource": PlainSource}
+    code = compile(
+        "class Compiled(PlainSource):\n"
+        "    name = 'compiled'\n"
+        "    async def history(self, symbol, start, end):\n"
+        f"        {body}\n",
+        "<no source>",
+        "exec",
+    )
+    exec(code, namespace)
+    cls: type = namespace["Compiled"]
+    return cls
+
+
+@pytest.mark.parametrize(
+    "component",
+    [StubHistory, AliasedStub, ReboundDefault, DecoratedStub],
+    ids=["stub", "own-subclass", "rebound-default", "decorated"],
+)
+def test_a_method_that_only_raises_not_supported_does_not_back_a_capability(
+    host: Host, component: type
+) -> None:
+    data = manifest("acme", ["datasource"], capabilities=["history"])
+    error = _refusal(host, Provides(component), data)
+    assert isinstance(error, PluginContractError)
+    assert (
+        f"{component.__qualname__} does not override history(), which capability 'history' "
+        "declared in the manifest promises"
+    ) in str(error)
+
+
+def test_a_method_that_raises_not_supported_only_sometimes_backs_its_capability(
+    host: Host,
+) -> None:
+    data = manifest("acme", ["datasource"], capabilities=["history"])
+    assert host.register_plugin(Provides(SometimesHistory), data).status is PluginStatus.LOADED
+
+
+@pytest.mark.parametrize(
+    ("body", "implemented"),
+    [
+        ("raise NotSupportedError(f'{self.name} keeps none')", False),
+        ("return ()", True),
+        ("return [] if symbol else None", True),
+    ],
+)
+def test_without_source_the_bytecode_decides(body: str, implemented: bool) -> None:
+    cls = _compiled_without_source(body)
+    with pytest.raises(OSError, match="could not get source code"):
+        inspect.getsource(vars(cls)["history"])
+    assert only_raises_not_supported(vars(cls)["history"]) is not implemented
+
+
+def test_an_unknown_capability_is_refused_before_import(host: Host) -> None:
+    error = _refusal(host, Provides(QuietAgent), manifest("acme", capabilities=["telepathy"]))
+    assert isinstance(error, ManifestError)
+    assert "manifest.json declares unknown capabilities 'telepathy'" in str(error)
+
+
+def test_a_behaviour_capability_of_an_undeclared_kind_is_refused(host: Host) -> None:
+    error = _refusal(host, Provides(QuietAgent), manifest("acme", capabilities=["partial_fills"]))
+    assert "capability 'partial_fills' belongs to kind exchange" in str(error)
+
+
+def test_the_known_capabilities_are_the_conformance_kits() -> None:
+    from crypto_bot_sdk.testing._capabilities import CAPABILITIES
+
+    assert set(KNOWN_CAPABILITIES) == set(CAPABILITIES) | set(CAPABILITY_METHODS)
+    for name, capability in CAPABILITIES.items():
+        assert set(KNOWN_CAPABILITIES[name]) == set(capability.kinds), name

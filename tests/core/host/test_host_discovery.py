@@ -50,9 +50,11 @@ def install(
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
-    info = site / f"{dist.replace('-', '_')}-0.4.0.dist-info"
+    # The version of host_components.manifest(): the host refuses a manifest whose
+    # version is not its distribution's.
+    info = site / f"{dist.replace('-', '_')}-0.3.0.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.4.0\n")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3.0\n")
     lines = "\n".join(f"{name} = {value}" for name, value in entry_points.items())
     (info / "entry_points.txt").write_text(f"[crypto_bot.plugins]\n{lines}\n")
     prefix = "" if package_root is None else f"{Path('..') / package_root.name}/"
