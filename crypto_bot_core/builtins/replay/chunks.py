@@ -21,7 +21,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
 from typing import Any, TypeVar
@@ -74,6 +74,8 @@ def _slot_setters(cls: type[Any], names: Sequence[str]) -> tuple[Any, Any, Any] 
 _BAR_SLOTS = _slot_setters(Bar, BAR_FIELDS)
 _TRADE_SLOTS = _slot_setters(Trade, TRADE_FIELDS)
 _set_attribute = object.__setattr__
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 _Event = TypeVar("_Event", bound=BaseModel)
 
@@ -165,6 +167,56 @@ class BarChunk:
                 for i in range(len(parts[0].floats))
             ),
         )
+
+    def carried_forward(
+        self, interval_ms: int, previous: tuple[int, Decimal, str | Decimal] | None
+    ) -> BarChunk:
+        """The rows with a flat bar in every missing slot: open, high, low and close at the
+        last close before it, volume 0 (the replay's ``gaps: carry-forward``).
+
+        ``previous`` is the series' last row before this chunk: (timestamp, close, the
+        close's float source), so a gap across two chunks or two files is filled too.
+        Returns the chunk itself when nothing is missing (the usual case: one comparison).
+        """
+        ts = self.ts
+        count = len(ts)
+        if not count:
+            return self
+        continuous = ts[-1] - ts[0] == (count - 1) * interval_ms
+        if continuous and (previous is None or ts[0] - previous[0] == interval_ms):
+            return self
+        filled = BarChunk([], [], [], [], [], [], [], tuple([] for _ in self.floats))
+        last = previous
+        for i, stamp in enumerate(ts):
+            if last is not None:
+                close, source = last[1], last[2]
+                for missing in range(last[0] + interval_ms, stamp, interval_ms):
+                    filled._append_flat(missing, close, source)
+            floats = self.floats
+            filled.ts.append(stamp)
+            filled.times.append(self.times[i])
+            filled.open.append(self.open[i])
+            filled.high.append(self.high[i])
+            filled.low.append(self.low[i])
+            filled.close.append(self.close[i])
+            filled.volume.append(self.volume[i])
+            for column, values in zip(filled.floats, floats, strict=True):
+                column.append(values[i])  # type: ignore[attr-defined]
+            last = (stamp, self.close[i], floats[3][i])
+        return filled
+
+    def _append_flat(self, stamp: int, close: Decimal, source: str | Decimal) -> None:
+        """A filler row at ``close``, volume 0; its float sources the close's and ``0``."""
+        zero = Decimal(0)
+        self.ts.append(stamp)
+        self.times.append(_EPOCH + stamp * _MS)
+        self.open.append(close)
+        self.high.append(close)
+        self.low.append(close)
+        self.close.append(close)
+        self.volume.append(zero)
+        for index, column in enumerate(self.floats):
+            column.append(zero if index == 4 else source)  # type: ignore[attr-defined]
 
     def events(self, symbol: str, venue: str, timeframe: str) -> Iterator[Bar]:
         """The rows as ``Bar`` events, built one at a time as they are taken."""

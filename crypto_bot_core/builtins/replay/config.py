@@ -19,6 +19,8 @@ _VENUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
 _TIMEFRAME = re.compile(r"^(?P<count>[1-9]\d*)(?P<unit>[smhdw])$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _SUFFIX_FORMAT = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+GapMode = Literal["refuse", "skip", "carry-forward"]
+GAP_MODES: tuple[GapMode, ...] = ("refuse", "skip", "carry-forward")
 
 
 def timeframe_ms(timeframe: str) -> int:
@@ -30,6 +32,18 @@ def timeframe_ms(timeframe: str) -> int:
             "s, m, h, d or w (e.g. '1m', '1h', '1d')"
         )
     return int(match["count"]) * _UNIT_MS[match["unit"]]
+
+
+def timeframe_of(interval_ms: int) -> str | None:
+    """``1800000`` -> ``"30m"``: the interval in its largest whole unit; None below a second
+    or not a whole number of seconds (no timeframe spells it)."""
+    if interval_ms <= 0:
+        return None
+    for unit in ("w", "d", "h", "m", "s"):
+        size = _UNIT_MS[unit]
+        if interval_ms % size == 0:
+            return f"{interval_ms // size}{unit}"
+    return None
 
 
 class ReplayFile(PluginConfig):
@@ -98,13 +112,30 @@ class ReplayConfig(PluginConfig):
     """The files to replay; events of all of them are merged into one time-ordered stream."""
 
     files: tuple[ReplayFile, ...] = Field(min_length=1, description="Files to replay.")
+    gaps: GapMode | None = Field(
+        default=None,
+        description="Missing OHLCV bars (an exchange outage): 'refuse' the file (the default), "
+        "'skip' them (replay the bars there are) or 'carry-forward' (a flat bar at the last "
+        "close, volume 0, in every missing slot).",
+    )
     allow_gaps: bool = Field(
         default=False,
-        description="Accept missing OHLCV bars (an exchange outage) instead of refusing the file.",
+        description="The older spelling of gaps: skip; true is gaps: skip.",
     )
+
+    @property
+    def gap_mode(self) -> GapMode:
+        """What to do about missing bars: ``gaps``, else ``skip`` with ``allow_gaps``."""
+        if self.gaps is not None:
+            return self.gaps
+        return "skip" if self.allow_gaps else "refuse"
 
     @model_validator(mode="after")
     def _distinct_paths(self) -> ReplayConfig:
+        if self.allow_gaps and self.gaps not in (None, "skip"):
+            raise ValueError(
+                f"allow_gaps: true says gaps: skip, but gaps is {self.gaps!r}; keep only gaps"
+            )
         seen: set[Path] = set()
         for item in self.files:
             if item.path in seen:

@@ -48,6 +48,8 @@ from crypto_bot_core.builtins.replay.reading import (
 from crypto_bot_core.builtins.replay.validation import (
     EARLIEST_MS,
     EPOCH,
+    MAX_AMOUNT,
+    MAX_PRICE,
     MS,
     OhlcvChecker,
     Precision,
@@ -240,6 +242,8 @@ class OhlcvParser:
         if not (
             min(lows) > 0
             and min(volumes) >= 0
+            and max(highs) <= MAX_PRICE
+            and max(volumes) <= MAX_AMOUNT
             and all(map(le, lows, opens))
             and all(map(le, lows, closes))
             and all(map(ge, highs, opens))

@@ -49,9 +49,14 @@ from operator import attrgetter
 from typing import Any
 
 from crypto_bot_core.builtins.replay.chunks import BarChunk, BarColumns, Chunk, TradeChunk
-from crypto_bot_core.builtins.replay.config import ReplayConfig, ReplayFile, timeframe_ms
+from crypto_bot_core.builtins.replay.config import (
+    GapMode,
+    ReplayConfig,
+    ReplayFile,
+    timeframe_ms,
+)
 from crypto_bot_core.builtins.replay.parsing import OhlcvParser, TradeParser, scan_precision
-from crypto_bot_core.builtins.replay.reading import open_reader
+from crypto_bot_core.builtins.replay.reading import CsvRows, Reader, TextBlock, open_reader
 from crypto_bot_core.builtins.replay.validation import (
     EPOCH,
     MS,
@@ -84,7 +89,7 @@ class _Series:
     """One market's files of one kind (and timeframe), in config order: one checked sequence."""
 
     files: list[ReplayFile]
-    allow_gaps: bool
+    gaps: GapMode
 
     @property
     def spec(self) -> ReplayFile:
@@ -101,10 +106,13 @@ class _Series:
             checker = OhlcvChecker(
                 interval_ms=timeframe_ms(spec.timeframe),
                 timeframe=spec.timeframe,
-                allow_gaps=self.allow_gaps,
+                allow_gaps=self.gaps != "refuse",
             )
         else:
             checker = TradeChecker(symbol=spec.symbol)
+        carry = ohlcv and self.gaps == "carry-forward"
+        interval = checker.interval_ms if isinstance(checker, OhlcvChecker) else 0
+        previous: tuple[int, Decimal, str | Decimal] | None = None
         columns = (OHLCV_COLUMNS, ()) if ohlcv else (TRADE_COLUMNS, TRADE_OPTIONAL)
         for item in self.files:
             checker.start_file(item.path)
@@ -118,6 +126,9 @@ class _Series:
                     chunk = parser.parse(block)
                     if not chunk.ts:
                         continue
+                    if carry and isinstance(chunk, BarChunk):
+                        chunk = chunk.carried_forward(interval, previous)
+                        previous = (chunk.ts[-1], chunk.close[-1], chunk.floats[3][-1])
                     ts = chunk.ts
                     if lo is not None and ts[-1] < lo:
                         continue
@@ -150,12 +161,27 @@ class _Series:
         return found
 
 
+def _has_rows(reader: Reader) -> bool:
+    """Whether a file holds a data row after its header (blank lines are none): a file cut
+    short after its header would otherwise replay as a market without a single event."""
+    for block in reader.blocks():
+        if isinstance(block, TextBlock):
+            if block.text.strip():
+                return True
+        elif isinstance(block, CsvRows):
+            if any(any(cell.strip() for cell in cells) for _line, cells in block.rows):
+                return True
+        elif block.columns and block.columns[0]:
+            return True
+    return False
+
+
 def _group(config: ReplayConfig) -> list[_Series]:
     series: dict[tuple[str, str, str, str], _Series] = {}
     for spec in config.files:
         current = series.get(spec.series_key)
         if current is None:
-            series[spec.series_key] = _Series([spec], config.allow_gaps)
+            series[spec.series_key] = _Series([spec], config.gap_mode)
         else:
             current.files.append(spec)
     return list(series.values())
@@ -287,7 +313,13 @@ class ReplaySource(DataSource[ReplayConfig]):
                 columns = (
                     (OHLCV_COLUMNS, ()) if spec.kind == "ohlcv" else (TRADE_COLUMNS, TRADE_OPTIONAL)
                 )
-                open_reader(spec.path, spec.file_format, *columns).close()
+                with open_reader(spec.path, spec.file_format, *columns) as reader:
+                    if not _has_rows(reader):
+                        raise DataSourceError(
+                            f"{spec.path}: has a header but no data rows; a replayed file "
+                            "needs at least one row (was it cut short while being written?). "
+                            "Fill it or remove it from the files"
+                        )
         self._checked = True
 
     def instruments(self) -> Sequence[Instrument]:

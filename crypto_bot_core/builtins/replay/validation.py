@@ -32,6 +32,12 @@ from crypto_bot_sdk import DataSourceError
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
 EARLIEST_MS = 946_684_800_000  # 2000-01-01: anything earlier is a seconds/ms mix-up
+MAX_PRICE = Decimal("1e30")
+"""The largest price accepted: far above any market's (and room for 30 exact digits), far
+below what becomes an infinite float: ``1e400`` parses as a Decimal and used to fail only
+later, in some indicator, with no row named."""
+MAX_AMOUNT = Decimal("1e30")
+"""The largest volume or trade amount accepted, on the same grounds."""
 _DIGITS = re.compile(r"^\d+$")
 
 OHLCV_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
@@ -119,11 +125,25 @@ def _finer(number: Decimal, step: Decimal) -> bool:
         return _exponent(number) < _exponent(step)
 
 
-def _positive(value: object, column: str) -> Decimal:
+def _positive(value: object, column: str, limit: Decimal = MAX_PRICE) -> Decimal:
     number = parse_decimal(value, column)
     if number <= 0:
         raise RowError(f"{column} {number} is not positive; prices and amounts must be > 0")
+    return _bounded(number, column, limit)
+
+
+def _bounded(number: Decimal, column: str, limit: Decimal) -> Decimal:
+    if number > limit:
+        raise RowError(
+            f"{column} {value_text(number)} is out of range (at most {value_text(limit)}); "
+            "check the file's number format and units"
+        )
     return number
+
+
+def value_text(number: Decimal) -> str:
+    """A number as a person writes it: ``1E+400`` as ``1e400``, ``1E+15`` as ``1e15``."""
+    return str(number).replace("E+", "e").replace("E", "e")
 
 
 @dataclass
@@ -198,6 +218,7 @@ class OhlcvChecker(SeriesChecker):
     interval_ms: int = 60_000
     timeframe: str = "1m"
     allow_gaps: bool = False
+    """Missing bars pass (the replay's gaps: skip or carry-forward)."""
 
     def check(self, position: RowPosition, values: Sequence[object]) -> OhlcvRecord:
         try:
@@ -208,6 +229,7 @@ class OhlcvChecker(SeriesChecker):
             volume = parse_decimal(values[5], "volume")
             if volume < 0:
                 raise RowError(f"volume {volume} is negative")
+            _bounded(volume, "volume", MAX_AMOUNT)
             if low > min(o, c) or h < max(o, c):
                 raise RowError(
                     f"low {low} and high {h} must bracket open {o} and close {c} "
@@ -242,7 +264,9 @@ class OhlcvChecker(SeriesChecker):
         if missing and not self.allow_gaps:
             raise RowError(
                 f"gap: {missing} {self.timeframe} bar(s) missing between "
-                f"{iso(self.last_ts)} and {iso(ts)}; fill them in or set allow_gaps: true"
+                f"{iso(self.last_ts)} and {iso(ts)}; fill them in, or set the replay's "
+                "gaps: skip (replay the bars there are) or gaps: carry-forward (a flat bar at "
+                "the last close in each missing slot)"
             )
 
 
@@ -268,7 +292,7 @@ class TradeChecker(SeriesChecker):
             if side not in ("buy", "sell"):
                 raise RowError(f"side {values[2]!r} must be 'buy' or 'sell'")
             price = _positive(values[3], "price")
-            amount = _positive(values[4], "amount")
+            amount = _positive(values[4], "amount", MAX_AMOUNT)
             symbol = values[5]
             if symbol is not None and str(symbol).strip() != self.symbol:
                 raise RowError(

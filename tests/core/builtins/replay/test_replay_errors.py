@@ -64,7 +64,8 @@ def _write(tmp_path: Path, name: str, *lines: str) -> Path:
             [_bar(T0), _bar(T0 + 4 * M)],
             "line 3 (data row 2)",
             r"gap: 3 1m bar\(s\) missing between 2024-01-01T00:00:00Z and "
-            r"2024-01-01T00:04:00Z; fill them in or set allow_gaps: true",
+            r"2024-01-01T00:04:00Z; fill them in, or set the replay's gaps: skip .* or "
+            r"gaps: carry-forward",
         ),
         (
             [_bar(T0), _bar(T0 + 90_000)],
