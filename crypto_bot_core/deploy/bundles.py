@@ -38,6 +38,8 @@ from crypto_bot_core.deploy.integrity import (
 from crypto_bot_core.deploy.resolution import cross_checks
 from crypto_bot_core.deploy.staged import StagedPlugin
 from crypto_bot_core.deploy.wheels import PluginEntry, WheelError, WheelInfo, read_wheel
+from crypto_bot_core.host.contract_checks import manifest_problems
+from crypto_bot_core.host.reserved import reserved_name_problem
 from crypto_bot_sdk import (
     API_VERSION,
     MANIFEST_FILENAME,
@@ -242,6 +244,13 @@ class _BundleCheck:
         if len(mine) > 1:
             self.fail(f"{len(mine)} wheels register plugin {name!r}; ship exactly one")
             return None
+        reserved = reserved_name_problem(name, mine[0][0].display_name)
+        if reserved is not None:
+            self.fail(
+                f"{reserved}: the host image has the built-in {name!r}; give the plugin a name "
+                "of its own (entry point and manifest) and list it under that name in plugins:"
+            )
+            return None
         wheel, entry = mine[0]
         if entry.manifest is None:
             self.fail(f"{wheel.filename}: {entry.manifest_error}")
@@ -258,6 +267,10 @@ class _BundleCheck:
             manifest, core_version=CORE_VERSION, api_version=API_VERSION
         ):
             self.fail(f"{wheel.filename} is incompatible with this host: {problem}")
+        # What the host would refuse at load time is refused here, before installing:
+        # unknown capabilities (the version was compared with the wheel's just above).
+        for problem in manifest_problems(manifest, None):
+            self.fail(f"{wheel.filename}: {problem}")
         self._image_manifest(manifest)
         return manifest
 

@@ -47,7 +47,31 @@ MISSING_DEP = PluginProject(
 SHADOWING = PluginProject(
     "cbt-deploy-shadow", "cbt_deploy_shadow", "cbt-deploy-shadow", manifest_for("cbt-deploy-shadow")
 )
-PROJECTS = (GOOD, TAMPERED, INCOMPATIBLE, WITH_DEP, CONFLICTING, MISSING_DEP, SHADOWING)
+IMPOSTOR = PluginProject(
+    "cbt-deploy-impostor",
+    "cbt_deploy_impostor",
+    "technical-agents",
+    manifest_for("technical-agents"),
+    module_source=NEVER_IMPORT,
+)
+UNKNOWN_CAPABILITY = PluginProject(
+    "cbt-deploy-unknown-cap",
+    "cbt_deploy_unknown_cap",
+    "cbt-deploy-unknown-cap",
+    manifest_for("cbt-deploy-unknown-cap", capabilities=["teleport"]),
+    module_source=NEVER_IMPORT,
+)
+PROJECTS = (
+    GOOD,
+    TAMPERED,
+    INCOMPATIBLE,
+    WITH_DEP,
+    CONFLICTING,
+    MISSING_DEP,
+    SHADOWING,
+    IMPOSTOR,
+    UNKNOWN_CAPABILITY,
+)
 DEPENDENCIES = {
     WITH_DEP.distribution: ["crypto-bot-sdk>=0.1,<0.2", "cbt-deploy-helper==1.0.0"],
     CONFLICTING.distribution: ["crypto-bot-sdk>=0.1,<0.2", "cbt-deploy-helper==2.0.0"],

@@ -265,3 +265,33 @@ def test_lock_and_staging_must_agree(tmp_path: Path, wheels: Wheels) -> None:
     assert "its init container copied nothing to" in "\n".join(refused["cbt-deploy-with-dep"])
     assert "staged in" in "\n".join(refused[GOOD])
     assert "not listed in the plugin lock" in "\n".join(refused[GOOD])
+
+
+def test_a_plugin_named_like_a_builtin_is_refused_before_installing(
+    tmp_path: Path, wheels: Wheels
+) -> None:
+    """Issue 13, item 14: on the Helm path too, built-in names are reserved."""
+    stage(tmp_path / "staging", "technical-agents", [wheels["cbt_deploy_impostor"]])
+    stage(tmp_path / "staging", GOOD, [wheels["cbt_deploy_good"]])
+    refused, installed = _run(tmp_path)
+    message = _one_refusal(refused, "technical-agents")
+    assert message == (
+        "plugin technical-agents: the name 'technical-agents' is reserved for the built-in "
+        "plugin of crypto-bot-core, which stays loaded; this plugin is not loaded: the host "
+        "image has the built-in 'technical-agents'; give the plugin a name of its own (entry "
+        "point and manifest) and list it under that name in plugins:"
+    )
+    assert installed == [GOOD]
+    assert not list((tmp_path / "target").glob("cbt_deploy_impostor*"))
+
+
+def test_a_plugin_declaring_an_unknown_capability_is_refused_before_installing(
+    tmp_path: Path, wheels: Wheels
+) -> None:
+    wheel = wheels["cbt_deploy_unknown_cap"]
+    stage(tmp_path / "staging", "cbt-deploy-unknown-cap", [wheel])
+    message = _one_refusal(_run(tmp_path)[0], "cbt-deploy-unknown-cap")
+    assert (
+        f"plugin cbt-deploy-unknown-cap: {wheel.name}: manifest.json declares unknown "
+        "capabilities 'teleport'; this host knows"
+    ) in message
