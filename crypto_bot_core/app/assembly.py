@@ -221,6 +221,7 @@ def assemble(
         risk=RiskPipeline(rules, fences=rule_fences, budget=budgets.risk_rule),
         ledger=ledger,
         sizing=config.sizing,
+        currencies=config.portfolio,
         clock=clock,
         mode=config.mode.value,
         on_progress=on_progress,

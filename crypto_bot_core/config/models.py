@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from crypto_bot_core.config.budgets import DataSourceFailure, PluginBudgets
+from crypto_bot_core.engine.currencies import CurrencySettings
 from crypto_bot_core.engine.policy import PolicySpec
 from crypto_bot_core.engine.sizing import SizingConfig
 from crypto_bot_core.risk.arbitrage import ArbitrageSettings
@@ -211,6 +212,11 @@ class CryptoBotConfig(_Section):
     policies: PolicySettings = Field(default_factory=PolicySettings)
     sizing: SizingConfig = Field(
         default_factory=SizingConfig, description="How signals become order sizes."
+    )
+    portfolio: CurrencySettings = Field(
+        default_factory=CurrencySettings,
+        description="The currency the portfolio is valued in (base_currency) and the "
+        "currencies taken as equal (pegged); other currencies convert at market prices.",
     )
     selector: InstanceSpec | None = Field(
         default=None,

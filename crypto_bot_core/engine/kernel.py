@@ -34,6 +34,7 @@ from typing import Any, NamedTuple, cast
 from crypto_bot_core.engine import chaos
 from crypto_bot_core.engine.batching import BatchingLog, BatchLedger, can_batch
 from crypto_bot_core.engine.clock import Clock, SimulatedClock
+from crypto_bot_core.engine.currencies import CurrencySettings
 from crypto_bot_core.engine.curve import EquityCurve
 from crypto_bot_core.engine.decisions import decide, settle_quietly
 from crypto_bot_core.engine.desk import StepJournal
@@ -151,6 +152,8 @@ class Engine:
     risk: RiskPipeline
     ledger: AuditLog
     sizing: SizingConfig = field(default_factory=SizingConfig)
+    currencies: CurrencySettings = field(default_factory=CurrencySettings)
+    """The ``portfolio`` section: the currency the book is valued in, and pegs."""
     clock: Clock = field(default_factory=SimulatedClock)
     selector: PolicySelector | None = None
     mode: str = "backtest"
@@ -308,6 +311,8 @@ class Engine:
             initial_cash=None if resume is None else resume.initial_cash,
             fences=self.exchange_fences,
             budget=self.exchange_budget,
+            currencies=self.currencies,
+            data_markets=[(i.venue, i.symbol) for s in self.data_sources for i in s.instruments()],
         )
 
     async def close(self, reason: str = "completed") -> None:

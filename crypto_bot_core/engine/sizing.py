@@ -5,6 +5,12 @@ only when that state changes: a crossover strategy's classic behaviour, and no
 churn as prices drift. ``proportional`` scales the target with score x
 confidence and trades only when the target moved by more than a band, so small
 signal wiggles do not pay fees.
+
+``notional_per_symbol`` is money in the portfolio currency: a market quoted in
+another currency (``ETH/BTC`` in a USDT book) is sized at ``rate``, the
+portfolio currency per unit of the market's settlement currency, so a full
+position is worth the same whatever a market is quoted in. In a single-currency
+book the rate is 1 and the arithmetic is exactly what it was.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from crypto_bot_sdk import (
 )
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 
 
 class SizingMode(StrEnum):
@@ -39,7 +46,10 @@ class SizingConfig(BaseModel):
 
     mode: SizingMode = SizingMode.DISCRETE
     notional_per_symbol: Decimal = Field(
-        default=Decimal(10_000), gt=0, description="Quote-currency size of a full position."
+        default=Decimal(10_000),
+        gt=0,
+        description="Size of a full position in the portfolio currency (portfolio."
+        "base_currency; a market quoted in another currency is converted).",
     )
     entry_threshold: float = Field(default=0.0, ge=0, lt=1)
     long_only: bool = False
@@ -62,21 +72,32 @@ class SizingConfig(BaseModel):
     )
 
 
-def full_position(config: SizingConfig, price: Decimal, instrument: Instrument) -> Decimal:
+def full_position(
+    config: SizingConfig, price: Decimal, instrument: Instrument, rate: Decimal = ONE
+) -> Decimal:
     """A full position in base units on the lot grid: the fixed quantity, or the notional at
-    ``price``."""
+    ``price`` (and ``rate``, portfolio currency per unit of the market's settle currency)."""
     if config.quantity_per_symbol is not None:
         return instrument.round_quantity(config.quantity_per_symbol)
-    return instrument.round_quantity(
-        config.notional_per_symbol / (price * instrument.contract_size)
-    )
+    return instrument.round_quantity(config.notional_per_symbol / _unit(price, instrument, rate))
+
+
+def _unit(price: Decimal, instrument: Instrument, rate: Decimal) -> Decimal:
+    """Portfolio money per base unit; the rate is left out when it is 1 (the same digits)."""
+    if rate == ONE:
+        return price * instrument.contract_size
+    return price * instrument.contract_size * rate
 
 
 def target_quantity(
-    config: SizingConfig, signal: Signal, price: Decimal, instrument: Instrument
+    config: SizingConfig,
+    signal: Signal,
+    price: Decimal,
+    instrument: Instrument,
+    rate: Decimal = ONE,
 ) -> Decimal:
     """The position the signal asks for, in base units on the lot grid."""
-    full = full_position(config, price, instrument)
+    full = full_position(config, price, instrument, rate)
     score = signal.score
     if (config.long_only or instrument.kind is InstrumentKind.SPOT) and score < 0:
         # Spot cannot be shorted without borrowing, which no venue contract offers.
@@ -98,9 +119,13 @@ def intent_for(
     instrument: Instrument,
     intent_id: str,
     policy: str,
+    rate: Decimal = ONE,
 ) -> OrderIntent | None:
-    """The intent that moves ``current`` to the target, or ``None`` when no trade is due."""
-    target = target_quantity(config, signal, price, instrument)
+    """The intent that moves ``current`` to the target, or ``None`` when no trade is due.
+
+    ``rate`` is the portfolio currency per unit of the instrument's settlement currency.
+    """
+    target = target_quantity(config, signal, price, instrument, rate)
     if config.mode is SizingMode.DISCRETE:
         if (target > 0) == (current > 0) and (target < 0) == (current < 0):
             return None
@@ -108,7 +133,7 @@ def intent_for(
         full = (
             config.quantity_per_symbol
             if config.quantity_per_symbol is not None
-            else config.notional_per_symbol / (price * instrument.contract_size)
+            else config.notional_per_symbol / _unit(price, instrument, rate)
         )
         if abs(target - current) < full * config.rebalance_band:
             return None

@@ -1,8 +1,8 @@
 """Opening the run's venues, and how each simulated venue is offered the market's events.
 
 At start every venue lists its instruments, the portfolio opens an account with
-its starting cash (the venue's balance, or a resumed run's recorded cash) and
-the router gets its fee schedule. Simulated venues first adopt the data's
+its starting cash (the venue's balances, per currency, or a resumed run's
+recorded cash) and the router gets its fee schedule. Simulated venues first adopt the data's
 symbols (capability ``adopt_symbols``), so orders may precede a symbol's first
 event; in a backtest, those that can (``forget_closed``) are told to forget
 closed orders: nothing will ask for one again, and a long run would otherwise
@@ -15,6 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from crypto_bot_core.engine.currencies import (
+    CurrencySettings,
+    base_currency,
+    cash_of,
+    plan_currencies,
+    settlement_currencies,
+)
 from crypto_bot_core.engine.fills import overrides
 from crypto_bot_core.engine.portfolio import Portfolio
 from crypto_bot_core.host.fence import Fence
@@ -52,6 +59,8 @@ async def open_venues(
     initial_cash: Mapping[str, Decimal] | None,
     fences: Mapping[str, Fence] | None = None,
     budget: float | None = None,
+    currencies: CurrencySettings | None = None,
+    data_markets: Sequence[tuple[str, str]] = (),
 ) -> dict[str, FeeSchedule]:
     """Fill ``instruments`` and open ``portfolio``'s accounts; the fee schedule per venue.
 
@@ -59,21 +68,35 @@ async def open_venues(
     balances). Every venue call goes through the venue's fence with the exchange
     ``budget``: a venue that fails or hangs at start ends the start with a
     :class:`~crypto_bot_sdk.PluginError` naming its plugin, not a raw traceback.
+
+    With ``currencies`` (the ``portfolio`` settings) the book is valued in their base
+    currency (else the one the markets settle in), cash is kept per currency, and each
+    other currency is converted through a pair of ``data_markets`` (venue, symbol) — a
+    currency that cannot be is refused here, before anything trades (see
+    :mod:`.currencies`). Without them, as before: cash in ``portfolio.quote_currency``.
     """
     fees: dict[str, FeeSchedule] = {}
+    listed_by: dict[str, Sequence[Instrument]] = {}
+    balances_by: dict[str, dict[str, Decimal]] = {}
     for venue, adapter in exchanges.items():
         fence = (fences or {}).get(venue) or Fence(venue)
         listed = await fence.call_async(adapter.load_instruments, budget=budget)
+        listed_by[venue] = listed
         for instrument in listed:
             instruments[(venue, instrument.symbol)] = instrument
         if initial_cash is None:
-            balances = await fence.call_async(adapter.fetch_balances, budget=budget)
-            cash = sum(
-                (b.total for b in balances if b.asset == portfolio.quote_currency), Decimal(0)
-            )
-        else:
-            cash = initial_cash.get(venue, Decimal(0))
-        portfolio.open_account(venue, cash)
+            totals: dict[str, Decimal] = {}
+            for b in await fence.call_async(adapter.fetch_balances, budget=budget):
+                totals[b.asset] = totals.get(b.asset, Decimal(0)) + b.total
+            balances_by[venue] = totals
+    cash_by = _starting_cash(
+        portfolio, listed_by, balances_by, initial_cash, currencies=currencies, markets=data_markets
+    )
+    for venue, adapter in exchanges.items():
+        fence = (fences or {}).get(venue) or Fence(venue)
+        listed = listed_by[venue]
+        cash, other = cash_by[venue]
+        portfolio.open_account(venue, cash, other)
         if listed:
             # Without a fee schedule the router compares this venue's raw prices.
             try:
@@ -86,6 +109,41 @@ async def open_venues(
                 if not isinstance(exc.__cause__, NotImplementedError):
                     raise  # a plain NotImplementedError is wrapped; it means the same
     return fees
+
+
+def _starting_cash(
+    portfolio: Portfolio,
+    listed_by: Mapping[str, Sequence[Instrument]],
+    balances_by: Mapping[str, Mapping[str, Decimal]],
+    initial_cash: Mapping[str, Decimal] | None,
+    *,
+    currencies: CurrencySettings | None,
+    markets: Sequence[tuple[str, str]],
+) -> dict[str, tuple[Decimal, dict[str, Decimal]]]:
+    """Each venue's starting cash in the portfolio currency and in every other one; sets
+    the portfolio's currencies (refusing one that cannot be converted) first."""
+    cash_by: dict[str, tuple[Decimal, dict[str, Decimal]]] = {}
+    if currencies is None:
+        for venue in listed_by:
+            if initial_cash is None:
+                cash_by[venue] = (balances_by[venue].get(portfolio.quote_currency, Decimal(0)), {})
+            else:
+                cash_by[venue] = (initial_cash.get(venue, Decimal(0)), {})
+        return cash_by
+    base = base_currency(
+        currencies, settlement_currencies(i for listed in listed_by.values() for i in listed)
+    )
+    for venue, listed in listed_by.items():
+        if initial_cash is None:
+            cash_by[venue] = cash_of(balances_by[venue], listed, base)
+        else:
+            # A resumed run's other currencies restart from its fills (its start record
+            # keeps the starting cash in the portfolio currency only).
+            other = dict.fromkeys(sorted(settlement_currencies(listed) - {base}), Decimal(0))
+            cash_by[venue] = (initial_cash.get(venue, Decimal(0)), other)
+    held = {c for _cash, other in cash_by.values() for c in other}
+    portfolio.use_currencies(plan_currencies(currencies, held, markets, base=base))
+    return cash_by
 
 
 def matcher(adapter: ExchangeAdapter[Any]) -> tuple[Callable[[MarketEvent], Any], bool]:

@@ -15,6 +15,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from crypto_bot_sdk import Instrument, InstrumentKind, PluginConfig
 
 _VENUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+DEFAULT_FUNDS = Decimal(100000)
+"""Starting cash of a venue whose ``balances`` are not configured, in its markets' currency."""
 
 
 class InstrumentSpec(PluginConfig):
@@ -132,9 +134,11 @@ class PaperExchangeConfig(PluginConfig):
         "size) this account can take; the rest of an order fills on later events. None: "
         "no cap.",
     )
-    balances: dict[str, Decimal] = Field(
-        default_factory=lambda: {"USDT": Decimal(100000)},
-        description="Starting wallet balance per asset.",
+    balances: dict[str, Decimal] | None = Field(
+        default=None,
+        description="Starting wallet balance per asset, e.g. {USD: 100000, BTC: 1}. Unset: "
+        f"{DEFAULT_FUNDS} in the currency the venue's markets settle in (USDT when they settle "
+        "in several and USDT is one of them; otherwise set it).",
     )
     leverage: Decimal = Field(
         default=Decimal(1),
@@ -154,7 +158,9 @@ class PaperExchangeConfig(PluginConfig):
 
     @field_validator("balances")
     @classmethod
-    def _non_negative_balances(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+    def _non_negative_balances(cls, value: dict[str, Decimal] | None) -> dict[str, Decimal] | None:
+        if value is None:
+            return None
         for asset, amount in value.items():
             if not amount.is_finite() or amount < 0:
                 raise ValueError(

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from crypto_bot_core.builtins.paper_exchange.accounts import Account, plain
-from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
+from crypto_bot_core.builtins.paper_exchange.config import DEFAULT_FUNDS, PaperExchangeConfig
 from crypto_bot_core.builtins.paper_exchange.markets import Market, MarketRegistry
 from crypto_bot_core.builtins.paper_exchange.matching import Matcher
 from crypto_bot_core.builtins.paper_exchange.persistence import (
@@ -48,6 +48,7 @@ from crypto_bot_core.builtins.paper_exchange.working import WorkingOrder
 from crypto_bot_sdk import (
     Balance,
     Bar,
+    ConfigError,
     DuplicateOrderError,
     ExchangeAdapter,
     ExchangeError,
@@ -82,7 +83,9 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
     def __init__(self, config: PaperExchangeConfig) -> None:
         super().__init__(config)
         self._markets = MarketRegistry(config)
-        self._account = Account(dict(config.balances), config.leverage)
+        self._account = Account(dict(config.balances or {}), config.leverage)
+        self._unfunded = config.balances is None
+        """``balances`` not configured: the wallet is funded when first used (:meth:`_fund`)."""
         self._adjust = PriceAdjust(config.price_offset_bps, config.price_offset)
         self._participation = config.max_participation
         self._latency = timedelta(milliseconds=config.latency_ms)
@@ -146,6 +149,30 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         self._markets.resolve(symbol, seen=symbol in self._last)
         return FeeSchedule(maker=self.config.maker_fee, taker=self.config.taker_fee)
 
+    def _fund(self) -> None:
+        """Fund a wallet whose ``balances`` are not configured, in the markets' currency.
+
+        Done on first use (balances asked, an order, a snapshot), after the engine
+        adopted the data's symbols: a venue trading ``BTC/USD`` starts with USD, one
+        trading ``BTC/USDT`` with USDT. Markets settling in several currencies get
+        USDT when it is one of them; otherwise the venue cannot guess and says so.
+        """
+        self._unfunded = False
+        currencies = self._markets.settle_currencies()
+        if len(currencies) == 1:
+            (currency,) = currencies
+        elif not currencies or "USDT" in currencies:
+            currency = "USDT"
+        else:
+            example = ", ".join(f"{c}: 100000" for c in sorted(currencies))
+            raise ConfigError(
+                f"paper venue {self.venue!r} trades markets settling in "
+                f"{', '.join(sorted(currencies))} and has no starting balances: set its "
+                f"balances per currency, e.g. {{{example}}}",
+                key="exchanges[].config.balances",
+            )
+        self._account.cash[currency] += DEFAULT_FUNDS
+
     # --- contract: orders -----------------------------------------------------
 
     async def submit_order(self, request: OrderRequest) -> Order:
@@ -162,6 +189,8 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
 
     def place_order(self, request: OrderRequest) -> Order:
         """:meth:`submit_order_sync` under its API 1.0 name."""
+        if self._unfunded:
+            self._fund()
         if self._closed:
             self._drop_closed()
         existing = self._orders.get(request.client_order_id)
@@ -309,6 +338,8 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
     # --- contract: account ----------------------------------------------------
 
     async def fetch_balances(self) -> Sequence[Balance]:
+        if self._unfunded:
+            self._fund()
         return self._account.balances(self.venue)
 
     async def fetch_positions(self) -> Sequence[Position]:
@@ -331,6 +362,8 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
             raise InvalidOrderError(
                 f"leverage {leverage} for {symbol} is outside 1..125", venue=self.venue
             )
+        if self._unfunded:
+            self._fund()
         if not self._account.set_leverage(market, Decimal(leverage)):
             raise InsufficientFundsError(
                 f"leverage {leverage} on {symbol} needs more margin than is free "
@@ -458,11 +491,14 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
         reconciles its ledger against ``fetch_order``/``fetch_fills`` as it would
         with a real exchange.
         """
+        if self._unfunded:
+            self._fund()
         return dump_state(self)
 
     def restore_state(self, data: dict[str, Any]) -> None:
         """Load a :meth:`snapshot_state` into this (fresh, same-config) adapter."""
         load_state(self, data)
+        self._unfunded = False  # the saved wallet is the wallet
 
     snapshot = snapshot_state
     """API 1.0 name of :meth:`snapshot_state`."""

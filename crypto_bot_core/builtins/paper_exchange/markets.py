@@ -96,6 +96,10 @@ class MarketRegistry:
                     self.derive(symbol)
         return [market.instrument for market in self._markets.values()]
 
+    def settle_currencies(self) -> set[str]:
+        """The currencies the known markets settle in (quote, or a perpetual's settle)."""
+        return {market.settle for market in self._markets.values()}
+
     def get(self, symbol: str) -> Market | None:
         return self._markets.get(symbol)
 

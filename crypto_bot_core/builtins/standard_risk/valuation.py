@@ -119,7 +119,8 @@ def position_value(context: RiskContext, symbol: str, quantity: Decimal, price: 
     instrument = instrument_for(context, symbol, None)
     size = instrument.contract_size if instrument is not None else Decimal(1)
     quote = parse_symbol(symbol)[2] or parse_symbol(symbol)[1]
-    rate = currency_rate(quote, context.portfolio.quote_currency, context.market)
+    portfolio = context.portfolio
+    rate = currency_rate(quote, portfolio.quote_currency, context.market, portfolio.rates)
     return abs(quantity) * price * size * rate
 
 

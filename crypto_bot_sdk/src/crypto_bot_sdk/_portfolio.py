@@ -62,7 +62,14 @@ class Position(FrozenModel):
 
 
 class PortfolioSnapshot(FrozenModel):
-    """The whole book at one instant, valued in ``quote_currency``."""
+    """The whole book at one instant, valued in ``quote_currency``.
+
+    ``balances`` list cash per asset and venue; ``rates`` say how many
+    ``quote_currency`` one unit of each other currency the book holds is
+    worth, as the engine valued it (empty when the book holds one currency),
+    so that a rule values an order exactly as the portfolio does (see
+    :func:`crypto_bot_sdk.currency_rate`).
+    """
 
     ts: UtcDatetime
     quote_currency: str = "USDT"
@@ -70,6 +77,7 @@ class PortfolioSnapshot(FrozenModel):
     positions: tuple[Position, ...] = ()
     equity: Money
     peak_equity: Money | None = None
+    rates: dict[str, PositiveMoney] = Field(default_factory=dict)
 
     def position(self, symbol: str, venue: str | None = None) -> Position | None:
         for pos in self.positions:

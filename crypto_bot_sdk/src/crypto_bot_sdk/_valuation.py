@@ -11,6 +11,7 @@ what another refuses, so the SDK holds the one version.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
@@ -30,15 +31,27 @@ def settlement_currency(symbol: str) -> str:
     return settle or quote
 
 
-def currency_rate(currency: str, into: str, market: MarketView | None) -> Decimal:
+def currency_rate(
+    currency: str,
+    into: str,
+    market: MarketView | None,
+    rates: Mapping[str, Decimal] | None = None,
+) -> Decimal:
     """How many ``into`` one unit of ``currency`` is worth, from the market's last prices.
 
+    1 for the same currency; the portfolio's own rate when ``rates`` (a
+    :class:`PortfolioSnapshot`'s, whose currency is ``into``) has one, so a
+    rule converts as the book does, pegged currencies included; else
     ``CURRENCY/INTO`` if the market has a positive price for it, else the
-    inverse of ``INTO/CURRENCY``; 1 for the same currency. Raises
-    :class:`ValuationError` naming both pairs when neither is known.
+    inverse of ``INTO/CURRENCY``. Raises :class:`ValuationError` naming both
+    pairs when neither is known.
     """
     if currency == into:
         return _ONE
+    if rates:
+        known = rates.get(currency)
+        if known is not None:
+            return known
     if market is not None:
         direct = market.last_price(f"{currency}/{into}")
         if direct is not None and direct > 0:
@@ -123,12 +136,15 @@ def value_intent(intent: OrderIntent, context: RiskContext) -> IntentValue:
             "reference price and the market view no last price"
         )
     instrument = instrument_for(context.market, intent.symbol, intent.venue)
-    currency = context.portfolio.quote_currency
+    portfolio = context.portfolio
+    currency = portfolio.quote_currency
     return IntentValue(
         price=price,
         source=source,
         contract_size=instrument.contract_size if instrument is not None else _ONE,
-        rate=currency_rate(settlement_currency(intent.symbol), currency, context.market),
+        rate=currency_rate(
+            settlement_currency(intent.symbol), currency, context.market, portfolio.rates
+        ),
         instrument=instrument,
         currency=currency,
     )
