@@ -1,7 +1,15 @@
 """``cryptobot backtest``: recorded OHLCV files through the same engine, on a paper venue.
 
 Only typer and the standard library load at import; the engine, the plugins
-and the replay's readers load inside the command.
+and the replay's readers load inside the command. What the files hold is
+looked at before the run (:mod:`crypto_bot_core.app.backtest_data`): the
+timeframe comes from the files unless given, and missing bars are refused,
+skipped or carried forward as ``--gaps`` says, with the gaps reported.
+
+Exit status: 0 completed; 1 a row refused while replaying (file and row
+named) or a run error; 2 options or a config that cannot be used as given;
+3 data refused before the run (gaps under ``--gaps refuse``, a file with a
+header and no rows); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,14 +26,35 @@ from crypto_bot_core.cli.run import _execute
 def backtest(
     *,
     data: Annotated[
-        list[Path],
-        typer.Option("--data", help="OHLCV file (CSV or Parquet, ccxt columns); repeatable."),
-    ],
-    symbol: Annotated[str, typer.Option(help="ccxt unified symbol the files hold.")] = "BTC/USDT",
-    venue: Annotated[str, typer.Option(help="Venue name the data and the paper venue use.")] = (
-        "backtest"
-    ),
-    timeframe: Annotated[str, typer.Option(help="Bar interval of the files.")] = "1m",
+        list[Path] | None,
+        typer.Option(
+            "--data",
+            help="OHLCV file (CSV or Parquet, ccxt columns); repeatable. Left out: the files "
+            "of the --config's replay source.",
+        ),
+    ] = None,
+    symbol: Annotated[
+        str | None, typer.Option(help="ccxt unified symbol the files hold [default: BTC/USDT].")
+    ] = None,
+    venue: Annotated[
+        str | None,
+        typer.Option(help="Venue name the data and the paper venue use [default: backtest]."),
+    ] = None,
+    timeframe: Annotated[
+        str | None,
+        typer.Option(
+            help="Bar interval of the files (1m, 30m, 1h...); left out, the most common spacing "
+            "of their timestamps."
+        ),
+    ] = None,
+    gaps: Annotated[
+        str | None,
+        typer.Option(
+            help="Missing bars: refuse (the default, with a report of the gaps), skip (replay "
+            "the bars there are) or carry-forward (a flat bar at the last close, volume 0, in "
+            "every missing slot)."
+        ),
+    ] = None,
     start: Annotated[datetime | None, typer.Option("--from", help="First bar time (UTC).")] = None,
     end: Annotated[
         datetime | None, typer.Option("--to", help="Stop before this time (UTC).")
@@ -33,7 +62,10 @@ def backtest(
     config: Annotated[
         Path | None,
         typer.Option(
-            "--config", "-c", help="Take agents, policies, sizing and risk rules from this file."
+            "--config",
+            "-c",
+            help="Take agents, policies, sizing and risk rules from this file, and its replay "
+            "source's settings (gaps, tick sizes...) for the files.",
         ),
     ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id")] = None,
@@ -58,8 +90,10 @@ def backtest(
     """Backtest on recorded OHLCV files through the same engine, on a paper venue."""
     import json
 
+    from crypto_bot_core.app.backtest_data import BacktestDataError, Options, prepare
     from crypto_bot_core.app.runner import run_session
     from crypto_bot_core.config import ConfigFileError, default_config, load_config, parse_config
+    from crypto_bot_sdk import CryptoBotError
 
     try:
         base = load_config(config) if config is not None else default_config()
@@ -67,33 +101,35 @@ def backtest(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     document = base.config.model_dump(mode="json", exclude_none=True)
+    options = Options(tuple(data or ()), symbol, venue, timeframe, gaps, config)
+    try:
+        prepared = prepare(document, options)
+    except BacktestDataError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from exc
+    except CryptoBotError as exc:  # a file that cannot be opened or read at all
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from exc
+    for note in prepared.notes:
+        typer.echo(note)
     document["mode"] = "backtest"
     run = document.setdefault("run", {})
     for key, value in (("start", start), ("end", end)):
         if value is not None:
             run[key] = value.replace(tzinfo=value.tzinfo or UTC).isoformat()
     run.pop("duration", None)
-    document["data_sources"] = [
-        {
-            "name": "replay",
-            "plugin": "replay",
-            "config": {
-                "files": [
-                    {"path": str(p), "symbol": symbol, "venue": venue, "timeframe": timeframe}
-                    for p in data
-                ]
-            },
-        }
-    ]
+    document["data_sources"] = [prepared.data_source]
     exchanges = document.get("exchanges") or [{}]
     paper = dict(exchanges[0]) if exchanges[0].get("plugin") == "paper-exchange" else {}
     paper_config = dict(paper.get("config", {}))
-    paper_config.update({"venue": venue, "data_venue": venue})
+    paper_config.update({"venue": prepared.venue, "data_venue": prepared.venue})
     if fill_at is not None:
         paper_config["fill_at"] = fill_at
     if quantity is not None:
         document.setdefault("sizing", {})["quantity_per_symbol"] = quantity
-    document["exchanges"] = [{"name": venue, "plugin": "paper-exchange", "config": paper_config}]
+    document["exchanges"] = [
+        {"name": prepared.venue, "plugin": "paper-exchange", "config": paper_config}
+    ]
     policies = document.get("policies", {})
     policies.pop("symbol_policies", None)
     try:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from gapped_bars import write_gapped_bars
 from typer.testing import CliRunner
 
 from crypto_bot_core.cli.app import app
@@ -205,3 +206,125 @@ def test_a_run_that_rejects_most_decisions_says_so_with_the_reasons(
     warning = next(line for line in result.output.splitlines() if line.startswith("WARNING"))
     assert f"{summary['rejected']} of {summary['decisions']} decisions" in warning
     assert "max_order_notional" in warning
+
+
+def _gapped(tmp_path: Path, name: str = "btc-30m.csv") -> list[int]:
+    return write_gapped_bars(tmp_path / name)
+
+
+def test_gaps_are_refused_with_a_report_and_the_choices_of_the_command(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    _gapped(tmp_path)
+    result = runner.invoke(app, ["backtest", "--data", "btc-30m.csv", "--no-progress"])
+    assert result.exit_code == 3, result.output
+    assert "btc-30m.csv: 3 gap(s), 12 30m bar(s) missing in 228 rows" in result.output
+    assert "the largest: 8 30m bar(s) between 2024-01-04T02:30:00Z and 2024-01-04T07:00:00Z" in (
+        result.output
+    )
+    assert "--gaps skip" in result.output
+    assert "--gaps carry-forward" in result.output
+    assert "allow_gaps" not in result.output
+    assert not (tmp_path / "runs").exists()  # refused before anything ran
+
+
+@pytest.mark.parametrize(("mode", "extra"), [("skip", 0), ("carry-forward", 12)])
+def test_gaps_skipped_or_carried_forward_on_the_files_own_timeframe(
+    runner: CliRunner, tmp_path: Path, mode: str, extra: int
+) -> None:
+    written = _gapped(tmp_path)
+    result = runner.invoke(
+        app,
+        [
+            *("backtest", "--data", "btc-30m.csv", "--symbol", "BTC/USD"),
+            *("--gaps", mode, "--run-id", mode, "--no-progress"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    done = "skipped" if mode == "skip" else "carried forward"
+    assert f"gaps {done}: btc-30m.csv: 3 gap(s), 12 30m bar(s) missing" in result.output
+    summary = json.loads((tmp_path / "runs" / mode / "summary.json").read_text())
+    assert summary["events"] == len(written) + extra
+    config = json.loads((tmp_path / "runs" / mode / "config.json").read_text())
+    [source] = config["data_sources"]
+    assert source["config"]["files"][0]["timeframe"] == "30m"  # read from the timestamps
+    assert source["config"]["gaps"] == mode
+
+
+def test_a_timeframe_the_file_contradicts_is_refused_naming_the_right_one(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    _gapped(tmp_path)
+    result = runner.invoke(
+        app, ["backtest", "--data", "btc-30m.csv", "--timeframe", "1m", "--no-progress"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "btc-30m.csv: its bars are 30m apart (the most common spacing of its 228 rows)" in (
+        result.output
+    )
+    assert "pass --timeframe 30m" in result.output
+    assert "gap" not in result.output  # not reported as 29 missing bars between every two
+
+
+def test_a_configs_replay_settings_are_kept(runner: CliRunner, tmp_path: Path) -> None:
+    written = _gapped(tmp_path)
+    (tmp_path / "bt.yaml").write_text(
+        "mode: backtest\n"
+        "agents:\n  - {name: ema, plugin: 'technical-agents:ema_crossover'}\n"
+        "data_sources:\n"
+        "  - name: archive\n"
+        "    plugin: replay\n"
+        "    config:\n"
+        "      gaps: carry-forward\n"
+        "      files:\n"
+        "        - {path: btc-30m.csv, symbol: BTC/USD, venue: kraken, timeframe: 30m,\n"
+        "           tick_size: '0.5', min_notional: '5'}\n"
+    )
+    args = ["backtest", "-c", "bt.yaml", "--no-progress"]
+    result = runner.invoke(app, [*args, "--data", "btc-30m.csv", "--run-id", "c"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "runs" / "c" / "config.json").read_text())
+    [source] = config["data_sources"]
+    assert source["name"] == "archive"
+    assert source["config"]["gaps"] == "carry-forward"
+    [entry] = source["config"]["files"]
+    assert (entry["symbol"], entry["venue"], entry["tick_size"], entry["min_notional"]) == (
+        "BTC/USD",
+        "kraken",
+        "0.5",
+        "5",
+    )
+    assert [e["name"] for e in config["exchanges"]] == ["kraken"]
+    summary = json.loads((tmp_path / "runs" / "c" / "summary.json").read_text())
+    assert summary["events"] == len(written) + 12
+    # --data may be left out: the config's files are replayed
+    result = runner.invoke(app, [*args, "--run-id", "d"])
+    assert result.exit_code == 0, result.output
+    # an option that contradicts the file's entry is refused, not silently applied
+    result = runner.invoke(app, [*args, "--venue", "binance"])
+    assert result.exit_code == 2
+    assert "says venue: kraken, and --venue says binance" in result.output
+
+
+def test_a_config_with_another_kind_of_data_source_is_refused_not_replaced(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    _write_ohlcv(tmp_path / "btc.csv", [100.0 + i for i in range(30)])
+    (tmp_path / "synthetic.yaml").write_text(
+        "data_sources:\n"
+        "  - {name: market, plugin: synthetic-market, config: {symbols: [BTC/USDT]}}\n"
+    )
+    result = runner.invoke(
+        app, ["backtest", "-c", "synthetic.yaml", "--data", "btc.csv", "--no-progress"]
+    )
+    assert result.exit_code == 2
+    assert "synthetic.yaml: data_sources lists 'market' (synthetic-market)" in result.output
+    assert "cryptobot run -c synthetic.yaml" in result.output
+
+
+def test_a_header_only_file_is_refused_before_the_run(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "cut.csv").write_text("timestamp,open,high,low,close,volume\n")
+    result = runner.invoke(app, ["backtest", "--data", "cut.csv", "--no-progress"])
+    assert result.exit_code == 3
+    assert "cut.csv: has a header but no data rows" in result.output
+    assert not (tmp_path / "runs").exists()
