@@ -96,7 +96,10 @@ def parse_lifetime(text: str) -> timedelta:
     match = _LIFETIME.match(text)
     if match is None:
         raise ValueError(f"{text!r} is not a lifetime; write a count and s, m, h or d (e.g. 8h)")
-    return timedelta(**{_UNITS[match["unit"]]: int(match["count"])})
+    try:
+        return timedelta(**{_UNITS[match["unit"]]: int(match["count"])})
+    except OverflowError:
+        raise ValueError(f"{text!r} is longer than any lifetime a token can have") from None
 
 
 @app.command()
@@ -105,7 +108,13 @@ def token(
     scope: Annotated[
         list[str], typer.Option("--scope", "-s", help="A scope to grant (repeatable).")
     ],
-    lifetime: Annotated[str, typer.Option(help="How long it is valid: 30m, 8h, 7d.")] = "1h",
+    lifetime: Annotated[
+        str,
+        typer.Option(
+            help="How long it is valid: 30m, 8h, 7d; at most the service's maximum, 90d "
+            "unless CRYPTOBOT_SERVICE_TOKEN_MAX_LIFETIME_S says otherwise."
+        ),
+    ] = "1h",
     private_key: Annotated[
         Path | None,
         typer.Option(
@@ -115,7 +124,14 @@ def token(
     ] = None,
 ) -> None:
     """Mint a bearer token for an operator or a dashboard; prints it on stdout."""
-    from crypto_bot_core.service import mint_token
+    from crypto_bot_core.service import ServiceSettings, mint_token
+    from crypto_bot_sdk import ConfigError
+
+    try:
+        # The service refuses tokens living longer than its maximum: mint none.
+        longest = ServiceSettings.token_max_lifetime()
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
 
     issuer = os.environ.get("CRYPTOBOT_SERVICE_JWT_ISSUER", "cryptobot")
     audience = os.environ.get("CRYPTOBOT_SERVICE_JWT_AUDIENCE", "cryptobot-service")
@@ -142,6 +158,7 @@ def token(
             issuer=issuer,
             audience=audience,
             lifetime=parse_lifetime(lifetime),
+            max_lifetime=longest,
         )
     except ValueError as exc:
         raise _fail(str(exc)) from exc

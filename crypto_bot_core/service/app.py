@@ -4,7 +4,8 @@
 ledger); pass ``control`` to attach a running engine and ``engine_metrics`` to
 serve its metrics. The OpenAPI document is post-processed so that it tells the
 truth: every error is ``application/problem+json``, and every guarded
-operation lists the bearer scheme with the scope it needs.
+operation lists the bearer scheme with the scope it needs. ``/docs`` and
+``/redoc`` load their assets from the service, never from a CDN.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def _install_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            return _problem_response(_unreadable_body(exc))
         detail = str(exc.detail)
         if exc.status_code == 404:
             detail = f"there is no {request.url.path}; GET /openapi.json lists the operations"
@@ -84,6 +87,25 @@ def _install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> Problem:
+    """A body FastAPI cannot even decode, as the 422 every operation with a body declares.
+
+    FastAPI answers invalid JSON with a 422, but bytes that are not UTF-8 or JSON
+    nested past the parser's depth with a bare 400 that no OpenAPI document lists.
+    Nothing else in this service answers 400, so each is a body that is not JSON:
+    say so, with the decoder's reason, in the status the document declares.
+    """
+    cause = exc.__cause__
+    reason = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc.detail)
+    message = f"the request body cannot be read as JSON ({reason}); send a UTF-8 JSON object"
+    return Problem(
+        status=422,
+        title="Invalid request",
+        detail=message,
+        errors=[FieldProblem(location="body", message=message)],
+    )
 
 
 def _title(status: int) -> str:
@@ -189,7 +211,12 @@ def create_app(
         finally:
             await context.close()
 
-    app = FastAPI(
+    from fastapi_offline import FastAPIOffline
+
+    # /docs and /redoc with their scripts, styles and icon served by the service itself
+    # (from the fastapi-offline package) instead of a CDN: the service works offline,
+    # and an operator's browser fetches nothing from a third party.
+    app = FastAPIOffline(
         title="crypto-bot service",
         version=__version__,
         description=DESCRIPTION,

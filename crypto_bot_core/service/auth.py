@@ -25,6 +25,10 @@ from typing import Any
 from crypto_bot_core.service.errors import ServiceError
 
 REALM = "cryptobot"
+MAX_TOKEN_LIFETIME = timedelta(days=90)
+"""The longest token lifetime the service accepts unless configured otherwise
+(``CRYPTOBOT_SERVICE_TOKEN_MAX_LIFETIME_S``), and so the longest ``mint_token`` mints:
+a token the service would refuse is refused when it is minted, not at its first use."""
 
 
 class Scope(StrEnum):
@@ -38,8 +42,10 @@ class Scope(StrEnum):
 
 
 SCOPE_HELP = {
-    Scope.REPORT_READ: "read reports (/report/daily)",
-    Scope.REGULATORY_EXPORT: "export regulatory reports (/regulatory/export)",
+    Scope.REPORT_READ: "read trade reports (the daily trade list) through /report/daily",
+    Scope.REGULATORY_EXPORT: "read every report, regulatory ones included (MiFIR transactions, "
+    "best execution, venue summaries, other distributions' reporters), through "
+    "/regulatory/export or /report/daily",
     Scope.LEDGER_READ: "verify the ledger (/ledger/verify)",
     Scope.GDPR_ERASE: "erase a data subject (/subjects/{id}/erase)",
     Scope.OPS_READ: "see plugins and the engine's status (/plugins, /engine)",
@@ -76,12 +82,12 @@ def unauthorized(detail: str, *, error: str | None = "invalid_token") -> Service
     )
 
 
-def forbidden(scope: str, principal: Principal) -> ServiceError:
+def forbidden(scope: str, principal: Principal, *, what: str = "this operation") -> ServiceError:
     granted = sorted(principal.scopes)
     return ServiceError(
         403,
         "Forbidden",
-        f"this operation needs the scope {scope!r}; the token of {principal.subject!r} grants "
+        f"{what} needs the scope {scope!r}; the token of {principal.subject!r} grants "
         f"{', '.join(granted) if granted else 'no scope'}. Mint a token with it: "
         f"cryptobot serve token --subject {principal.subject} --scope {scope}",
         headers={
@@ -118,7 +124,7 @@ class TokenVerifier:
         issuer: str,
         audience: str,
         leeway_s: float = 30.0,
-        max_lifetime_s: float = 90 * 86400,
+        max_lifetime_s: float = MAX_TOKEN_LIFETIME.total_seconds(),
     ) -> None:
         self.key = key
         self.algorithm = algorithm
@@ -165,6 +171,16 @@ class TokenVerifier:
         )
 
 
+def describe_span(span: timedelta) -> str:
+    """``90 days``, ``8 hours``, ``90 s``: a lifetime as an operator wrote it."""
+    seconds = span.total_seconds()
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} s"
+
+
 def mint_token(
     key: Any,
     *,
@@ -175,8 +191,13 @@ def mint_token(
     lifetime: timedelta = timedelta(hours=1),
     algorithm: str | None = None,
     now: datetime | None = None,
+    max_lifetime: timedelta = MAX_TOKEN_LIFETIME,
 ) -> str:
-    """A signed token for ``subject`` with ``scopes``; ``key`` is the secret or private key."""
+    """A signed token for ``subject`` with ``scopes``; ``key`` is the secret or private key.
+
+    ``max_lifetime`` is the longest lifetime the service that will check the token
+    accepts: a longer one is refused here, since the service would refuse every use.
+    """
     import jwt
 
     known = {s.value for s in Scope}
@@ -189,6 +210,13 @@ def mint_token(
         raise ValueError("a token must name its subject (who will use it)")
     if lifetime <= timedelta(0):
         raise ValueError(f"the token lifetime must be positive, not {lifetime}")
+    if lifetime > max_lifetime:
+        raise ValueError(
+            f"a token living {describe_span(lifetime)} would be refused by the service, which "
+            f"accepts at most {describe_span(max_lifetime)} (its setting "
+            "CRYPTOBOT_SERVICE_TOKEN_MAX_LIFETIME_S); mint one with a lifetime of "
+            f"{describe_span(max_lifetime)} or less"
+        )
     issued = (now or datetime.now(UTC)).replace(microsecond=0)
     claims = {
         "iss": issuer,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
 from crypto_bot_core.host.fence import DEFAULT_BUDGETS, Fence
-from crypto_bot_core.service.auth import Scope
+from crypto_bot_core.service.auth import Principal, Scope, forbidden
 from crypto_bot_core.service.context import ServiceContext
 from crypto_bot_core.service.errors import ServiceError
 from crypto_bot_core.service.models import (
@@ -27,6 +27,7 @@ from crypto_bot_sdk import (
     LedgerError,
     PluginError,
     ReportArtefact,
+    Reporter,
     ReportPeriod,
 )
 
@@ -69,8 +70,41 @@ def _check_period(start: datetime, end: datetime, longest: int) -> None:
         )
 
 
+def report_scope(reporter: Reporter[Any]) -> Scope:
+    """The scope that reading ``reporter``'s report needs: its report family's.
+
+    Scopes go by what a report holds, not by the route that serves it, or a
+    ``report:read`` token would fetch the MiFIR file through ``/report/daily``.
+    Trade reports (the built-in daily trade list, the desk's own fills) need
+    ``report:read``. Regulatory reports need ``regulatory:export``: the MiFIR
+    transaction report (decision makers, traders, client identifiers), best
+    execution and the venue summary, and any reporter of another distribution,
+    whose content the service cannot judge (its type, not its name, decides: a
+    plugin may call a component anything). ``regulatory:export`` reads every family.
+    """
+    from crypto_bot_core.builtins.standard_reporters.daily_trades import DailyTradesReporter
+
+    if type(reporter) is DailyTradesReporter:
+        return Scope.REPORT_READ
+    return Scope.REGULATORY_EXPORT
+
+
+def _check_report_scope(principal: Principal, name: str, reporter: Reporter[Any]) -> None:
+    needed = report_scope(reporter)
+    if needed.value in principal.scopes or Scope.REGULATORY_EXPORT.value in principal.scopes:
+        return
+    family = "a trade report" if needed is Scope.REPORT_READ else "a regulatory report"
+    raise forbidden(needed.value, principal, what=f"the report {name!r} is {family}: reading it")
+
+
 def _render(
-    context: ServiceContext, name: str, start: datetime, end: datetime, fmt: str | None
+    context: ServiceContext,
+    principal: Principal,
+    *,
+    name: str,
+    start: datetime,
+    end: datetime,
+    fmt: str | None,
 ) -> Response:
     _check_period(start, end, context.settings.max_report_days)
     reporter = context.reporters.get(name)
@@ -82,6 +116,7 @@ def _render(
             f"no reporter named {name!r} is configured (configured: {configured}); add it to "
             "the reporters section of the config file",
         )
+    _check_report_scope(principal, name, reporter)
     chosen = fmt or reporter.formats[0]
     if chosen not in reporter.formats:
         raise ServiceError(
@@ -140,6 +175,7 @@ def _render(
     ),
 )
 def report_daily(
+    request: Request,
     context: Context,
     day: Annotated[date, Query(alias="date", description="The UTC day, YYYY-MM-DD.")],
     fmt: Annotated[
@@ -154,7 +190,10 @@ def report_daily(
             422, "Invalid date", f"date {day} is outside {EARLIEST.date()} to {LATEST.date()}"
         )
     start = datetime.combine(day, time.min, tzinfo=UTC)
-    return _render(context, reporter, start, start + timedelta(days=1), fmt)
+    principal: Principal = request.state.principal
+    return _render(
+        context, principal, name=reporter, start=start, end=start + timedelta(days=1), fmt=fmt
+    )
 
 
 @router.get(
@@ -171,7 +210,9 @@ def report_daily(
     ),
 )
 def regulatory_export(
+    request: Request,
     context: Context,
+    *,
     start: Annotated[AwareDatetime, Query(description="Period start, ISO 8601 with offset.")],
     end: Annotated[AwareDatetime, Query(description="Period end (exclusive).")],
     fmt: Annotated[
@@ -182,7 +223,8 @@ def regulatory_export(
         str, Query(pattern=NAME, description="Configured reporter instance.")
     ] = "mifir_transactions",
 ) -> Response:
-    return _render(context, report, start, end, fmt)
+    principal: Principal = request.state.principal
+    return _render(context, principal, name=report, start=start, end=end, fmt=fmt)
 
 
 @router.get(

@@ -39,6 +39,7 @@ def require(scope: Scope) -> Callable[[Request], Principal]:
         principal = principal_of(request)
         if scope.value not in principal.scopes:
             raise forbidden(scope.value, principal)
+        request.state.principal = principal  # for checks that depend on the request's data
         return principal
 
     guard.__name__ = f"require_{scope.name.lower()}"

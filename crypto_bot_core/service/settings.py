@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from crypto_bot_core.service.auth import MAX_TOKEN_LIFETIME
 from crypto_bot_sdk import ConfigError
 
 ENV = "CRYPTOBOT_SERVICE_"
@@ -38,7 +40,9 @@ class ServiceSettings(BaseModel):
     jwt_issuer: str = "cryptobot"
     jwt_audience: str = "cryptobot-service"
     jwt_leeway_s: float = Field(default=30.0, ge=0, le=600)
-    token_max_lifetime_s: float = Field(default=90 * 86400, gt=0)
+    token_max_lifetime_s: float = Field(
+        default=MAX_TOKEN_LIFETIME.total_seconds(), gt=0, allow_inf_nan=False
+    )
     config_path: Path | None = None
     ledger_url: str | None = None
     metrics_public: bool = True
@@ -94,6 +98,26 @@ class ServiceSettings(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "service"
             raise ConfigError(first["msg"].removeprefix("Value error, "), key=where) from exc
+
+    @classmethod
+    def token_max_lifetime(cls, environ: Mapping[str, str] | None = None) -> timedelta:
+        """The longest token lifetime a service started with ``environ`` accepts.
+
+        ``cryptobot serve token`` mints nothing longer; it needs no key settings for
+        that, so this reads the one variable, checked as the service checks it.
+        """
+        env = os.environ if environ is None else environ
+        name = ENV + "TOKEN_MAX_LIFETIME_S"
+        text = env.get(name)
+        if not text:
+            return MAX_TOKEN_LIFETIME
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = float("nan")
+        if not seconds > 0 or seconds == float("inf"):
+            raise ConfigError(f"must be a positive number of seconds, not {text!r}", key=name)
+        return timedelta(seconds=seconds)
 
     def verification_key(self) -> tuple[Any, str]:
         """The key tokens are checked with, and its algorithm."""

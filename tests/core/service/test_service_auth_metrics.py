@@ -93,6 +93,7 @@ def test_minted_token_carries_the_claims() -> None:
                 issuer="cryptobot",
                 audience="cryptobot-service",
                 lifetime=timedelta(days=400),
+                max_lifetime=timedelta(days=400),  # minted for a service allowing that
             ),
             "longer than the 7776000 s",
         ),
@@ -157,6 +158,54 @@ def test_public_key_verification_and_the_token_cli(tmp_path: Path) -> None:
     )
     assert none.exit_code == 2
     assert "no signing key" in none.output
+
+
+def test_token_cli_refuses_a_lifetime_the_service_would_refuse() -> None:
+    """A 400-day token used to be minted and then refused by the service at every use."""
+    env = {"CRYPTOBOT_SERVICE_JWT_SECRET": SECRET, "CRYPTOBOT_SERVICE_TOKEN_MAX_LIFETIME_S": ""}
+    args = ["serve", "token", "--subject", "grafana", "--scope", "metrics:read", "--lifetime"]
+    refused = runner.invoke(cli, [*args, "400d"], env=env)
+    assert refused.exit_code == 2
+    assert refused.stdout == ""
+    assert "a token living 400 days would be refused by the service" in refused.stderr
+    assert "accepts at most 90 days (its setting CRYPTOBOT_SERVICE_TOKEN_MAX_LIFETIME_S)" in (
+        refused.stderr
+    )
+    longest = runner.invoke(cli, [*args, "90d"], env=env)
+    assert longest.exit_code == 0, longest.output
+    verifier = TokenVerifier(
+        SECRET,
+        algorithm="HS256",
+        issuer="cryptobot",
+        audience="cryptobot-service",
+        max_lifetime_s=ServiceSettings(jwt_secret=SECRET).token_max_lifetime_s,
+    )
+    assert verifier.verify(longest.stdout.strip()).subject == "grafana"
+    assert _claims(longest.stdout.strip())["exp"] == _claims(longest.stdout.strip())["iat"] + (
+        90 * 86400
+    )
+    # A service configured for one hour: the CLI reads the same setting.
+    hour = {**env, "CRYPTOBOT_SERVICE_TOKEN_MAX_LIFETIME_S": "3600"}
+    two_hours = runner.invoke(cli, [*args, "2h"], env=hour)
+    assert two_hours.exit_code == 2
+    assert "a token living 2 hours would be refused" in two_hours.stderr
+    assert "at most 1 hour" in two_hours.stderr
+    assert runner.invoke(cli, [*args, "60m"], env=hour).exit_code == 0
+    bad = runner.invoke(
+        cli, [*args, "1h"], env={**env, "CRYPTOBOT_SERVICE_TOKEN_MAX_LIFETIME_S": "-5"}
+    )
+    assert bad.exit_code == 2
+    assert (
+        "CRYPTOBOT_SERVICE_TOKEN_MAX_LIFETIME_S: must be a positive number of seconds, not '-5'"
+        in (bad.stderr)
+    )
+    huge = runner.invoke(cli, [*args, "99999999999d"], env=env)
+    assert huge.exit_code == 2
+    assert "is longer than any lifetime a token can have" in huge.stderr
+    with pytest.raises(ValueError, match="a token living 91 days would be refused"):
+        mint_token(
+            SECRET, subject="x", scopes=(), issuer="i", audience="a", lifetime=timedelta(days=91)
+        )
 
 
 def test_settings_refuse_to_run_open_or_weak() -> None:

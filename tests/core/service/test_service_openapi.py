@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -93,3 +95,81 @@ def test_fuzzed_requests_get_no_500_and_match_the_spec(app: FastAPI) -> None:
             case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
         fuzz()
+
+
+UNREADABLE_BODIES = [
+    pytest.param(b'{"reason": "caf\xe9 au lait"}', id="not-utf8"),
+    pytest.param(b"[" * 100_000 + b"]" * 100_000, id="nested-past-the-parser"),
+    pytest.param(b'{"reason": "cut off', id="truncated"),
+    pytest.param(b"[1, 2]", id="not-an-object"),
+]
+
+
+@pytest.mark.parametrize("body", UNREADABLE_BODIES)
+def test_unreadable_bodies_get_a_status_the_spec_documents(app: FastAPI, body: bytes) -> None:
+    """Bytes that are not UTF-8, or JSON nested past the parser's depth, got FastAPI's bare
+    400, which no operation documents; every status sent back must be in the spec."""
+    spec = app.openapi()
+    with_body = [
+        (path, method, operation)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    assert {(path, method) for path, method, _ in with_body} == {
+        ("/shutdown", "post"),
+        ("/subjects/{subject_id}/erase", "post"),
+    }
+    with TestClient(app) as client:
+        for path, method, operation in with_body:
+            (scopes,) = operation["security"][0].values()
+            response = client.request(
+                method,
+                path.replace("{subject_id}", "customer-42"),
+                content=body,
+                headers={**bearer(*scopes), "content-type": "application/json"},
+            )
+            where = f"{method.upper()} {path}"
+            assert str(response.status_code) in operation["responses"], where
+            assert response.status_code == 422, where
+            assert response.headers["content-type"] == "application/problem+json", where
+            problem = response.json()
+            assert problem["errors"][0]["location"].startswith("body"), where
+
+
+def test_unreadable_body_problem_names_the_reason(app: FastAPI) -> None:
+    with TestClient(app) as client:
+        response = client.post(
+            "/shutdown",
+            content=b'{"reason": "caf\xe9"}',
+            headers={**bearer("ops:kill"), "content-type": "application/json"},
+        )
+    assert response.json()["detail"] == (
+        "the request body cannot be read as JSON (UnicodeDecodeError: 'utf-8' codec can't "
+        "decode byte 0xe9 in position 15: invalid continuation byte); send a UTF-8 JSON object"
+    )
+
+
+ASSET = re.compile(r"""(?:src|href|spec-url)="([^"]+)"|url: '([^']+)'""")
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_pages_load_every_asset_from_the_service(app: FastAPI, page: str) -> None:
+    """The pages used to load Swagger UI / ReDoc, their styles, fonts and icon from CDNs:
+    offline (an air-gapped desk) they were blank. Every URL they reference is now a path
+    of the service, and each one is served."""
+    with TestClient(app) as client:
+        html = client.get(page)
+        assert html.status_code == 200
+        assert html.headers["content-type"].startswith("text/html")
+        urls = [a or b for a, b in ASSET.findall(html.text)]
+        assert len(urls) >= 3, html.text  # the script, the icon and the OpenAPI document
+        assert any(url.endswith(".js") for url in urls)
+        for url in urls:
+            assert url.startswith("/"), f"{page} loads {url}"
+            assert not url.startswith("//"), f"{page} loads {url}"
+            asset = client.get(url)
+            assert asset.status_code == 200, url
+            assert asset.content, url
+        assert "http://" not in html.text
+        assert "https://" not in html.text
