@@ -189,8 +189,6 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
 
     def place_order(self, request: OrderRequest) -> Order:
         """:meth:`submit_order_sync` under its API 1.0 name."""
-        if self._unfunded:
-            self._fund()
         if self._closed:
             self._drop_closed()
         existing = self._orders.get(request.client_order_id)
@@ -210,6 +208,8 @@ class PaperExchange(ExchangeAdapter[PaperExchangeConfig]):
                 venue=self.venue,
             )
         market = self._markets.resolve(request.symbol, seen=request.symbol in self._last)
+        if self._unfunded:
+            self._fund()  # after resolving: the order's own market counts
         self._order_seq += 1
         order = WorkingOrder(
             request=request,

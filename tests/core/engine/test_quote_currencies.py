@@ -72,8 +72,7 @@ def _wave(start: float, amplitude: float, n: int = 160) -> list[float]:
 
 def _config(files: list[tuple[Path, str]], extra: str = "", balances: str = "") -> str:
     entries = ", ".join(
-        f'{{path: "{path}", symbol: "{symbol}", venue: v, timeframe: 1m}}'
-        for path, symbol in files
+        f'{{path: "{path}", symbol: "{symbol}", venue: v, timeframe: 1m}}' for path, symbol in files
     )
     return f"""
 mode: backtest
@@ -256,7 +255,9 @@ def test_a_conversion_pair_without_a_price_yet_is_named_not_valued_at_zero() -> 
     [("EUR/USDT", "1.25", "1.25"), ("USDT/EUR", "0.8", "1.25")],
 )
 def test_conversion_uses_the_direct_or_the_inverse_pair(pair: str, price: str, rate: str) -> None:
-    plan = plan_currencies(CurrencySettings(), {"EUR"}, [("v", pair), ("v", "BTC/EUR")], base="USDT")
+    plan = plan_currencies(
+        CurrencySettings(), {"EUR"}, [("v", pair), ("v", "BTC/EUR")], base="USDT"
+    )
     assert plan.conversions["EUR"] == Conversion("EUR", "v", pair, inverse=pair.startswith("USDT"))
     portfolio = Portfolio()
     portfolio.use_currencies(plan)
