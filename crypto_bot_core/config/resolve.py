@@ -143,6 +143,79 @@ def resolve_instances(
                 problems.append(origin.problem(bad_loc, message))
                 continue
             resolved.append(ResolvedInstance(section, index, spec, info, instance))
+    if require_run_parts:
+        problems.extend(_policy_problems(loaded))
     if problems:
         raise origin.error(problems)
     return ResolvedConfig(config=config, instances=tuple(resolved))
+
+
+def _policy_problems(loaded: LoadedConfig) -> list[ConfigProblem]:
+    """Policies that name agents or policies the config does not define.
+
+    ``run`` refuses them when it assembles the engine; checked here too, so that
+    ``config validate`` never calls valid a config that ``run`` refuses. The same
+    merge as the run's: a policies file's definitions and mapping, then the inline ones.
+    """
+    from crypto_bot_core.engine.policy import PolicyRegistry
+
+    config, origin = loaded.config, loaded.origin
+    settings = config.policies
+    agents = sorted(spec.name for spec in config.agents)
+    problems: list[ConfigProblem] = []
+    defined = set(settings.definitions)
+    symbols: dict[str, str] = {}
+    if settings.policies_file is not None:
+        where: Loc = ("policies", "policies_file")
+        try:
+            registry = PolicyRegistry.from_file(settings.policies_file)
+        except ConfigError as exc:
+            return [origin.problem(where, str(exc))]
+        defined.update(registry.policies)
+        symbols = dict(registry.symbols)  # its default is one of its policies (checked there)
+        for name, spec in registry.policies.items():
+            if name in settings.definitions:
+                continue  # replaced by the inline definition
+            problems.extend(
+                origin.problem(
+                    where,
+                    f"{settings.policies_file}: policy {name!r} uses agent {member.agent!r}, "
+                    f"which is not configured; configured agents: {agents}",
+                )
+                for member in spec.agents
+                if member.agent not in agents
+            )
+    for name, spec in settings.definitions.items():
+        problems.extend(
+            origin.problem(
+                ("policies", "definitions", name, "agents", index, "agent"),
+                f"policy {name!r} uses agent {member.agent!r}, which is not configured; "
+                f"configured agents: {agents}",
+            )
+            for index, member in enumerate(spec.agents)
+            if member.agent not in agents
+        )
+    if not defined:
+        defined = {"all"}  # the run's one equal blend of every agent
+    references: list[tuple[Loc, str]] = []
+    if settings.default is not None:
+        references.append((("policies", "default"), settings.default))
+    symbols.update(settings.symbol_policies)
+    references.extend(
+        (
+            ("policies", "symbol_policies", symbol)
+            if symbol in settings.symbol_policies
+            else ("policies", "policies_file"),
+            policy,
+        )
+        for symbol, policy in symbols.items()
+    )
+    problems.extend(
+        origin.problem(
+            loc,
+            f"names policy {policy!r}, which is not defined; defined: {sorted(defined)}",
+        )
+        for loc, policy in references
+        if policy not in defined
+    )
+    return problems
