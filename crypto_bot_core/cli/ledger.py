@@ -4,7 +4,8 @@ Only typer and the standard library are imported here; the ledger (pydantic,
 cryptography, rfc8785, psycopg) loads inside each command, so ``cryptobot
 --help`` stays fast. Exit codes: 0 fine, 1 the ledger or a proof failed
 verification, 2 bad usage or configuration, 3 an erasure was refused (legal
-hold), 4 any other ledger error.
+hold), 4 any other ledger error, 5 the file (or schema) is not a ledger, or a
+proof file is not a proof: empty, unrelated, damaged or half written.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from crypto_bot_core.ledger import Ledger, VerifyReport
 
 URL_ENV = "CRYPTOBOT_LEDGER_URL"
+NOT_A_LEDGER = 5
+"""Exit code: what was given is not a ledger (or not a proof), as opposed to one that fails."""
 DEFAULT_URL = "sqlite:///./cryptobot-ledger.sqlite"
 
 app = typer.Typer(
@@ -46,6 +49,7 @@ def _fail(message: str, code: int) -> typer.Exit:
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn the ledger's exceptions into a message and an exit code."""
+    from crypto_bot_core.ledger.errors import NotALedgerError
     from crypto_bot_sdk import (
         ConfigError,
         CryptoBotError,
@@ -55,6 +59,8 @@ def _errors() -> Iterator[None]:
 
     try:
         yield
+    except NotALedgerError as exc:
+        raise _fail(str(exc), NOT_A_LEDGER) from exc
     except LedgerIntegrityError as exc:
         where = f" (first bad record: {exc.sequence})" if exc.sequence is not None else ""
         raise _fail(f"{exc}{where}", 1) from exc
@@ -64,9 +70,13 @@ def _errors() -> Iterator[None]:
         raise _fail(str(exc), 3) from exc
     except CryptoBotError as exc:
         raise _fail(str(exc), 4) from exc
+    except OSError as exc:
+        raise _fail(f"{exc.filename or 'the ledger'}: {exc.strerror or exc}", 4) from exc
 
 
-def _open(url: str, *, must_exist: bool = True) -> Ledger:
+def _open(url: str, *, must_exist: bool = True, read_only: bool = False) -> Ledger:
+    """The ledger at ``url``; ``read_only`` for commands that only look (nothing is
+    created, repaired or written: a verifier must see the file as it is)."""
     from crypto_bot_core.ledger import open_ledger
     from crypto_bot_core.ledger.settings import is_postgres, sqlite_path
 
@@ -74,7 +84,9 @@ def _open(url: str, *, must_exist: bool = True) -> Ledger:
         path = sqlite_path(url)
         if path is not None and not path.exists():
             raise _fail(f"there is no ledger at {path} (from {url}); check --url", 2)
-    return open_ledger(url)
+        if path is not None and path.is_dir():
+            raise _fail(f"{path} is a directory, not a ledger file (from {url})", NOT_A_LEDGER)
+    return open_ledger(url, read_only=read_only)
 
 
 def _print_json(value: Any) -> None:
@@ -88,7 +100,8 @@ def _print_report(report: VerifyReport, as_json: bool) -> None:
         status = "OK" if report.ok else "FAILED"
         typer.echo(
             f"{report.source}: {report.records} records, {report.checkpoints} checkpoint(s) "
-            f"({report.signatures_checked} signature(s) checked), {report.receipts_checked} "
+            f"({report.signatures_checked} signature(s) checked), "
+            f"{report.published_checked} published checkpoint file(s), {report.receipts_checked} "
             f"erasure receipt(s) -- {status} in {report.elapsed_s:.3f} s "
             f"({report.rate:,.0f} records/s)"
         )
@@ -109,30 +122,126 @@ def _print_report(report: VerifyReport, as_json: bool) -> None:
 
 @app.command()
 def verify(
+    *,
     url: UrlOption = DEFAULT_URL,
     bundle: Annotated[
         Path | None,
         typer.Option("--bundle", help="Verify an exported bundle directory, offline."),
     ] = None,
     public_key: Annotated[
-        Path | None,
-        typer.Option("--public-key", help="Trusted public key (PEM) for --bundle."),
+        list[Path] | None,
+        typer.Option(
+            "--public-key",
+            "--trusted-key",
+            help="Pinned public key (PEM, repeatable): the only key(s) signatures may verify "
+            "with; keys beside the database or in the bundle are then ignored.",
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A published checkpoint file, or a directory of them, to check the records "
+            "against (repeatable); a run folder's checkpoint.json is found by itself.",
+        ),
     ] = None,
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Processes to hash with.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check the chain, Merkle roots and checkpoint signatures; name the first bad record."""
+    """Check protections, the chain, Merkle roots, checkpoints (stored and published) and
+    their signatures, read-only; name the first bad record."""
     with _errors():
+        pinned = _pinned(public_key or [])
         if bundle is not None:
             from crypto_bot_core.ledger import verify_bundle
 
-            report = verify_bundle(bundle, public_key=public_key)
+            report = verify_bundle(bundle, trusted_keys=pinned)
         else:
-            with _open(url) as ledger:
-                report = ledger.verify(workers=workers)
+            with _open(url, read_only=True) as ledger:
+                report = ledger.verify(
+                    workers=workers, trusted_keys=pinned, published=checkpoint or ()
+                )
     _print_report(report, as_json)
+
+
+def _pinned(paths: list[Path]) -> dict[str, Any] | None:
+    """The pinned keys by fingerprint, or None when none is given."""
+    if not paths:
+        return None
+    from crypto_bot_core.ledger.signing import key_id, load_public_key
+
+    keys = {}
+    for path in paths:
+        key = load_public_key(str(path), f"--public-key {path}")
+        keys[key_id(key)] = key
+    return keys
+
+
+@app.command("verify-proof")
+def verify_proof(
+    proof_file: Annotated[
+        Path, typer.Argument(help="A proof printed by `ledger proof` or `ledger consistency`.")
+    ],
+    public_key: Annotated[
+        list[Path],
+        typer.Option(
+            "--public-key",
+            "--trusted-key",
+            help="The ledger's public key (PEM) as published out of band (repeatable).",
+        ),
+    ],
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="A checkpoint you already trust (published file): the proof's must match it.",
+        ),
+    ] = None,
+) -> None:
+    """Check a proof file someone hands you, offline, against a pinned public key."""
+    with _errors():
+        from crypto_bot_core.ledger.checkpoints import read_checkpoint_file
+        from crypto_bot_core.ledger.errors import NotALedgerError
+        from crypto_bot_core.ledger.merkle import ProofError
+        from crypto_bot_core.ledger.proofs import InclusionProof, proof_from_json
+
+        try:
+            doc = json.loads(proof_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise NotALedgerError(f"{proof_file} is not a ledger proof: {exc}") from exc
+        proof = proof_from_json(doc, str(proof_file))
+        trusted = _pinned(public_key) or {}
+        proof.verify(trusted)
+        if checkpoint is not None:
+            anchor = read_checkpoint_file(checkpoint)
+            if anchor.key_id not in trusted or not anchor.signature_ok(trusted[anchor.key_id]):
+                raise ProofError(f"{checkpoint} is not signed by the given public key")
+            mine = proof.checkpoint if isinstance(proof, InclusionProof) else proof.new
+            if (mine.ledger_id, mine.tree_size, mine.root) != (
+                anchor.ledger_id,
+                anchor.tree_size,
+                anchor.root,
+            ):
+                raise ProofError(
+                    f"the proof leads to the checkpoint of size {mine.tree_size} (root "
+                    f"{mine.root.hex()}), not to {checkpoint} (size {anchor.tree_size}, root "
+                    f"{anchor.root.hex()}); ask for a proof against that checkpoint"
+                )
+    if isinstance(proof, InclusionProof):
+        cp = proof.checkpoint
+        typer.echo(
+            f"OK: record {proof.sequence} is leaf {proof.sequence} of ledger {cp.ledger_id}'s "
+            f"checkpoint of size {cp.tree_size} (root {cp.root.hex()}), signed at {cp.ts} by "
+            f"key {cp.key_id}"
+        )
+    else:
+        typer.echo(
+            f"OK: ledger {proof.new.ledger_id}'s checkpoint of size {proof.new.tree_size} "
+            f"(signed at {proof.new.ts}) extends the one of size {proof.old.tree_size} "
+            f"(signed at {proof.old.ts}), both signed by trusted keys"
+        )
 
 
 @app.command()
@@ -150,7 +259,7 @@ def show(
     """Print records (a table, or one JSON object per line with --json)."""
     from itertools import islice
 
-    with _errors(), _open(url) as ledger:
+    with _errors(), _open(url, read_only=True) as ledger:
         records = islice(ledger.records(start=start, end=end, types=types or None), limit)
         if as_json:
             for record in records:

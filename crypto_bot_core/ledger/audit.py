@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from crypto_bot_core.ledger.canonical import format_ts, parse_record
 from crypto_bot_core.ledger.checkpoints import (
+    LATEST_FILE,
     Checkpoint,
     make_checkpoint,
-    read_checkpoint_dir,
+    read_published,
     write_checkpoint_file,
 )
 from crypto_bot_core.ledger.erasure import verify_receipt
@@ -33,6 +38,7 @@ from crypto_bot_core.ledger.stores import open_store
 from crypto_bot_core.ledger.verify import (
     VerifyReport,
     check_checkpoints,
+    check_published,
     compare_checkpoints,
     merge_checkpoints,
     timed,
@@ -61,28 +67,70 @@ def _column_check(ledger: LedgerCore, end: int) -> list[int]:
         store.close()
 
 
+def published_sources(ledger: LedgerCore, extra: Sequence[Path] = ()) -> list[Path]:
+    """Where this ledger's checkpoints are published as files, besides the database.
+
+    The configured checkpoint directory (for a SQLite file by default
+    ``<db>.checkpoints``), the ``checkpoint.json`` a run publishes in its folder
+    (for a SQLite ledger, the folder holding the database), and ``extra``.
+    """
+    sources: list[Path] = []
+    directory = ledger.checkpoint_dir()
+    if directory is not None and directory.is_dir():  # none until a checkpoint is written
+        sources.append(directory)
+    db = sqlite_path(ledger.url) if ledger.url.startswith("sqlite") else None
+    if db is not None and (db.parent / LATEST_FILE).is_file():
+        sources.append(db.parent / LATEST_FILE)
+    for path in extra:
+        # A publish directory holds one folder per ledger (``<dir>/<ledger id>/``).
+        own = path / ledger.ledger_id
+        source = own if own.is_dir() else path
+        if source not in sources:
+            sources.append(source)
+    return sources
+
+
 def verify_ledger(
     ledger: LedgerCore,
     *,
     require_signatures: bool = True,
     workers: int | None = None,
     chunk: int | None = None,
+    trusted_keys: Mapping[str, Ed25519PublicKey] | None = None,
+    published: Sequence[Path] = (),
 ) -> VerifyReport:
+    """Verify the ledger (see the module docstring).
+
+    ``trusted_keys``, when given, are the only keys whose signatures count (a
+    pinned key: keys configured or found beside the database are ignored).
+    ``published`` adds checkpoint files or directories to the ones the ledger
+    knows of (:func:`published_sources`); each is checked like the database's.
+    """
     started = time.perf_counter()
     store = ledger.store
     report = VerifyReport(source=ledger.url)
-    last = store.last()
-    end = last.seq + 1 if last is not None else 0
+    end = store.end()
     for problem in store.structure_problems():
         report.add(None, "protection", problem)
-    directory = ledger.checkpoint_dir()
-    published = read_checkpoint_dir(directory) if directory is not None else []
-    cps = merge_checkpoints(report, store.checkpoints(), published)
-    trusted = ledger.keys.trusted_keys()
+    files, unreadable = read_published(published_sources(ledger, published))
+    for message in unreadable:
+        report.add(None, "published", message)
+    trusted = dict(trusted_keys) if trusted_keys is not None else ledger.keys.trusted_keys()
+    if trusted_keys is not None:
+        report.notes.append(
+            "trusting only the given key(s), fingerprint(s) " + ", ".join(sorted(trusted))
+        )
     if not trusted and not require_signatures:
         report.notes.append("signatures not checked: no public key configured")
     checking = trusted if trusted or require_signatures else None
+    good_files = check_published(report, files, checking, ledger.ledger_id)
+    cps = merge_checkpoints(report, store.checkpoints(), good_files)
     cps = check_checkpoints(report, cps, checking, ledger.ledger_id)
+    if good_files:
+        report.notes.append(
+            f"checked against {len(good_files)} published checkpoint file(s), the latest "
+            f"of size {max(cp.tree_size for cp in good_files)}"
+        )
     targets = [cp.tree_size for cp in cps if 0 < cp.tree_size <= end]
     if workers is None:
         workers = (os.cpu_count() or 1) if end >= MIN_PARALLEL and _shareable(ledger) else 1
@@ -127,7 +175,7 @@ def verify_ledger(
 def _extension_base(ledger: LedgerCore, latest: Checkpoint | None) -> tuple[CompactRange, bytes]:
     if latest is None:
         return CompactRange(), GENESIS
-    signer = ledger.keys.trusted_keys().get(latest.key_id)
+    signer = (ledger.keys.trusted_keys() | ledger.keys.own_key()).get(latest.key_id)
     if signer is None or not latest.signature_ok(signer):
         raise LedgerIntegrityError(
             f"the last checkpoint (size {latest.tree_size}) does not verify with a trusted "

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,8 +143,13 @@ def _bundle_pages(
 
 
 def _load_keys(
-    directory: Path, public_key: Path | None, report: VerifyReport
+    directory: Path,
+    public_key: Path | None,
+    report: VerifyReport,
+    pinned: Mapping[str, Ed25519PublicKey] | None = None,
 ) -> dict[str, Ed25519PublicKey]:
+    if pinned is not None:
+        return dict(pinned)
     if public_key is not None:
         key = load_public_key(str(public_key), "--public-key")
         return {key_id(key): key}
@@ -162,8 +167,17 @@ def _load_keys(
     return keys
 
 
-def verify_bundle(directory: Path, *, public_key: Path | None = None) -> VerifyReport:
-    """Verify an exported bundle offline: files, chain, Merkle roots, signatures, receipts."""
+def verify_bundle(
+    directory: Path,
+    *,
+    public_key: Path | None = None,
+    trusted_keys: Mapping[str, Ed25519PublicKey] | None = None,
+) -> VerifyReport:
+    """Verify an exported bundle offline: files, chain, Merkle roots, signatures, receipts.
+
+    ``public_key`` or ``trusted_keys`` pin the keys signatures must verify with;
+    without either the key shipped in the bundle is used (and a note says so).
+    """
     started = time.perf_counter()
     directory = Path(directory)
     report = VerifyReport(source=str(directory))
@@ -181,7 +195,7 @@ def verify_bundle(directory: Path, *, public_key: Path | None = None) -> VerifyR
         Checkpoint.from_json(doc, f"checkpoints.json[{i}]") for i, doc in enumerate(docs)
     ]
     checkpoints = merge_checkpoints(report, checkpoints, [])
-    trusted = _load_keys(directory, public_key, report)
+    trusted = _load_keys(directory, public_key, report, trusted_keys)
     checkpoints = check_checkpoints(report, checkpoints, trusted, str(manifest.get("ledger_id")))
     receipts: list[tuple[int, bytes]] = []
     pages = _bundle_pages(directory / "records.txt", receipts)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,8 +156,10 @@ def write_checkpoint_file(directory: Path, cp: Checkpoint) -> Path:
 def read_checkpoint_file(path: Path) -> Checkpoint:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LedgerError(f"cannot read checkpoint file {path}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise LedgerError(f"{path} is not a ledger checkpoint: it holds no JSON object")
     return Checkpoint.from_json(doc, str(path))
 
 
@@ -163,3 +167,73 @@ def read_checkpoint_dir(directory: Path) -> list[Checkpoint]:
     if not directory.is_dir():
         return []
     return [read_checkpoint_file(p) for p in sorted(directory.glob("checkpoint-*.json"))]
+
+
+LATEST_FILE = "checkpoint.json"
+"""The name of the latest checkpoint published in a run folder."""
+
+
+def publish_latest(path: Path, cp: Checkpoint) -> Path:
+    """Replace ``path`` with ``cp`` atomically, never with an older checkpoint.
+
+    A run keeps its latest checkpoint here (``runs/<id>/checkpoint.json``) so a
+    copy of the trust anchor lives outside the database: a reader always sees a
+    whole file (written aside, fsynced, renamed), and a checkpoint smaller than the
+    one already published is refused, since that is a rolled-back ledger.
+    """
+    if path.exists():
+        try:
+            current = read_checkpoint_file(path)
+        except LedgerError:
+            current = None  # a damaged file is replaced by a good one
+        if current is not None and current.ledger_id == cp.ledger_id:
+            if current.tree_size > cp.tree_size:
+                raise LedgerError(
+                    f"{path} already holds a checkpoint of size {current.tree_size}, later than "
+                    f"this one ({cp.tree_size}): the ledger was rolled back"
+                )
+            if current.tree_size == cp.tree_size and current.root != cp.root:
+                raise LedgerError(
+                    f"{path} holds a different checkpoint of size {cp.tree_size}; the ledger "
+                    "has forked from its published history"
+                )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(cp.to_json(), indent=2, sort_keys=True) + "\n"
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def read_published(paths: Iterable[Path]) -> tuple[list[tuple[str, Checkpoint]], list[str]]:
+    """Checkpoints published as files: each a file, or a directory of them.
+
+    A directory contributes its ``checkpoint-*.json`` history and its
+    ``checkpoint.json`` (a run folder's latest). Returns (source file, checkpoint)
+    pairs and, for each file that could not be read, why: an unreadable published
+    checkpoint is a verification problem, not a reason to stop checking.
+    """
+    found: list[tuple[str, Checkpoint]] = []
+    errors: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            files = sorted(path.glob("checkpoint-*.json"))
+            if (path / LATEST_FILE).is_file():
+                files.append(path / LATEST_FILE)
+        elif path.exists():
+            files = [path]
+        else:
+            errors.append(f"the published checkpoint {path} does not exist")
+            continue
+        for file in files:
+            try:
+                found.append((str(file), read_checkpoint_file(file)))
+            except LedgerError as exc:
+                errors.append(str(exc))
+    return found, errors

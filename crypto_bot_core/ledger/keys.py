@@ -81,22 +81,43 @@ class KeyRing:
             create_private_key_file(key_file)  # or another process just did
         key = load_private_key(str(key_file), f"{SIGNING_KEY_ENV} (default {key_file})")
         public_file = key_file.with_name(key_file.name.replace(".pem", ".pub.pem"))
-        if not public_file.exists():
+        if create and not public_file.exists():  # a verifier writes nothing beside the data
             write_secret_file(public_file, public_pem(key.public_key()))
             public_file.chmod(0o644)
         return key
 
     def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
-        """Keys whose signatures verification accepts: configured ones and our own."""
+        """Keys whose signatures verification accepts.
+
+        Pinned public keys (``CRYPTOBOT_LEDGER_PUBLIC_KEY``), when there are any, are
+        the only keys found in configuration that count, together with a configured
+        signing key's public half. The embedded default key lying beside the database
+        is trusted only when nothing is pinned: whoever can rewrite the database can
+        usually replace that file too, so pinning the original key must exclude it.
+        """
+        trusted = self.pinned_keys()
+        if self.settings.signing_key is not None or not trusted:
+            own = self._signing or self._load_signing_key(create=False)
+            if own is not None:
+                self._signing = own
+                trusted[key_id(own.public_key())] = own.public_key()
+        return trusted
+
+    def pinned_keys(self) -> dict[str, Ed25519PublicKey]:
+        """The configured public keys alone (empty when none is configured)."""
         trusted: dict[str, Ed25519PublicKey] = {}
         for index, value in enumerate(self.settings.public_keys):
             key = load_public_key(value, f"{PUBLIC_KEY_ENV} (public_keys[{index}])")
             trusted[key_id(key)] = key
-        own = self._signing or self._load_signing_key(create=False)
-        if own is not None:
-            self._signing = own
-            trusted[key_id(own.public_key())] = own.public_key()
         return trusted
+
+    def own_key(self) -> dict[str, Ed25519PublicKey]:
+        """The signing key's public half, when one is configured or beside the database."""
+        own = self._signing or self._load_signing_key(create=False)
+        if own is None:
+            return {}
+        self._signing = own
+        return {key_id(own.public_key()): own.public_key()}
 
     def subject_secret(self) -> bytes:
         if self._secret is None:

@@ -11,11 +11,16 @@ a backtest's batching log wants: it never reads them, and building a
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from crypto_bot_core.ledger.audit import sign_checkpoint, verify_ledger
 from crypto_bot_core.ledger.canonical import format_ts
@@ -28,7 +33,12 @@ from crypto_bot_core.ledger.chain import (
     record_type,
     records_of,
 )
-from crypto_bot_core.ledger.checkpoints import Checkpoint
+from crypto_bot_core.ledger.checkpoints import (
+    LATEST_FILE,
+    Checkpoint,
+    publish_latest,
+    write_checkpoint_file,
+)
 from crypto_bot_core.ledger.keys import KeyRing
 from crypto_bot_core.ledger.proofs import (
     ConsistencyProof,
@@ -43,7 +53,25 @@ from crypto_bot_core.ledger.subjects import Subjects
 from crypto_bot_core.ledger.verify import VerifyReport
 from crypto_bot_sdk import LedgerError, LedgerRecord, RecordType
 
-__all__ = ["Item", "Ledger", "Prepared"]
+__all__ = ["CheckpointPolicy", "Item", "Ledger", "Prepared"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointPolicy:
+    """When a run signs checkpoints, and where it publishes them outside the database.
+
+    A checkpoint is signed after ``every_records`` records or ``every_seconds``
+    seconds since the last one (whichever comes first; None turns either off) and
+    when the ledger is closed. The latest is written to ``latest_file`` (a run
+    folder's ``checkpoint.json``) and, when ``publish_dir`` is set, to
+    ``publish_dir/<ledger id>/`` (write-once history plus ``checkpoint.json``): a
+    copy of the trust anchor that whoever rewrites the database does not also hold.
+    """
+
+    every_records: int | None = 10_000
+    every_seconds: float | None = 60.0
+    latest_file: Path | None = None
+    publish_dir: Path | None = None
 
 
 class Ledger:
@@ -62,6 +90,11 @@ class Ledger:
         self.checkpoint_store = checkpoint_store
         self._listeners: list[Callable[[LedgerRecord], None]] = []
         self.subjects = Subjects(self)
+        self._policy: CheckpointPolicy | None = None
+        self._since_checkpoint = 0
+        self._every = sys.maxsize
+        self._due = float("inf")
+        self.last_published: Checkpoint | None = None
 
     # --- identity ------------------------------------------------------------------
     @property
@@ -96,6 +129,8 @@ class Ledger:
         for listener in self._listeners:
             for record in records:
                 listener(record)
+        if self._policy is not None:
+            self._written(len(rows))
         return records
 
     def extend(self, items: Iterable[Item], *, ts: datetime | None = None) -> None:
@@ -125,6 +160,8 @@ class Ledger:
             for listener in self._listeners:
                 for record in records:
                     listener(record)
+        if self._policy is not None:
+            self._written(len(rows))
 
     @staticmethod
     def chain_rows(tx: WriteTransaction, prepared: Sequence[Prepared]) -> list[StoredRecord]:
@@ -191,6 +228,50 @@ class Ledger:
         """Sign the current tree; the records added since the last checkpoint are checked first."""
         return sign_checkpoint(self)
 
+    def checkpoint_during_run(self, policy: CheckpointPolicy) -> None:
+        """Sign and publish checkpoints as records are written (see :class:`CheckpointPolicy`).
+
+        The signing key is loaded now, so a run without one fails before it starts
+        rather than at its first checkpoint. The write path then only counts records
+        (per committed transaction: a backtest's batch is one) and reads the clock.
+        """
+        self.keys.signing_key()
+        self._policy = policy
+        self._every = policy.every_records or sys.maxsize
+        self._since_checkpoint = 0
+        self._schedule()
+
+    def _schedule(self) -> None:
+        seconds = self._policy.every_seconds if self._policy is not None else None
+        self._due = time.monotonic() + seconds if seconds else float("inf")
+
+    def _written(self, count: int) -> None:
+        self._since_checkpoint += count
+        if self._since_checkpoint >= self._every or time.monotonic() >= self._due:
+            self.publish_checkpoint()
+
+    def publish_checkpoint(self) -> Checkpoint | None:
+        """Sign a checkpoint of what is committed now and publish it where the policy says.
+
+        None when the ledger is empty. Without a policy this is :meth:`checkpoint`
+        (with its usual file in :meth:`checkpoint_dir`).
+        """
+        if self.store.end() == 0:
+            return None
+        cp = self.checkpoint()
+        policy = self._policy
+        if policy is not None:
+            if policy.latest_file is not None:
+                publish_latest(policy.latest_file, cp)
+            if policy.publish_dir is not None:
+                folder = policy.publish_dir / cp.ledger_id
+                write_checkpoint_file(folder, cp)
+                publish_latest(folder / LATEST_FILE, cp)
+        self._since_checkpoint = 0
+        self._schedule()
+        self.last_published = cp
+        return cp
+
     # --- proofs --------------------------------------------------------------------
     def inclusion_proof(self, sequence: int, *, tree_size: int | None = None) -> InclusionProof:
         """Record ``sequence``'s audit path under a checkpoint (the latest covering it)."""
@@ -211,21 +292,43 @@ class Ledger:
         require_signatures: bool = True,
         workers: int | None = None,
         chunk: int | None = None,
+        trusted_keys: Mapping[str, Ed25519PublicKey] | None = None,
+        published: Sequence[Path] = (),
     ) -> VerifyReport:
         """Check the whole ledger; the report names the first bad record and what differs.
 
         ``workers`` processes share the hashing (default: one per CPU for large
         file or server ledgers, else one); ``chunk`` is their unit of work.
+        ``trusted_keys`` pins the keys signatures must verify with (nothing found
+        beside the data is trusted then); ``published`` adds checkpoint files or
+        directories to compare the records with.
         """
         return verify_ledger(
-            self, require_signatures=require_signatures, workers=workers, chunk=chunk
+            self,
+            require_signatures=require_signatures,
+            workers=workers,
+            chunk=chunk,
+            trusted_keys=trusted_keys,
+            published=published,
         )
 
     # --- lifetime ------------------------------------------------------------------
     def close(self) -> None:
-        self.store.close()
-        if self.checkpoint_store is not None:
-            self.checkpoint_store.close()
+        """Close the stores; a run's ledger (with a policy) signs its final checkpoint first.
+
+        The stores are closed even when that checkpoint fails, and the failure is
+        raised then: a run whose end is not checkpointed must say so.
+        """
+        try:
+            if self._policy is not None:
+                try:
+                    self.publish_checkpoint()
+                finally:
+                    self._policy = None  # closing twice signs once
+        finally:
+            self.store.close()
+            if self.checkpoint_store is not None:
+                self.checkpoint_store.close()
 
     def __enter__(self) -> Ledger:
         return self

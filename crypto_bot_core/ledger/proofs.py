@@ -16,6 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from crypto_bot_core.ledger.checkpoints import Checkpoint
+from crypto_bot_core.ledger.errors import NotALedgerError
 from crypto_bot_core.ledger.hashing import leaf_entry
 from crypto_bot_core.ledger.merkle import (
     ProofError,
@@ -139,3 +140,55 @@ def prove_consistency(store: LedgerStore, old_size: int, new_size: int) -> Consi
         raise LedgerError(f"only {len(leaves)} of {new_size} checkpointed records are stored")
     path = consistency_proof(leaves, old_size) if old_size < new_size else []
     return ConsistencyProof(old, new, path)
+
+
+def proof_from_json(doc: object, source: str) -> InclusionProof | ConsistencyProof:
+    """Read back what ``cryptobot ledger proof`` or ``ledger consistency`` printed.
+
+    The fields a verifier recomputes (leaf hash, roots) are checked against the
+    ones printed, so a proof file edited in one place only is refused as well.
+    Raises :class:`ProofError` when its parts disagree, and :class:`NotALedgerError`
+    for a file that is not one of the two proofs.
+    """
+    if not isinstance(doc, dict):
+        raise NotALedgerError(f"{source} is not a ledger proof: it holds no JSON object")
+    try:
+        if "audit_path" in doc:
+            cp = Checkpoint.from_json(doc["checkpoint"], f"{source}: checkpoint")
+            proof = InclusionProof(
+                sequence=int(doc["sequence"]),
+                prev_hash=bytes.fromhex(doc["prev_hash"]),
+                record=str(doc["record"]).encode("utf-8"),
+                path=[bytes.fromhex(h) for h in doc["audit_path"]],
+                checkpoint=cp,
+            )
+            if int(doc["tree_size"]) != cp.tree_size or doc["root"] != cp.root.hex():
+                raise ProofError(f"{source}: its tree_size or root differ from its checkpoint's")
+            leaf = leaf_hash(leaf_entry(proof.prev_hash, proof.record)).hex()
+            if doc.get("leaf_hash", leaf) != leaf:
+                raise ProofError(
+                    f"{source}: its leaf_hash {doc['leaf_hash']} is not the hash of its record "
+                    f"({leaf}): the record was changed"
+                )
+            return proof
+        if "old_checkpoint" in doc:
+            old = Checkpoint.from_json(doc["old_checkpoint"], f"{source}: old_checkpoint")
+            new = Checkpoint.from_json(doc["new_checkpoint"], f"{source}: new_checkpoint")
+            if (int(doc["size1"]), int(doc["size2"])) != (old.tree_size, new.tree_size) or (
+                doc["root1"],
+                doc["root2"],
+            ) != (old.root.hex(), new.root.hex()):
+                raise ProofError(f"{source}: its sizes or roots differ from its checkpoints'")
+            return ConsistencyProof(old, new, [bytes.fromhex(h) for h in doc["proof"]])
+    except ProofError:
+        raise
+    except LedgerError as exc:
+        raise NotALedgerError(str(exc)) from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NotALedgerError(
+            f"{source} is not a complete ledger proof: {exc!r} is missing or wrong"
+        ) from exc
+    raise NotALedgerError(
+        f"{source} is neither an inclusion proof (`cryptobot ledger proof`) nor a consistency "
+        "proof (`cryptobot ledger consistency`)"
+    )

@@ -39,6 +39,8 @@ class VerifyReport:
     checkpoints: int = 0
     signatures_checked: int = 0
     receipts_checked: int = 0
+    published_checked: int = 0
+    """Published checkpoint files whose signature was checked (besides the database's)."""
     head_hash: str | None = None
     elapsed_s: float = 0.0
     problems: list[Problem] = field(default_factory=list)
@@ -91,6 +93,7 @@ class VerifyReport:
             "checkpoints": self.checkpoints,
             "signatures_checked": self.signatures_checked,
             "receipts_checked": self.receipts_checked,
+            "published_checked": self.published_checked,
             "head_hash": self.head_hash,
             "first_bad_record": self.first_bad,
             "elapsed_s": round(self.elapsed_s, 6),
@@ -363,3 +366,50 @@ def check_checkpoints(
 def timed(report: VerifyReport, started: float) -> VerifyReport:
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def check_published(
+    report: VerifyReport,
+    published: Sequence[tuple[str, Checkpoint]],
+    trusted: Mapping[str, Ed25519PublicKey] | None,
+    ledger_id: str,
+) -> list[Checkpoint]:
+    """Check each published checkpoint file's ledger and signature; return the good ones.
+
+    A published file is a second copy of the trust anchor, so it gets the same
+    checks as the database's checkpoints, named by file: a signature changed only
+    in the file, a file signed by a key that is not trusted, or one of another
+    ledger is a problem, and only checkpoints that pass are compared with records.
+    """
+    usable = []
+    for source, cp in published:
+        if cp.ledger_id != ledger_id:
+            report.add(
+                None,
+                "published",
+                f"{source}: the checkpoint belongs to ledger {cp.ledger_id}, not {ledger_id}",
+            )
+            continue
+        if trusted is None:
+            usable.append(cp)
+            continue
+        key = trusted.get(cp.key_id)
+        if key is None:
+            report.add(
+                None,
+                "published",
+                f"{source}: the checkpoint of size {cp.tree_size} is signed by key "
+                f"{cp.key_id}, which is not trusted",
+            )
+            continue
+        report.published_checked += 1
+        if not cp.signature_ok(key):
+            report.add(
+                None,
+                "published",
+                f"{source}: the checkpoint of size {cp.tree_size} has an invalid signature: "
+                "the file was altered after it was signed",
+            )
+            continue
+        usable.append(cp)
+    return usable

@@ -90,6 +90,12 @@ class LedgerStore(ABC):
     @abstractmethod
     def get(self, seq: int) -> StoredRecord | None: ...
 
+    def end(self) -> int:
+        """The head's seq + 1 (0 when empty), read without parsing any record: what
+        verification walks to, even when the last record's bytes are not JSON."""
+        last = self.last()
+        return last.seq + 1 if last is not None else 0
+
     @abstractmethod
     def count(self) -> int:
         """How many records are stored (not the head's seq + 1: a gap makes them differ)."""

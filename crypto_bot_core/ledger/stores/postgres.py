@@ -19,6 +19,7 @@ import psycopg
 
 import crypto_bot_core.ledger.stores.postgres_schema as ddl
 from crypto_bot_core.ledger.checkpoints import Checkpoint
+from crypto_bot_core.ledger.errors import NotALedgerError
 from crypto_bot_core.ledger.hashing import GENESIS
 from crypto_bot_core.ledger.records import StoredRecord
 from crypto_bot_core.ledger.stores.base import (
@@ -109,13 +110,33 @@ class PostgresStore(LedgerStore):
         self._head_sql = (
             f"SELECT seq, hash FROM {self.schema}.ledger_records ORDER BY seq DESC LIMIT 1"
         )
-        if not read_only:
-            self._ensure_schema(partition_months_ahead)
-        self._ledger_id = str(
-            ddl.scalar(
-                self.conn, f"SELECT value FROM {self.schema}.ledger_meta WHERE key = 'ledger_id'"
+        try:
+            if not read_only:
+                self._ensure_schema(partition_months_ahead)
+            self._ledger_id = self._read_ledger_id()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _read_ledger_id(self) -> str:
+        try:
+            rows = dict(
+                self.conn.execute(
+                    f"SELECT key, value FROM {self.schema}.ledger_meta "
+                    "WHERE key IN ('ledger_id', 'format')"
+                ).fetchall()
             )
-        )
+        except psycopg.Error as exc:
+            raise NotALedgerError(
+                f"schema {self.schema!r} of {self.url} holds no ledger ({exc}); check the URL's "
+                "?schema=, or create it with `cryptobot ledger init`"
+            ) from exc
+        if "ledger_id" not in rows:
+            raise NotALedgerError(
+                f"schema {self.schema!r} of {self.url} has no ledger id in ledger_meta; it is "
+                "not a ledger (or its metadata was removed)"
+            )
+        return str(rows["ledger_id"])
 
     def _ensure_schema(self, months: int) -> None:
         s = self.schema
@@ -171,7 +192,16 @@ class PostgresStore(LedgerStore):
 
     def _all(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[Any]:
         with self._lock, self.conn.cursor(binary=binary) as cur:
-            return cur.execute(sql, params).fetchall()
+            try:
+                return cur.execute(sql, params).fetchall()
+            except psycopg.Error as exc:
+                raise NotALedgerError(
+                    f"cannot read the ledger in schema {self.schema!r} of {self.url}: {exc}"
+                ) from exc
+
+    def end(self) -> int:
+        top = self._all(f"SELECT max(seq) FROM {self.schema}.ledger_records")[0][0]
+        return int(top) + 1 if top is not None else 0
 
     def ledger_id(self) -> str:
         return self._ledger_id
@@ -258,21 +288,57 @@ class PostgresStore(LedgerStore):
         return [int(row[0]) for row in self._all(sql, (start, end, limit))]
 
     def structure_problems(self) -> list[str]:
+        """Every append-only trigger present, unchanged and firing in ordinary sessions.
+
+        Presence is not enough: ``ALTER TABLE ... ENABLE REPLICA TRIGGER`` keeps the
+        trigger but stops it firing for every normal session, so the firing mode
+        (``pg_trigger.tgenabled``) must be 'O'. The definitions (event, level,
+        function) and the refusing function's body are compared too, on the tables
+        and on every partition of the records.
+        """
+        s = self.schema
+        partitions = [
+            str(row[0])
+            for row in self._all(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = %s::regclass ORDER BY c.relname",
+                (f"{s}.ledger_records",),
+            )
+        ]
         rows = self._all(
-            "SELECT t.tgname, c.relname, t.tgenabled FROM pg_trigger t "
+            "SELECT t.tgname, c.relname, t.tgenabled, pg_get_triggerdef(t.oid) FROM pg_trigger t "
             "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND NOT t.tgisinternal",
-            (self.schema,),
+            (s,),
         )
-        found = [
-            f"the append-only trigger {name} on {table} is disabled: history was writable"
-            for name, table, enabled in rows
-            if enabled == "D"
-        ]
-        present = {(name, table) for name, table, _ in rows}
-        for table in ddl.APPEND_ONLY:
-            if (f"{table}_no_change", table) not in present:
-                found.append(f"the append-only trigger {table}_no_change is missing on {table}")
+        present = {(str(n), str(t)): (str(mode), str(sql)) for n, t, mode, sql in rows}
+        found = []
+        for (name, table), definition in ddl.expected_triggers(s, partitions).items():
+            if (name, table) not in present:
+                found.append(f"the append-only trigger {name} is missing on {table}")
+                continue
+            mode, actual = present[(name, table)]
+            if mode != "O":
+                why = ddl.TRIGGER_MODES.get(mode, f"in firing mode {mode!r}")
+                found.append(
+                    f"the append-only trigger {name} on {table} is {why}: history was writable"
+                )
+            if " ".join(actual.split()) != definition:
+                found.append(
+                    f"the append-only trigger {name} on {table} was altered: it reads {actual!r}"
+                )
+        body = self._all(
+            "SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = %s AND p.proname = 'ledger_refuse_change'",
+            (s,),
+        )
+        if not body:
+            found.append(f"the trigger function {s}.ledger_refuse_change is missing")
+        elif " ".join(str(body[0][0]).split()) != " ".join(ddl.REFUSE_BODY.split()):
+            found.append(
+                f"the trigger function {s}.ledger_refuse_change was replaced: it no longer "
+                "only refuses the change (history was writable)"
+            )
         return found
 
     def receipt_rows(self, end: int) -> list[tuple[int, bytes]]:

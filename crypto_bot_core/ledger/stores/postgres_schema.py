@@ -64,6 +64,45 @@ def lock_key(schema: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+REFUSE_BODY = """
+            BEGIN
+                RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+                    USING ERRCODE = 'insufficient_privilege',
+                          HINT = 'the audit ledger never changes history; append a record';
+            END """
+"""The trigger function's body; verification compares the stored one with it."""
+
+TRIGGER_MODES = {
+    "D": "disabled",
+    "R": "set to ENABLE REPLICA, so it fires only in replication sessions and every "
+    "ordinary session (the owner's included) bypasses it",
+    "A": "set to ENABLE ALWAYS, which is not how the ledger set it up (it was altered)",
+}
+"""pg_trigger.tgenabled values other than 'O' (fires in ordinary sessions), explained."""
+
+
+def expected_triggers(s: str, partitions: list[str]) -> dict[tuple[str, str], str]:
+    """(trigger, table) -> the definition ``pg_get_triggerdef`` must show for it."""
+    refuse = f"EXECUTE FUNCTION {s}.ledger_refuse_change()"
+    out: dict[tuple[str, str], str] = {}
+    for table in (*APPEND_ONLY, *partitions):
+        out[(f"{table}_no_truncate", table)] = (
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {s}.{table} "
+            f"FOR EACH STATEMENT {refuse}"
+        )
+    for table in APPEND_ONLY:
+        out[(f"{table}_no_change", table)] = (
+            f"CREATE TRIGGER {table}_no_change BEFORE DELETE OR UPDATE ON {s}.{table} "
+            f"FOR EACH ROW {refuse}"
+        )
+    for partition in partitions:  # the records' row trigger, cloned onto each partition
+        out[("ledger_records_no_change", partition)] = (
+            f"CREATE TRIGGER ledger_records_no_change BEFORE DELETE OR UPDATE ON "
+            f"{s}.{partition} FOR EACH ROW {refuse}"
+        )
+    return out
+
+
 def schema_sql(s: str) -> list[str]:
     statements = [
         f"CREATE SCHEMA IF NOT EXISTS {s}",
@@ -102,12 +141,7 @@ def schema_sql(s: str) -> list[str]:
         )""",
         f"CREATE INDEX IF NOT EXISTS ledger_vault_subject ON {s}.ledger_vault (subject_ref)",
         f"""CREATE OR REPLACE FUNCTION {s}.ledger_refuse_change() RETURNS trigger
-            LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
-                    USING ERRCODE = 'insufficient_privilege',
-                          HINT = 'the audit ledger never changes history; append a record';
-            END $$""",
+            LANGUAGE plpgsql AS $${REFUSE_BODY}$$""",
     ]
     for table in APPEND_ONLY:
         statements += _trigger_sql(s, table, row=True)

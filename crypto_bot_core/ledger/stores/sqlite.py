@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crypto_bot_core.ledger.checkpoints import Checkpoint
+from crypto_bot_core.ledger.errors import NotALedgerError
 from crypto_bot_core.ledger.hashing import GENESIS
 from crypto_bot_core.ledger.records import StoredRecord
 from crypto_bot_core.ledger.stores.base import (
@@ -48,17 +49,14 @@ RECORDS_TABLE = """CREATE TABLE IF NOT EXISTS ledger_records (
         (json_extract(CAST(body AS TEXT), '$.payload.subject_ref')) VIRTUAL
 )"""
 
-SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-    + RECORDS_TABLE
-    + """;
-CREATE INDEX IF NOT EXISTS ledger_records_ts ON ledger_records (ts);
-CREATE INDEX IF NOT EXISTS ledger_records_type ON ledger_records (type, seq);
-CREATE INDEX IF NOT EXISTS ledger_records_subject ON ledger_records (subject_ref)
-    WHERE subject_ref IS NOT NULL;
-CREATE TABLE IF NOT EXISTS ledger_checkpoints (
+_TABLES = (
+    "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    RECORDS_TABLE,
+    "CREATE INDEX IF NOT EXISTS ledger_records_ts ON ledger_records (ts)",
+    "CREATE INDEX IF NOT EXISTS ledger_records_type ON ledger_records (type, seq)",
+    "CREATE INDEX IF NOT EXISTS ledger_records_subject ON ledger_records (subject_ref) "
+    "WHERE subject_ref IS NOT NULL",
+    """CREATE TABLE IF NOT EXISTS ledger_checkpoints (
     tree_size INTEGER PRIMARY KEY,
     ledger_id TEXT NOT NULL,
     ts TEXT NOT NULL,
@@ -67,30 +65,60 @@ CREATE TABLE IF NOT EXISTS ledger_checkpoints (
     key_id TEXT NOT NULL,
     signature BLOB NOT NULL,
     compact BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ledger_subject_keys (
+)""",
+    """CREATE TABLE IF NOT EXISTS ledger_subject_keys (
     subject_ref TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL, created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ledger_vault (
+)""",
+    """CREATE TABLE IF NOT EXISTS ledger_vault (
     id TEXT PRIMARY KEY, subject_ref TEXT NOT NULL, sealed BLOB NOT NULL, created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ledger_vault_subject ON ledger_vault (subject_ref);
-"""
-    + "".join(
-        f"""
-CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
-BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END;
-CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
-BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE refused'); END;
-"""
-        for table in APPEND_ONLY
-    )
+)""",
+    "CREATE INDEX IF NOT EXISTS ledger_vault_subject ON ledger_vault (subject_ref)",
 )
-TRIGGERS = tuple(f"{t}_no_{op}" for t in APPEND_ONLY for op in ("update", "delete"))
 
+_KEYS = {"ledger_records": "seq", "ledger_checkpoints": "tree_size", "ledger_meta": "key"}
+"""Each append-only table's key: an INSERT that would replace a row of that key is refused."""
+
+# UPDATE and DELETE are refused outright. INSERT OR REPLACE deletes the row it replaces
+# without firing a DELETE trigger (unless a connection turns recursive_triggers on), so a
+# BEFORE INSERT trigger refuses any insert of a key that is already there, whatever
+# conflict clause the statement carries: one primary-key probe per new row.
+TRIGGER_SQL = {
+    f"{table}_no_{op}": (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op} BEFORE {op.upper()} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {op.upper()} refused'); END"
+    )
+    for table in APPEND_ONLY
+    for op in ("update", "delete")
+} | {
+    f"{table}_no_replace": (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {key} = NEW.{key}) "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: a row of that {key} exists, "
+        "REPLACE refused'); END"
+    )
+    for table, key in _KEYS.items()
+}
+TRIGGERS = tuple(TRIGGER_SQL)
+REPLACE_TRIGGERS = tuple(name for name in TRIGGERS if name.endswith("_no_replace"))
+
+SCHEMA = ";\n".join((*_TABLES, *TRIGGER_SQL.values())) + ";\n"
+"""The whole layout as one script (every statement idempotent)."""
+
+FORMAT = "cryptobot.ledger.v1"
+PROTECTIONS = "2"
+"""ledger_meta ``protections``: 2 = REPLACE is refused too (files made before lack the key)."""
+
+
+def _normal(sql: object) -> str:
+    return " ".join(str(sql).replace("IF NOT EXISTS ", "").split())
+
+
+# Hash and body are cast to BLOB: the writer only stores bytes, but a row edited by hand
+# may hold TEXT, which must read as its bytes (and then fail to verify), never crash.
 _COLUMNS = (
     "r.seq, r.ts, r.type, r.subject_ref, "
-    "(SELECT p.hash FROM ledger_records p WHERE p.seq = r.seq - 1), r.hash, r.body"
+    "(SELECT CAST(p.hash AS BLOB) FROM ledger_records p WHERE p.seq = r.seq - 1), "
+    "CAST(r.hash AS BLOB), CAST(r.body AS BLOB)"
 )
 
 
@@ -145,35 +173,85 @@ class SqliteStore(LedgerStore):
                 uri=read_only and path is not None,
             )
         except sqlite3.Error as exc:
-            raise LedgerError(f"cannot open the SQLite ledger {target}: {exc}") from exc
+            raise NotALedgerError(f"cannot open the SQLite ledger {target}: {exc}") from exc
         self._lock = threading.RLock()
-        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        if read_only:
-            self._ledger_id = self._read_ledger_id()
-            return
-        if path is not None:
-            self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute(f"PRAGMA synchronous = {synchronous}")
-        self.conn.execute("PRAGMA secure_delete = ON")
-        # Every statement is idempotent, so processes opening the file at once agree.
-        self.conn.executescript(SCHEMA)
-        self.conn.execute(
-            "INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('ledger_id', ?), "
-            "('format', 'cryptobot.ledger.v1')",
-            (str(uuid.uuid4()),),
-        )
+        self._where = str(path) if path is not None else url
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            if read_only:
+                self._ledger_id = self._read_ledger_id()
+                return
+            if path is not None:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute(f"PRAGMA synchronous = {synchronous}")
+            self.conn.execute("PRAGMA secure_delete = ON")
+            self._create_or_open()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise NotALedgerError(
+                f"{self._where} is not a ledger database ({exc}); point the ledger URL at "
+                "a ledger file or at a path where a new one may be created"
+            ) from exc
+        except BaseException:
+            self.conn.close()
+            raise
         self._ledger_id = self._read_ledger_id()
+
+    def _create_or_open(self) -> None:
+        """Create the layout in a new (empty) file; in an existing ledger change nothing.
+
+        Re-running the layout on every open would quietly put back a trigger someone
+        dropped, and then verification could never report it; so an existing ledger
+        only gets what a newer version adds (the REPLACE guards, once), and a file
+        holding other tables is refused rather than turned into a ledger.
+        """
+        with self._immediate() as conn:
+            tables = {
+                row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            if "ledger_meta" not in tables:
+                if tables:
+                    raise NotALedgerError(
+                        f"{self._where} is a SQLite database without a ledger (it holds "
+                        f"{', '.join(sorted(tables)[:5])}); refusing to add ledger tables to "
+                        "it: point the ledger URL at a ledger or at a new file"
+                    )
+                for statement in (*_TABLES, *TRIGGER_SQL.values()):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO ledger_meta (key, value) VALUES ('ledger_id', ?), "
+                    "('format', ?), ('protections', ?)",
+                    (str(uuid.uuid4()), FORMAT, PROTECTIONS),
+                )
+                return
+            upgraded = conn.execute(
+                "SELECT 1 FROM ledger_meta WHERE key = 'protections'"
+            ).fetchone()
+            if upgraded is None:
+                for name in REPLACE_TRIGGERS:
+                    conn.execute(TRIGGER_SQL[name])
+                conn.execute(
+                    "INSERT INTO ledger_meta (key, value) VALUES ('protections', ?)",
+                    (PROTECTIONS,),
+                )
 
     def _read_ledger_id(self) -> str:
         try:
-            row = self.conn.execute(
-                "SELECT value FROM ledger_meta WHERE key = 'ledger_id'"
-            ).fetchone()
+            rows = dict(
+                self.conn.execute(
+                    "SELECT key, value FROM ledger_meta WHERE key IN ('ledger_id', 'format')"
+                ).fetchall()
+            )
         except sqlite3.Error as exc:
-            raise LedgerError(f"{self.url} is not a ledger database: {exc}") from exc
-        if row is None:
-            raise LedgerError(f"{self.url} has no ledger id; it is not a ledger database")
-        return str(row[0])
+            raise NotALedgerError(
+                f"{self._where} is not a ledger database ({exc}); check the ledger URL"
+            ) from exc
+        if "ledger_id" not in rows or rows.get("format") != FORMAT:
+            raise NotALedgerError(
+                f"{self._where} has no ledger id or format {FORMAT!r} in ledger_meta; it is "
+                "not a ledger database (or its metadata was removed)"
+            )
+        return str(rows["ledger_id"])
 
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
@@ -204,7 +282,13 @@ class SqliteStore(LedgerStore):
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
-            return self.conn.execute(sql, params).fetchall()
+            try:
+                return self.conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise NotALedgerError(
+                    f"cannot read the ledger {self._where}: {exc}; the file is damaged or "
+                    "was changed by hand (`cryptobot ledger verify` says where)"
+                ) from exc
 
     def ledger_id(self) -> str:
         return self._ledger_id
@@ -219,6 +303,10 @@ class SqliteStore(LedgerStore):
 
     def count(self) -> int:
         return int(self._all("SELECT count(*) FROM ledger_records")[0][0])
+
+    def end(self) -> int:
+        top = self._all("SELECT max(seq) FROM ledger_records")[0][0]
+        return int(top) + 1 if top is not None else 0
 
     def query(self, query: RecordQuery) -> Iterator[StoredRecord]:
         where: list[str] = ["r.seq >= ?"]
@@ -250,13 +338,17 @@ class SqliteStore(LedgerStore):
             params[0] = page[-1][0] + 1
 
     def chain_pages(self, start: int, end: int) -> Iterator[list[ChainRow]]:
-        sql = "SELECT seq, hash, body FROM ledger_records WHERE seq >= ? AND seq < ? ORDER BY seq"
+        sql = (
+            "SELECT seq, CAST(hash AS BLOB), CAST(body AS BLOB) FROM ledger_records "
+            "WHERE seq >= ? AND seq < ? ORDER BY seq"
+        )
         for low, high in page_bounds(start, end):
             yield self._all(sql, (low, high))
 
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         rows = self._all(
-            "SELECT hash FROM ledger_records WHERE seq >= ? AND seq < ? ORDER BY seq", (start, end)
+            "SELECT CAST(hash AS BLOB) FROM ledger_records WHERE seq >= ? AND seq < ? ORDER BY seq",
+            (start, end),
         )
         return [bytes(row[0]) for row in rows]
 
@@ -264,24 +356,54 @@ class SqliteStore(LedgerStore):
         return []  # the columns are generated from the hashed bytes; see structure_problems
 
     def structure_problems(self) -> list[str]:
+        """Protections missing or altered, and rows stored as something other than bytes.
+
+        Read from ``sqlite_master`` as found: this store never re-creates a trigger in
+        an existing file, so a dropped or rewritten one is still missing or different
+        here. A trigger is compared by its full text, so one that keeps its name but no
+        longer refuses (``BEGIN SELECT 1; END``) is reported too.
+        """
         found = []
         rows = self._all("SELECT type, name, sql FROM sqlite_master")
         tables = {name: sql for kind, name, sql in rows if kind == "table"}
-        expected = " ".join(RECORDS_TABLE.replace("IF NOT EXISTS ", "").split())
-        if " ".join(str(tables.get("ledger_records", "")).split()) != expected:
+        if _normal(tables.get("ledger_records", "")) != _normal(RECORDS_TABLE):
             found.append(
                 "the definition of ledger_records was changed: its ts, type and subject_ref "
                 "columns may no longer be derived from the hashed records"
             )
-        triggers = {name for kind, name, _ in rows if kind == "trigger"}
-        for name in TRIGGERS:
+        triggers = {name: sql for kind, name, sql in rows if kind == "trigger"}
+        legacy = not self._all("SELECT 1 FROM ledger_meta WHERE key = 'protections'")
+        for name, sql in TRIGGER_SQL.items():
             if name not in triggers:
-                found.append(f"the append-only trigger {name} is missing: history was writable")
+                hint = (
+                    " (this ledger was written by an older version, which did not refuse "
+                    "INSERT OR REPLACE; opening it for writing adds the guard)"
+                    if legacy and name in REPLACE_TRIGGERS
+                    else ""
+                )
+                found.append(
+                    f"the append-only trigger {name} is missing: history was writable{hint}"
+                )
+            elif _normal(triggers[name]) != _normal(sql):
+                found.append(
+                    f"the append-only trigger {name} was altered (it reads "
+                    f"{_normal(triggers[name])!r}): history was writable"
+                )
+        odd = self._all(
+            "SELECT seq, typeof(hash), typeof(body) FROM ledger_records "
+            "WHERE typeof(hash) != 'blob' OR typeof(body) != 'blob' ORDER BY seq LIMIT 20"
+        )
+        found += [
+            f"record {seq}: its hash is stored as {hash_type} and its body as {body_type}, "
+            "but the ledger only writes bytes (blob): the row was rewritten by hand"
+            for seq, hash_type, body_type in odd
+        ]
         return found
 
     def receipt_rows(self, end: int) -> list[tuple[int, bytes]]:
         rows = self._all(
-            "SELECT seq, body FROM ledger_records WHERE type = ? AND seq < ? ORDER BY seq",
+            "SELECT seq, CAST(body AS BLOB) FROM ledger_records WHERE type = ? AND seq < ? "
+            "ORDER BY seq",
             (RecordType.ERASURE_RECEIPT.value, end),
         )
         return [(int(seq), bytes(body)) for seq, body in rows]
