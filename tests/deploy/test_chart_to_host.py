@@ -24,6 +24,9 @@ from .staging import run_cryptobot, sha256_hex
 
 pytest.importorskip("helm_python", reason="helm-python-sdk has no wheel for this platform")
 
+DIGEST = "sha256:" + "d" * 64
+"""Plugin images are pinned by digest (the chart's default requires it); any digest renders."""
+
 
 def _plugin_image(root: Path, wheels: list[Path], manifest: dict[str, Any]) -> Path:
     """A directory laid out as host/plugin-image/Dockerfile builds ``/plugin``."""
@@ -56,13 +59,16 @@ def test_a_pod_start_installs_the_plugins_the_values_list(tmp_path: Path, wheels
         "plugins": [
             {
                 "name": "cbt-deploy-good",
-                "image": {"repository": "registry.example.com/cbt-deploy-good", "tag": "1.2.0"},
+                "image": {"repository": "registry.example.com/cbt-deploy-good", "digest": DIGEST},
                 "sha256": {good.name: sha256_hex(good)},
                 "config": {"agents": [{"name": "constant", "config": {"threshold": 0.7}}]},
             },
             {
                 "name": "cbt-deploy-with-dep",
-                "image": {"repository": "registry.example.com/cbt-deploy-with-dep", "tag": "1.2.0"},
+                "image": {
+                    "repository": "registry.example.com/cbt-deploy-with-dep",
+                    "digest": DIGEST,
+                },
             },
         ]
     }

@@ -114,8 +114,9 @@ def test_three_plugins_give_one_init_container_each_plus_the_install_step(
             "registry.example.com/crypto-bot/binance-futures@sha256:"
             "0b9d2f1e3c4a5b6c7d8e9f00112233445566778899aabbccddeeff0011223344"
         )
-        assert (
-            spec["initContainers"][1]["image"] == "registry.example.com/crypto-bot/defi-tvl:0.1.0"
+        assert spec["initContainers"][1]["image"] == (
+            "registry.example.com/crypto-bot/defi-tvl@sha256:"
+            "5d2e8f41a9c07b36e1f4d8a2c6b0e9f3a7d5c1b8e4f2a6d0c9b3e7f1a5d8c2b4"
         )
         assert binance["command"] == ["cp", "-R", "/plugin/.", "/staging/"]
         assert binance["volumeMounts"] == [
@@ -175,7 +176,10 @@ def test_adding_a_plugin_adds_its_init_container_and_config_and_nothing_else() -
         assert new[:2] == old[:2], "existing init containers unchanged"
         assert new[3:] == old[2:], "the install step unchanged"
         assert new[2]["name"] == "plugin-azure-sentiment"
-        assert new[2]["image"] == "registry.example.com/crypto-bot/azure-sentiment:0.1.0"
+        assert new[2]["image"] == (
+            "registry.example.com/crypto-bot/azure-sentiment@sha256:"
+            "9a4c2e7f1b5d8c3a6e0f4b9d2c7a1e5f8b3d6c0a4e9f2b7d1c5a8e3f6b0d4c9a"
+        )
     old_config = config_of(list(before.values()))
     new_config = config_of(list(after.values()))
     assert diff_paths(old_config, new_config) == [".agents"]

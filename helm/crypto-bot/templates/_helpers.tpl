@@ -126,3 +126,48 @@ ranges over it, so all components get the same pod shape.
 {{- end -}}
 {{- toJson $components -}}
 {{- end -}}
+
+{{/* A plugin's init container name: "plugin-<name>", cut to a DNS label's 63 characters. */}}
+{{- define "crypto-bot.pluginInitName" -}}
+{{- printf "plugin-%s" . | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Checks of `plugins` the values schema cannot express; each failure stops the
+render (helm install, upgrade, template and lint) with a message naming the
+entries. Included by configmap.yaml, which every release renders.
+- A name listed twice would give two init containers and two staging
+  directories one name.
+- Two long names may differ only after the 56th character: their init
+  containers would share one name.
+- Built-in names are reserved: the host image has those plugins, and the
+  install step and the host refuse a newcomer under such a name.
+- A plugin image given by tag only can be moved to an image whose wheels and
+  SHA256SUMS were both forged; unless allowUnpinnedImages is true, every
+  plugin image must be pinned by digest.
+The reserved names are crypto_bot_core.host.reserved.RESERVED_PLUGIN_NAMES
+(tests/deploy/test_chart_guards.py keeps both lists equal).
+*/}}
+{{- define "crypto-bot.checkPlugins" -}}
+{{- $reserved := list "fixed-selector" "paper-exchange" "replay" "risk-engine" "standard-oversight" "standard-reporters" "standard-risk" "synthetic-market" "technical-agents" -}}
+{{- $names := dict -}}
+{{- $inits := dict -}}
+{{- range $index, $plugin := .Values.plugins -}}
+{{- if hasKey $names $plugin.name -}}
+{{- fail (printf "plugins[%v] and plugins[%d] are both named %q: each plugin appears once under plugins: (its image gives one init container and one staging directory of that name); remove or rename one" (get $names $plugin.name) $index $plugin.name) -}}
+{{- end -}}
+{{- $_ := set $names $plugin.name $index -}}
+{{- if has $plugin.name $reserved -}}
+{{- fail (printf "plugins[%d].name %q is the name of a built-in plugin of crypto-bot-core, which the host image already has; built-in names are reserved (the install step and the host refuse such a plugin): give the plugin a name of its own, or drop the entry to use the built-in" $index $plugin.name) -}}
+{{- end -}}
+{{- $init := include "crypto-bot.pluginInitName" $plugin.name -}}
+{{- if hasKey $inits $init -}}
+{{- $other := get $inits $init -}}
+{{- fail (printf "plugins[%v] (%s) and plugins[%d] (%s) would both get the init container name %q (names are cut to 63 characters after the prefix plugin-); shorten one so that they differ within their first 56 characters" (index $other 0) (index $other 1) $index $plugin.name $init) -}}
+{{- end -}}
+{{- $_ := set $inits $init (list $index $plugin.name) -}}
+{{- if and (not $.Values.allowUnpinnedImages) (not $plugin.image.digest) -}}
+{{- fail (printf "plugins[%d] (%s): image %s:%v is given by tag only; a tag can be moved to an image with forged wheels and a matching SHA256SUMS, so this chart requires plugin images pinned by digest: set plugins[%d].image.digest to the image's sha256:... digest (e.g. from `crane digest IMAGE:TAG`), or set allowUnpinnedImages: true to accept tags" $index $plugin.name $plugin.image.repository $plugin.image.tag $index) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -30,7 +30,7 @@ spec:
   {{- end }}
   initContainers:
     {{- range $root.Values.plugins }}
-    - name: {{ printf "plugin-%s" .name | trunc 63 | trimSuffix "-" }}
+    - name: {{ include "crypto-bot.pluginInitName" .name }}
       image: {{ include "crypto-bot.imageRef" .image }}
       imagePullPolicy: {{ .image.pullPolicy | default "IfNotPresent" }}
       command: ["cp", "-R", "/plugin/.", "/staging/"]
