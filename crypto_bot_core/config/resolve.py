@@ -145,9 +145,61 @@ def resolve_instances(
             resolved.append(ResolvedInstance(section, index, spec, info, instance))
     if require_run_parts:
         problems.extend(_policy_problems(loaded))
+        problems.extend(_data_venue_problems(loaded, resolved))
     if problems:
         raise origin.error(problems)
     return ResolvedConfig(config=config, instances=tuple(resolved))
+
+
+def _declared_venues(config: object) -> set[str] | None:
+    """The venues a data source's settings declare (``venues``, ``venue``, or its ``files``'
+    ``venue``); None when they do not say (a feed whose venues only its instruments tell)."""
+    venues = getattr(config, "venues", None)
+    if isinstance(venues, list | tuple) and all(isinstance(v, str) for v in venues):
+        return set(venues)
+    venue = getattr(config, "venue", None)
+    if isinstance(venue, str):
+        return {venue}
+    files = getattr(config, "files", None)
+    if isinstance(files, list | tuple):
+        found = {getattr(f, "venue", None) for f in files}
+        if found and all(isinstance(v, str) for v in found):
+            return {str(v) for v in found}
+    return None
+
+
+def _data_venue_problems(
+    loaded: LoadedConfig, resolved: list[ResolvedInstance]
+) -> list[ConfigProblem]:
+    """Exchanges whose ``data_venue`` no data source holds: such a simulated venue would see
+    no market event and trade nothing, while the run "completes". Checked only when every
+    data source declares its venues in its settings (instruments are not asked here: a
+    replay would read its files, a live feed the network)."""
+    known: set[str] = set()
+    for instance in resolved:
+        if instance.section == "data_sources":
+            declared = _declared_venues(instance.instance.config)
+            if declared is None:
+                return []
+            known |= declared
+    if not known:
+        return []
+    problems: list[ConfigProblem] = []
+    for instance in resolved:
+        if instance.section != "exchanges":
+            continue
+        wanted = getattr(instance.instance.config, "data_venue", None)
+        if isinstance(wanted, str) and wanted not in known:
+            problems.append(
+                loaded.origin.problem(
+                    (instance.section, instance.index, "config", "data_venue"),
+                    f"data_venue {wanted!r} is no venue of the data (its venues: "
+                    f"{', '.join(sorted(known))}): this venue would see no market event and "
+                    "trade nothing. Name one of them, or leave data_venue out to match every "
+                    "event",
+                )
+            )
+    return problems
 
 
 def _policy_problems(loaded: LoadedConfig) -> list[ConfigProblem]:
