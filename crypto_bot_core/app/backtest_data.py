@@ -33,8 +33,9 @@ REPLAY_PLUGIN = "replay"
 
 USAGE_EXIT = 2
 """Options or config that cannot be used as given (the one to pass is named)."""
-DATA_EXIT = 3
-"""The data is refused before the run: gaps under ``--gaps refuse``, a file with no rows."""
+DATA_EXIT = 7
+"""The data is refused before the run: gaps under ``--gaps refuse``, a file with no rows
+(3 to 6 are the run's refusals: see docs/engine.md)."""
 
 
 class BacktestDataError(Exception):

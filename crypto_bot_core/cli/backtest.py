@@ -8,7 +8,7 @@ skipped or carried forward as ``--gaps`` says, with the gaps reported.
 
 Exit status: 0 completed; 1 a row refused while replaying (file and row
 named) or a run error; 2 options or a config that cannot be used as given;
-3 data refused before the run (gaps under ``--gaps refuse``, a file with a
+7 data refused before the run (gaps under ``--gaps refuse``, a file with a
 header and no rows); 130 interrupted.
 """
 
@@ -109,7 +109,7 @@ def backtest(
         raise typer.Exit(exc.exit_code) from exc
     except CryptoBotError as exc:  # a file that cannot be opened or read at all
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(3) from exc
+        raise typer.Exit(7) from exc
     for note in prepared.notes:
         typer.echo(note)
     document["mode"] = "backtest"

@@ -217,7 +217,7 @@ def test_gaps_are_refused_with_a_report_and_the_choices_of_the_command(
 ) -> None:
     _gapped(tmp_path)
     result = runner.invoke(app, ["backtest", "--data", "btc-30m.csv", "--no-progress"])
-    assert result.exit_code == 3, result.output
+    assert result.exit_code == 7, result.output
     assert "btc-30m.csv: 3 gap(s), 12 30m bar(s) missing in 228 rows" in result.output
     assert "the largest: 8 30m bar(s) between 2024-01-04T02:30:00Z and 2024-01-04T07:00:00Z" in (
         result.output
@@ -325,6 +325,6 @@ def test_a_config_with_another_kind_of_data_source_is_refused_not_replaced(
 def test_a_header_only_file_is_refused_before_the_run(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "cut.csv").write_text("timestamp,open,high,low,close,volume\n")
     result = runner.invoke(app, ["backtest", "--data", "cut.csv", "--no-progress"])
-    assert result.exit_code == 3
+    assert result.exit_code == 7
     assert "cut.csv: has a header but no data rows" in result.output
     assert not (tmp_path / "runs").exists()
