@@ -12,7 +12,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -94,6 +94,23 @@ class LedgerSettings(_Section):
     url: str | None = Field(
         default=None,
         description="sqlite:///PATH or postgresql://USER@HOST/DB; unset: ledger.sqlite in run_dir.",
+    )
+    checkpoints: bool | Literal["auto"] = Field(
+        default="auto",
+        description="Sign checkpoints during and at the end of every run: auto (wherever a "
+        "signing key is available: always on SQLite, on PostgreSQL with "
+        "CRYPTOBOT_LEDGER_SIGNING_KEY), true (refuse to run without one) or false.",
+    )
+    checkpoint_every_records: int | None = Field(
+        default=10_000, ge=1, description="Sign a checkpoint after this many records (null: off)."
+    )
+    checkpoint_every_seconds: float | None = Field(
+        default=60.0, gt=0, description="Sign a checkpoint after this many seconds (null: off)."
+    )
+    checkpoint_publish: Path | None = Field(
+        default=None,
+        description="Directory (outside the database) that receives every checkpoint, in a "
+        "folder per ledger id; the run folder always gets the latest as checkpoint.json.",
     )
 
     @field_validator("url")
