@@ -11,6 +11,7 @@ too. The same symbol on several venues is one exposure: it moves with one price.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from crypto_bot_sdk import (
@@ -46,10 +47,14 @@ def position_price(position: Position) -> Decimal:
 
 
 def position_exposure(
-    position: Position, currency: str, market: MarketView | None = None
+    position: Position,
+    currency: str,
+    market: MarketView | None = None,
+    rates: Mapping[str, Decimal] | None = None,
 ) -> Decimal:
-    """Signed value of ``position`` at its price, in ``currency``."""
-    rate = currency_rate(settlement_currency(position.symbol), currency, market)
+    """Signed value of ``position`` at its price, in ``currency`` (at the portfolio's own
+    ``rates`` where it has them: pegged currencies, the book's conversion pairs)."""
+    rate = currency_rate(settlement_currency(position.symbol), currency, market, rates)
     return position.quantity * position_price(position) * position.contract_size * rate
 
 
@@ -59,6 +64,6 @@ def exposures(portfolio: PortfolioSnapshot, market: MarketView | None = None) ->
     for position in portfolio.positions:
         if position.quantity == 0:
             continue
-        value = position_exposure(position, portfolio.quote_currency, market)
+        value = position_exposure(position, portfolio.quote_currency, market, portfolio.rates)
         out[position.symbol] = out.get(position.symbol, Decimal(0)) + value
     return out

@@ -27,6 +27,7 @@ return history is supplied.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -164,13 +165,17 @@ def _venues_hit(venues: str | tuple[str, ...], venue: str) -> bool:
 def venue_equity(portfolio: PortfolioSnapshot, market: MarketView | None) -> dict[str, Decimal]:
     """Cash in the portfolio currency, spot values and perpetual unrealised P&L, per venue."""
     ccy = portfolio.quote_currency
+    rates = portfolio.rates
     equity: dict[str, Decimal] = {}
     for balance in portfolio.balances:
         if balance.asset == ccy:
             equity[balance.venue] = equity.get(balance.venue, ZERO) + balance.total
+        elif balance.asset in rates:  # cash the book values in another currency
+            value = balance.total * rates[balance.asset]
+            equity[balance.venue] = equity.get(balance.venue, ZERO) + value
     for p in portfolio.positions:
         equity[p.venue] = equity.get(p.venue, ZERO) + _holding_value(
-            p, position_price(p), ccy, market
+            p, position_price(p), ccy, market, rates
         )
     return equity
 
@@ -179,8 +184,14 @@ def _is_perpetual(symbol: str) -> bool:
     return parse_symbol(symbol)[2] is not None
 
 
-def _holding_value(p: Position, price: Decimal, ccy: str, market: MarketView | None) -> Decimal:
-    rate = currency_rate(settlement_currency(p.symbol), ccy, market)
+def _holding_value(
+    p: Position,
+    price: Decimal,
+    ccy: str,
+    market: MarketView | None,
+    rates: Mapping[str, Decimal] | None = None,
+) -> Decimal:
+    rate = currency_rate(settlement_currency(p.symbol), ccy, market, rates)
     if _is_perpetual(p.symbol):
         entry = p.average_entry_price or price
         return (price - entry) * p.quantity * p.contract_size * rate
@@ -247,7 +258,7 @@ def stress(
     for p in portfolio.positions:
         if p.quantity == 0:
             continue
-        rate = currency_rate(settlement_currency(p.symbol), ccy, market)
+        rate = currency_rate(settlement_currency(p.symbol), ccy, market, portfolio.rates)
         m0 = position_price(p)
         factor = scenario.price_factor(p.symbol)
         m1 = m0 * factor

@@ -36,12 +36,16 @@ from crypto_bot_core.engine.portfolio import Portfolio
 from crypto_bot_core.engine.sizing import SizingConfig, full_position
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
+from crypto_bot_core.risk.exposure import exposures
+from crypto_bot_core.risk.stress import venue_equity
 from crypto_bot_sdk import (
+    Balance,
     ConfigError,
     Fill,
     Instrument,
     OrderIntent,
     PortfolioSnapshot,
+    Position,
     RecordType,
     RiskContext,
     ValuationError,
@@ -351,3 +355,28 @@ def test_risk_valuation_converts_with_the_portfolio_rates() -> None:
     with pytest.raises(ValuationError, match="USDT/USD"):
         value_intent(intent, context({}))
     assert value_intent(intent, context({"USDT": D(1)})).value(D(1)) == D(40000)
+
+
+def test_risk_analytics_value_with_the_portfolio_rates() -> None:
+    snapshot = PortfolioSnapshot(
+        ts="2024-01-01T00:00:00Z",
+        quote_currency="USD",
+        equity="41150",
+        rates={"USDT": D(1)},
+        balances=(
+            Balance(asset="USD", venue="v", free="100"),
+            Balance(asset="USDT", venue="v", free="50"),
+        ),
+        positions=(
+            Position(
+                symbol="BTC/USDT",
+                venue="v",
+                quantity="1",
+                average_entry_price="40000",
+                mark_price="41000",
+            ),
+        ),
+    )
+    market = market_view_from([])
+    assert exposures(snapshot, market) == {"BTC/USDT": D(41000)}
+    assert venue_equity(snapshot, market) == {"v": D(41150)}
