@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -77,3 +78,30 @@ def test_ci_installs_the_extras_a_newcomer_gets() -> None:
     assert default is not None, "scripts/setup lost its CRYPTOBOT_EXTRAS default"
     assert in_ci is not None, ".ci/run lost its CRYPTOBOT_EXTRAS line"
     assert default.group(1) == in_ci.group(1)
+
+
+def _setup_default_extras() -> str:
+    setup = (REPO_ROOT / "scripts" / "setup").read_text(encoding="utf-8")
+    default = re.search(r'^CRYPTOBOT_EXTRAS="\$\{CRYPTOBOT_EXTRAS-([^}]*)\}"$', setup, re.M)
+    assert default is not None, "scripts/setup lost its CRYPTOBOT_EXTRAS default"
+    return default.group(1)
+
+
+def test_readme_and_setup_state_the_default_extras_setup_installs() -> None:
+    """The README said the default was `postgres` long after setup installed five extras."""
+    default = _setup_default_extras()
+    readme = " ".join((REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+    stated = re.findall(r"`CRYPTOBOT_EXTRAS` \(default `([^`]*)`", readme)
+    assert stated == [default]
+    # `scripts/setup --help` prints the header comment: it must say the same.
+    help_text = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "setup"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    assert f"(default: {default};" in " ".join(help_text.split())
+    # An example that adds "more extras" must not drop any of the default ones.
+    for example in re.findall(r"CRYPTOBOT_EXTRAS=(\S+) \./scripts/setup +# more", readme):
+        assert set(default.split(",")) <= set(example.split(",")), example
