@@ -10,7 +10,7 @@ ledger are booked now. The outcome is written as one reconciliation record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -56,6 +56,8 @@ class LedgerState:
     """Whether the last system record is a stop (a clean end, not a crash)."""
     funding: list[dict[str, Any]] = field(default_factory=list)
     """Funding settlements recorded, in order (payloads of ``funding`` records)."""
+    initial_balances: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    """Each venue's starting balance per asset, where the first start record lists them."""
 
 
 def rebuild(records: Iterable[LedgerRecord]) -> LedgerState:
@@ -116,8 +118,56 @@ def _take_system_record(state: LedgerState, record: LedgerRecord) -> None:
             state.initial_cash = {
                 venue: Decimal(cash) for venue, cash in payload.get("initial_cash", {}).items()
             }
+            balances = payload.get("initial_balances")
+            if isinstance(balances, dict):
+                state.initial_balances = {
+                    venue: {asset: Decimal(str(amount)) for asset, amount in held.items()}
+                    for venue, held in balances.items()
+                    if isinstance(held, dict)
+                }
     elif record.type is RecordType.SYSTEM_STOP:
         state.stopped = True
+
+
+def run_records(
+    records: Iterable[LedgerRecord], run_id: str, id_prefix: str, *, only_run: bool
+) -> Iterator[LedgerRecord]:
+    """The records of run ``run_id`` among those of a ledger other runs may share.
+
+    A record names its run by a ``run_id`` in its payload (starts, stops, kill
+    switch, reconciliation, and every record a paper or live run writes without
+    an order id) or by its client order id, which carries the run's prefix
+    (``id_prefix``: intents, order statuses, fills). A record naming neither was
+    written before runs stamped their records: it is taken only when
+    ``only_run`` (the ledger holds no other run), as a run's own SQLite file always
+    did, and never guessed at in a ledger that runs share.
+    """
+    order_prefix = f"{id_prefix}-"
+    for record in records:
+        payload = record.payload
+        owner = payload.get("run_id")
+        if isinstance(owner, str):
+            if owner == run_id:
+                yield record
+            continue
+        cid = payload.get("client_order_id")
+        if isinstance(cid, str):
+            if cid.startswith(order_prefix):
+                yield record
+            continue
+        if only_run:
+            yield record
+
+
+def run_ids(records: Iterable[LedgerRecord]) -> list[str]:
+    """The ids of the runs that started in ``records`` (start records), first seen first."""
+    seen: dict[str, None] = {}
+    for record in records:
+        if record.type is RecordType.SYSTEM_START:
+            owner = record.payload.get("run_id")
+            if isinstance(owner, str):
+                seen.setdefault(owner, None)
+    return list(seen)
 
 
 @dataclass
@@ -126,6 +176,15 @@ class ReconciliationReport:
     updated: list[str] = field(default_factory=list)
     recovered_fills: list[str] = field(default_factory=list)
     unknown_venue_orders: list[str] = field(default_factory=list)
+    position_differences: dict[str, dict[str, str]] = field(default_factory=dict)
+    """``venue:symbol`` -> the ledger's and the venue's position where they differ."""
+    balance_differences: dict[str, dict[str, str]] = field(default_factory=dict)
+    """``venue:asset`` -> the ledger's and the venue's spot balance where they differ."""
+
+    @property
+    def differences(self) -> dict[str, dict[str, str]]:
+        """Every difference left after reconciling, positions and balances together."""
+        return {**self.position_differences, **self.balance_differences}
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -133,6 +192,8 @@ class ReconciliationReport:
             "updated": sorted(self.updated),
             "recovered_fills": sorted(self.recovered_fills),
             "unknown_venue_orders": sorted(self.unknown_venue_orders),
+            "position_differences": dict(sorted(self.position_differences.items())),
+            "balance_differences": dict(sorted(self.balance_differences.items())),
         }
 
 
