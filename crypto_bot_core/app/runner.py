@@ -8,6 +8,13 @@ equity-curve PNG. Ctrl-C stops between ticks and closes the ledger with a stop
 record, so an interrupted run is as consistent as a finished one; a crashed
 one is continued with ``--resume``.
 
+One process at a time drives a run: :class:`~.run_lock.RunLock` holds the run
+folder (and, with a PostgreSQL ledger, the run's advisory lock in it) from
+before the ledger is opened until the run folder is written, and a run id an
+earlier run used is refused for a new run. A resume or a kill first verifies
+the ledger, reads only its own run's records (:mod:`.run_scope`), and checks
+the saved venue state the ledger relies on; each refusal names what is wrong.
+
 Everything the run needs of its engine (the progress callback, the venue state
 store and kill file of a paper or live run, the service's telemetry) is decided
 before the engine is built and handed to :func:`assemble`; the runner only
@@ -34,13 +41,29 @@ from crypto_bot_core.app.assembly import (
     new_run_id,
 )
 from crypto_bot_core.app.run_folder import write_run_folder
+from crypto_bot_core.app.run_lock import RunIdTakenError, RunLock
+from crypto_bot_core.app.run_scope import (
+    RUN_FILE,
+    RunStampedLog,
+    check_venue_files,
+    run_id_of,
+    verify_before_acting,
+    write_run_file,
+)
 from crypto_bot_core.config import LoadedConfig, Mode, parse_config
 from crypto_bot_core.engine.durability import write_atomically
 from crypto_bot_core.engine.kernel import EngineStats
-from crypto_bot_core.engine.reconcile import LedgerState, ReconciliationReport, rebuild
+from crypto_bot_core.engine.reconcile import (
+    LedgerState,
+    ReconciliationReport,
+    rebuild,
+    run_ids,
+    run_records,
+)
+from crypto_bot_core.engine.resume import client_id_prefix
 from crypto_bot_core.engine.summary import RunSummary
 from crypto_bot_core.host import Host
-from crypto_bot_sdk import ConfigError
+from crypto_bot_sdk import ConfigError, RecordType
 
 if TYPE_CHECKING:
     from crypto_bot_core.app.attach import AttachedService
@@ -141,6 +164,13 @@ def _assemble_run(
     to the service's metrics and yields between ticks so the API can reach it.
     """
     durable = loaded.config.mode in (Mode.PAPER, Mode.LIVE)
+
+    def wrap(raw: Any) -> Any:
+        # A resumable run names itself in every record, so a ledger shared by several
+        # runs can be read run by run (a backtest is never resumed: its records stay bare).
+        wrapped = RunStampedLog(raw, run_id) if durable else raw
+        return service.timed_ledger(wrapped) if service is not None else wrapped
+
     return assemble(
         loaded,
         host,
@@ -152,7 +182,7 @@ def _assemble_run(
         save_venue_state=durable,
         kill_requested=kill_file_poller(run_dir) if durable else None,
         metrics=service.metrics if service is not None else None,
-        wrap_ledger=service.timed_ledger if service is not None else None,
+        wrap_ledger=wrap if durable or service is not None else None,
         yield_every_tick=service is not None,
     )
 
@@ -196,6 +226,31 @@ def _execute(
     )
 
 
+def _close_ledger(ledger: Any) -> None:
+    close = getattr(ledger, "close", None)
+    if callable(close):
+        close()
+
+
+def _started_runs(ledger: Any) -> list[str]:
+    """The run ids with a start record in ``ledger`` (none for a log that cannot be read)."""
+    records = getattr(ledger, "records", None)
+    if not callable(records):
+        return []
+    return run_ids(records(types=[RecordType.SYSTEM_START]))
+
+
+def _refuse_used_run_id(run_dir: Path, run_id: str) -> None:
+    """A new run never reuses an id: its folder already holding a run is refused."""
+    for name in (CONFIG_FILE, RUN_FILE):
+        if (run_dir / name).exists():
+            raise RunIdTakenError(
+                f"run id {run_id!r} is taken: {run_dir} already holds a run ({name}); continue "
+                f"it with `cryptobot run --resume {run_id}`, or start a new run with another "
+                "--run-id (or none, for a generated one)"
+            )
+
+
 def run_session(
     loaded: LoadedConfig,
     *,
@@ -208,26 +263,48 @@ def run_session(
     """Run the configured session to its end (or Ctrl-C) and write its run folder.
 
     With ``serve`` (``HOST:PORT``) the HTTP API runs beside the engine for the run:
-    health and readiness probes, metrics, status and the kill switch.
+    health and readiness probes, metrics, status and the kill switch. The run
+    folder is locked for the whole run; a run id that an earlier run used (in
+    this folder or, with a shared ledger, in the ledger) is refused.
     """
-    host = host or Host().load()
-    service = _service(serve, host)
     # The run folder is known before assembly: the kill file poller is an engine option.
     run_id = run_id or new_run_id(loaded.config.mode)
-    assembled = _assemble_run(
-        loaded,
-        host,
-        run_id=run_id,
-        run_dir=default_run_dir(loaded.config, run_id),
-        on_progress=on_progress,
-        service=service,
-        ledger_factory=ledger_factory,
-    )
-    write_atomically(
-        assembled.run_dir / CONFIG_FILE,
-        json.dumps(loaded.config.model_dump(mode="json"), indent=2, sort_keys=True) + "\n",
-    )
-    return _execute(assembled, service=service)
+    run_dir = default_run_dir(loaded.config, run_id)
+    ledger_url = ledger_url_for(loaded.config, run_dir)
+    lock = RunLock.acquire(run_dir, run_id, ledger_url)
+    try:
+        _refuse_used_run_id(run_dir, run_id)
+
+        def open_new(url: str) -> Any:
+            ledger = ledger_factory(url)
+            if run_id in _started_runs(ledger):
+                _close_ledger(ledger)
+                raise RunIdTakenError(
+                    f"run id {run_id!r} is taken: the ledger {url} already holds a run of that "
+                    "id (another run folder shares this ledger); start this run with another "
+                    f"--run-id, or continue that one with `cryptobot run --resume {run_id}`"
+                )
+            return ledger
+
+        host = host or Host().load()
+        service = _service(serve, host)
+        assembled = _assemble_run(
+            loaded,
+            host,
+            run_id=run_id,
+            run_dir=run_dir,
+            on_progress=on_progress,
+            service=service,
+            ledger_factory=open_new,
+        )
+        write_atomically(
+            assembled.run_dir / CONFIG_FILE,
+            json.dumps(loaded.config.model_dump(mode="json"), indent=2, sort_keys=True) + "\n",
+        )
+        write_run_file(assembled.run_dir, run_id, assembled.ledger_url)
+        return _execute(assembled, service=service)
+    finally:
+        lock.release()
 
 
 def find_run(run: str | Path, runs_root: Path = Path("runs")) -> Path:
@@ -239,6 +316,26 @@ def find_run(run: str | Path, runs_root: Path = Path("runs")) -> Path:
         f"no run folder {str(run)!r} (looked for {Path(run) / CONFIG_FILE} and "
         f"{runs_root / str(run) / CONFIG_FILE}); pass the run folder's path"
     )
+
+
+def _run_state(ledger: Any, run_id: str, run_dir: Path, url: str, own_ledger: bool) -> LedgerState:
+    """This run's story, read from its own records only (a ledger may hold other runs)."""
+    started = _started_runs(ledger)
+    if run_id not in started:
+        if not started:
+            raise ConfigError(f"the ledger of {run_dir} holds no start record; nothing to resume")
+        if not (own_ledger and len(started) == 1):
+            raise ConfigError(
+                f"the ledger {url} holds no start record of run {run_id!r} (the id of {run_dir}); "
+                f"it holds {', '.join(repr(r) for r in started[:5])}"
+                + (" and more" if len(started) > 5 else "")
+                + f". Check {run_dir / RUN_FILE} and the config's ledger.url"
+            )
+        run_id = started[0]  # the folder's own ledger, from before run.json: a renamed folder
+    only = started == [run_id]
+    state = rebuild(run_records(ledger.records(), run_id, client_id_prefix(run_id), only_run=only))
+    state.run_id = run_id
+    return state
 
 
 def resume_session(
@@ -254,33 +351,43 @@ def resume_session(
 
     With ``kill_reason`` the run is not continued but settled: open orders are
     cancelled and positions flattened (the kill switch), then it stops.
+
+    Either way, before anything is sent or recorded: the run is locked against
+    any other process, its ledger must verify, only its own records are read,
+    and every simulated venue that took its orders must still have its saved
+    state; otherwise it is refused (see :mod:`.run_scope`, :mod:`.run_lock`).
     """
     text = (run_dir / CONFIG_FILE).read_text(encoding="utf-8")
     # The run continues exactly as configured: no environment overrides this time.
     loaded = parse_config(text, source=str(run_dir / CONFIG_FILE), environ={})
-    # The ledger is read first: the engine is built with the run id it recorded.
-    ledger = ledger_factory(ledger_url_for(loaded.config, run_dir))
+    url = ledger_url_for(loaded.config, run_dir)
+    run_id = run_id_of(run_dir)
+    lock = RunLock.acquire(run_dir, run_id, url)
     try:
-        state = rebuild(ledger.records())
-        if state.run_id is None:
-            raise ConfigError(f"the ledger of {run_dir} holds no start record; nothing to resume")
-        host = host or Host().load()
-        service = _service(serve, host)
-        assembled = _assemble_run(
-            loaded,
-            host,
-            run_id=state.run_id,
-            run_dir=run_dir,
-            on_progress=on_progress,
-            service=service,
-            ledger=ledger,
-        )
-    except BaseException:
-        close = getattr(ledger, "close", None)
-        if callable(close):
-            close()
-        raise
-    return _execute(assembled, resume=state, kill_reason=kill_reason, service=service)
+        # The ledger is read first: the engine is built with the run id it recorded.
+        ledger = ledger_factory(url)
+        try:
+            verify_before_acting(ledger, run_dir, "kill" if kill_reason is not None else "resume")
+            state = _run_state(ledger, run_id, run_dir, url, loaded.config.ledger.url is None)
+            host = host or Host().load()
+            service = _service(serve, host)
+            assembled = _assemble_run(
+                loaded,
+                host,
+                run_id=state.run_id or run_id,
+                run_dir=run_dir,
+                on_progress=on_progress,
+                service=service,
+                ledger=ledger,
+            )
+            store = assembled.engine.state_store
+            check_venue_files(run_dir, state, sorted(store.adapters) if store is not None else [])
+        except BaseException:
+            _close_ledger(ledger)
+            raise
+        return _execute(assembled, resume=state, kill_reason=kill_reason, service=service)
+    finally:
+        lock.release()
 
 
 def request_kill(run_dir: Path, reason: str) -> bool:
