@@ -13,17 +13,25 @@ duplicates, bad values are refused there, with their own messages).
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import compress, count, repeat
+from operator import ne, sub
 from pathlib import Path
 
 from crypto_bot_core.builtins.replay.config import timeframe_of
-from crypto_bot_core.builtins.replay.parsing import block_rows
-from crypto_bot_core.builtins.replay.reading import open_reader
-from crypto_bot_core.builtins.replay.validation import OHLCV_COLUMNS, RowError, iso, parse_timestamp
+from crypto_bot_core.builtins.replay.parsing import block_rows, split_cells
+from crypto_bot_core.builtins.replay.reading import TextBlock, open_reader
+from crypto_bot_core.builtins.replay.validation import (
+    EARLIEST_MS,
+    OHLCV_COLUMNS,
+    RowError,
+    iso,
+    parse_timestamp,
+)
 
 
 @dataclass(frozen=True)
@@ -80,16 +88,51 @@ class SeriesScan:
         )
 
 
+_LEADING_STAMP = re.compile(r"\n(\d+),")
+"""A timestamp opening a line (searched in the block with a line break put before it: a
+literal first character lets the regular expression engine skip ahead, twice as fast as ``^``
+in multiline mode)."""
+
+
+def _fast_stamps(block: TextBlock, column: int, width: int) -> list[int] | None:
+    """A plain block's timestamps without splitting every cell, or None (then row by row).
+
+    The usual file has the timestamp first: one regular expression finds them all, and
+    the count proves every line had one. Otherwise one split, when every line has the
+    header's fields.
+    """
+    if column == 0:
+        found = _LEADING_STAMP.findall("\n" + block.text)
+        if len(found) == block.lines:
+            return list(map(int, found))
+    split = split_cells(block, width)
+    if split is None:
+        return None
+    cells = split[0]
+    stamps = cells[column : len(cells) - 1 : width]
+    if not all(map(str.isdigit, stamps)):
+        return None
+    return list(map(int, stamps))
+
+
 def _timestamps(path: Path, file_format: str) -> array[int]:
     """The file's parseable timestamps in file order (rows that do not parse are left to the
     replay's checks, which refuse them with the row named)."""
     found: array[int] = array("q")
     with open_reader(path, file_format, OHLCV_COLUMNS) as reader:
+        header = reader.header
+        column = header.indexes[0]
         counter = [0]
         for block in reader.blocks():
-            for _position, values in block_rows(block, reader.header, counter, strict=False):
+            if isinstance(block, TextBlock) and column is not None:
+                values = _fast_stamps(block, column, header.width)
+                if values is not None and (not values or min(values) >= EARLIEST_MS):
+                    found.extend(values)
+                    counter[0] += len(values)
+                    continue
+            for _position, row in block_rows(block, header, counter, strict=False):
                 try:
-                    found.append(parse_timestamp(values[0]))
+                    found.append(parse_timestamp(row[0]))
                 except RowError:
                     continue
     return found
@@ -101,21 +144,23 @@ def scan_series(files: Sequence[tuple[Path, str]], interval_ms: int | None = Non
     Gaps are counted against ``interval_ms`` when given, else against the most
     common spacing. Steps that are not a positive multiple of it (rows out of
     order, duplicates, bars off the grid) are not gaps: the replay refuses them.
+    Every per-row step runs in C (``map``, ``compress``): a million bars take a second.
     """
     scan = SeriesScan()
     steps: Counter[int] = Counter()
-    series: list[tuple[Path, array[int]]] = []
+    series: list[tuple[Path, array[int], list[int]]] = []
     previous: int | None = None
     for path, file_format in files:
         stamps = _timestamps(path, file_format)
         if not stamps:
             scan.empty_files.append(path)
             continue
-        series.append((path, stamps))
         scan.rows += len(stamps)
-        if previous is not None:
-            steps[stamps[0] - previous] += 1
-        steps.update(b - a for a, b in pairwise(stamps))
+        # The step into each row from the one before it (across files too).
+        first = [] if previous is None else [stamps[0] - previous]
+        diffs = first + list(map(sub, stamps[1:], stamps[:-1]))
+        series.append((path, stamps, diffs))
+        steps.update(diffs)
         previous = stamps[-1]
     positive = [(count, step) for step, count in steps.items() if step > 0]
     if positive:
@@ -125,12 +170,13 @@ def scan_series(files: Sequence[tuple[Path, str]], interval_ms: int | None = Non
     interval = scan.interval_ms
     if interval is None:
         return scan
-    previous = None
-    for path, stamps in series:
-        for stamp in stamps:
-            if previous is not None:
-                step = stamp - previous
-                if step > interval and step % interval == 0:
-                    scan.gaps.append(Gap(path, previous, stamp, step // interval - 1))
-            previous = stamp
+    carried = False  # whether the file's first step comes from the previous file
+    for path, stamps, diffs in series:
+        offset = 0 if carried else 1  # diffs[i] is the step into stamps[i + offset]
+        for index in compress(count(), map(ne, diffs, repeat(interval))):
+            step = diffs[index]
+            if step > interval and step % interval == 0:
+                at = stamps[index + offset]
+                scan.gaps.append(Gap(path, at - step, at, step // interval - 1))
+        carried = True
     return scan

@@ -76,7 +76,7 @@ def _skeleton(lines: int, width: int) -> str:
     return found
 
 
-def _split(block: TextBlock, width: int) -> tuple[list[str], bool] | None:
+def split_cells(block: TextBlock, width: int) -> tuple[list[str], bool] | None:
     """All cells of a block whose lines all have ``width`` fields, and whether they are plain.
 
     Plain: only digits and dots, so every parse that succeeds gives a finite
@@ -201,7 +201,7 @@ class OhlcvParser:
             ts, texts = typed
             return self._checked(ts, texts, False, None)
         width = self.header.width
-        split = _split(block, width)
+        split = split_cells(block, width)
         if split is None:
             return None
         cells, plain = split

@@ -157,3 +157,20 @@ def test_an_absurd_number_is_refused_at_its_row(
         DataSourceError, match=r"big.csv: line 3 \(data row 2\): high 1e400 is out of range"
     ):
         _bars(path)
+
+
+def test_the_scan_reads_blank_lines_and_bad_rows_row_by_row(tmp_path: Path) -> None:
+    from crypto_bot_core.builtins.replay.gaps import scan_series
+
+    path = tmp_path / "btc-30m.csv"
+    written = write_gapped_bars(path)
+    clean = scan_series([(path, "csv")])
+    lines = path.read_text().splitlines()
+    # a blank line and a row whose timestamp does not parse (left to the replay's checks)
+    lines[5:5] = ["", "not-a-time,1,1,1,1,1"]
+    path.write_text("\n".join(lines) + "\n")
+    scan = scan_series([(path, "csv")])
+    assert scan.rows == len(written)
+    assert [(g.after_ms, g.missing) for g in scan.gaps] == [
+        (g.after_ms, g.missing) for g in clean.gaps
+    ]
