@@ -11,6 +11,7 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -34,6 +35,7 @@ KNOWN_PRICES: dict[str, Decimal] = {
     "DOGE": Decimal("0.15"),
 }
 _USD_QUOTES = frozenset({"USDT", "USDC", "USD", "BUSD", "FDUSD"})
+Pace = Literal["none", "wall_clock"]
 
 
 def timeframe_seconds(timeframe: str) -> int:
@@ -80,12 +82,20 @@ class SyntheticMarketConfig(PluginConfig):
         default=None,
         ge=1,
         le=MAX_BARS,
-        description=f"Number of bars per market; leave out with 'end' unset for {DEFAULT_BARS}.",
+        description=f"Number of bars per market; leave out with 'end' unset for {DEFAULT_BARS} "
+        "(or, with pace 'wall_clock', for no end).",
     )
     end: UtcDatetime | None = Field(
         default=None, description="Alternative to 'bars': bars open strictly before this time."
     )
     seed: int = Field(default=0, ge=0, description="Seed of every random draw.")
+    pace: Pace = Field(
+        default="none",
+        description="'none': every bar at once (backtests, reports). 'wall_clock': each bar "
+        "is emitted when its interval has ended in real time, from the current interval on "
+        "(unless 'start' is given), for as long as the run lasts when neither 'bars' nor "
+        "'end' is set: paper trading that runs until it is stopped.",
+    )
     initial_prices: dict[str, PositiveMoney] = Field(
         default_factory=dict,
         description="Starting price per pair ('BTC/USDT'); well-known USD pairs have defaults.",
@@ -248,6 +258,11 @@ class SyntheticMarketConfig(PluginConfig):
     @property
     def bar_seconds(self) -> int:
         return timeframe_seconds(self.timeframe)
+
+    @property
+    def unbounded(self) -> bool:
+        """A wall-clock market with no 'bars' and no 'end': it never ends by itself."""
+        return self.pace == "wall_clock" and self.bars is None and self.end is None
 
     @property
     def bar_count(self) -> int:

@@ -4,15 +4,27 @@ Paths are generated once per instance, on :meth:`start` or first use, by the
 vectorised model in :mod:`.paths`; streaming only turns integers into bars.
 A backtest engine that wants no per-bar objects at all can read the same
 numbers as numpy arrays through :meth:`SyntheticMarket.arrays`.
+
+With ``pace: wall_clock`` the market lives in real time instead, for paper
+trading that runs until it is stopped (the Helm chart's engine): the first bar
+opens at the start of the current interval (or at ``start`` when given) and
+each bar is emitted once its interval has ended on the wall clock. Without
+``bars`` or ``end`` it never ends. It is generated in segments of
+:data:`SEGMENT_BARS` bars, each seeded from the config's seed and the
+segment's index and starting at the previous segment's closing prices, so
+memory stays bounded however long the run; the first segment is exactly the
+unpaced market of the same config.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import math
-from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crypto_bot_core.builtins.synthetic_market.config import (
     SyntheticMarketConfig,
@@ -37,6 +49,9 @@ if TYPE_CHECKING:
     from crypto_bot_core.builtins.synthetic_market.paths import MarketPaths
 
 FUNDING_METRIC = "funding_rate"
+SEGMENT_BARS = 1440
+"""Bars generated at a time by a wall-clock market (a day of one-minute bars)."""
+_SEGMENTS_KEPT = 2  # a stream needs its current segment; history may look one back
 _FUNDING_CAP = 0.0075
 _CHUNK = 4096  # timestamps converted to Python numbers at a time: bounds memory while streaming
 
@@ -55,9 +70,22 @@ class SyntheticMarket(DataSource[SyntheticMarketConfig]):
         super().__init__(config)
         self._paths: MarketPaths | None = None
         self._bar_delta = timedelta(seconds=config.bar_seconds)
+        self._anchor: datetime | None = None
+        self._segments: dict[int, SyntheticMarket] = {}
+        self._closing: dict[int, dict[str, Decimal]] = {}
+        # The wall clock and the wait, replaceable so a test can run a day in a second.
+        self.wall_now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+
+    @property
+    def paced(self) -> bool:
+        return self.config.pace == "wall_clock"
 
     async def start(self) -> None:
-        self._generated()
+        if self.paced:
+            self._segment(0)
+        else:
+            self._generated()
 
     def _generated(self) -> MarketPaths:
         if self._paths is None:
@@ -140,6 +168,10 @@ class SyntheticMarket(DataSource[SyntheticMarketConfig]):
     async def stream(
         self, start: datetime | None = None, end: datetime | None = None
     ) -> AsyncIterator[MarketEvent]:
+        if self.paced:
+            async for event in self._paced_stream(start, end):
+                yield event
+            return
         first = self._index(start, 0)
         stop = self._index(end, self.config.bar_count)
         if self.emits_only_bars:
@@ -193,14 +225,156 @@ class SyntheticMarket(DataSource[SyntheticMarketConfig]):
                 )
 
     async def history(self, symbol: str, start: datetime, end: datetime) -> Sequence[MarketEvent]:
-        """Bars of ``symbol`` on every venue with open time in ``[start, end)``."""
+        """Bars of ``symbol`` on every venue with open time in ``[start, end)``.
+
+        A wall-clock market has history only for the bars whose time has passed.
+        """
         if symbol not in self.config.symbols:
             raise DataSourceError(
                 f"synthetic market has no symbol {symbol!r}; it generates "
                 f"{list(self.config.symbols)}"
             )
+        if self.paced:
+            return await self._paced_history(symbol, start, end)
         keys = [(symbol, venue) for venue in self.config.venues]
         return list(self._bars(self._index(start, 0), self._index(end, 0), keys))
+
+    # --- wall-clock pacing -------------------------------------------------------
+
+    def _anchor_time(self) -> datetime:
+        """Open time of the first bar: ``start`` if given, else the current interval's."""
+        if self._anchor is None:
+            if "start" in self.config.model_fields_set:
+                self._anchor = self.config.start
+            else:
+                step = self.config.bar_seconds
+                now = int(self.wall_now().timestamp())
+                self._anchor = datetime.fromtimestamp(now // step * step, UTC)
+        return self._anchor
+
+    def _paced_index(self, moment: datetime | None, default: int | None) -> int | None:
+        if moment is None:
+            return default
+        steps = math.ceil((moment - self._anchor_time()) / self._bar_delta)
+        return max(steps, 0)
+
+    def _total_bars(self) -> int | None:
+        """Bars of the whole paced market; None for one without end."""
+        cfg = self.config
+        if cfg.bars is not None:
+            return cfg.bars
+        if cfg.end is None:
+            return None
+        return max(0, math.ceil((cfg.end - self._anchor_time()) / self._bar_delta))
+
+    def _segment_seed(self, index: int) -> int:
+        if index == 0:
+            return self.config.seed
+        digest = hashlib.sha256(f"synthetic-segment:{self.config.seed}:{index}".encode()).digest()
+        return int.from_bytes(digest[:8], "little") >> 1
+
+    def _segment(self, index: int) -> SyntheticMarket:
+        """The unpaced market of segment ``index``, built from its predecessor's closes."""
+        cached = self._segments.get(index)
+        if cached is not None:
+            return cached
+        cfg = self.config
+        # Each segment starts at the previous one's closing prices: build forward from
+        # the last segment whose closes are known (a stream asks for them in order).
+        known = max((i for i in self._closing if i < index), default=-1)
+        market = self
+        total = self._total_bars()
+        for current in range(known + 1, index + 1):
+            left = SEGMENT_BARS if total is None else total - current * SEGMENT_BARS
+            count = min(SEGMENT_BARS, left)
+            data = cfg.model_dump()
+            data.update(
+                pace="none",
+                start=self._anchor_time() + current * SEGMENT_BARS * self._bar_delta,
+                bars=max(count, 1),
+                end=None,
+                seed=self._segment_seed(current),
+                # Increments are the configured market's: an instrument never changes.
+                tick_sizes={s: cfg.tick_size(s) for s in cfg.symbols},
+                lot_sizes={s: cfg.lot_size(s) for s in cfg.symbols},
+            )
+            if current > 0:
+                data["initial_prices"] = self._closing[current - 1]
+            market = SyntheticMarket(SyntheticMarketConfig.model_validate(data))
+            self._closing[current] = market._closing_prices()
+            self._segments[current] = market
+            for old in [i for i in self._segments if i <= current - _SEGMENTS_KEPT]:
+                del self._segments[old]
+        return market
+
+    def _closing_prices(self) -> dict[str, Decimal]:
+        """Each pair's last mid, as the next segment's ``initial_prices``."""
+        paths = self._generated()
+        venue = self.config.venues[0]
+        found: dict[str, Decimal] = {}
+        for symbol in sorted(self.config.symbols, key=lambda s: parse_symbol(s)[2] is not None):
+            pair = f"{parse_symbol(symbol)[0]}/{parse_symbol(symbol)[1]}"
+            if pair in found:
+                continue
+            series = paths.series[(symbol, venue)]
+            close = Decimal(int(series.close[-1])).scaleb(series.price_exponent)
+            basis = paths.basis.get(symbol)
+            if basis is not None:  # a perpetual trades at the mid plus its basis
+                close = close / Decimal(math.exp(float(basis[-1])))
+            found[pair] = close
+        return found
+
+    async def _until(self, moment: datetime) -> None:
+        """Wait until the wall clock reaches ``moment``."""
+        while True:
+            left = (moment - self.wall_now()).total_seconds()
+            if left <= 0:
+                return
+            await self.sleep(left)
+
+    async def _paced_stream(
+        self, start: datetime | None, end: datetime | None
+    ) -> AsyncIterator[MarketEvent]:
+        total = self._total_bars()
+        first = self._paced_index(start, 0) or 0
+        stop = self._paced_index(end, total)
+        if total is not None and stop is not None:
+            stop = min(stop, total)
+        anchor = self._anchor_time()
+        index = first
+        while stop is None or index < stop:
+            segment = index // SEGMENT_BARS
+            segment_end = (segment + 1) * SEGMENT_BARS
+            upto = segment_end if stop is None else min(segment_end, stop)
+            market = self._segment(segment)
+            async for event in market.stream(
+                anchor + index * self._bar_delta, anchor + upto * self._bar_delta
+            ):
+                if isinstance(event, Bar):
+                    await self._until(event.ts + self._bar_delta)  # the bar has closed
+                yield event
+            index = upto
+
+    async def _paced_history(
+        self, symbol: str, start: datetime, end: datetime
+    ) -> Sequence[MarketEvent]:
+        closed = math.floor((self.wall_now() - self._anchor_time()) / self._bar_delta)
+        total = self._total_bars()
+        lo = self._paced_index(start, 0) or 0
+        hi = min(self._paced_index(end, 0) or 0, closed, *(() if total is None else (total,)))
+        anchor = self._anchor_time()
+        found: list[MarketEvent] = []
+        index = lo
+        while index < hi:
+            segment = index // SEGMENT_BARS
+            upto = min((segment + 1) * SEGMENT_BARS, hi)
+            found.extend(
+                await self._segment(segment).history(
+                    symbol, anchor + index * self._bar_delta, anchor + upto * self._bar_delta
+                )
+            )
+            index = upto
+        return found
 
     def arrays(self, symbol: str, venue: str) -> dict[str, NDArray[np.float64] | NDArray[np.int64]]:
         """Fast path for backtests: one market's bars as numpy arrays, no per-bar objects.
@@ -213,6 +387,7 @@ class SyntheticMarket(DataSource[SyntheticMarketConfig]):
         """
         from crypto_bot_core.builtins.synthetic_market.paths import as_float
 
+        self._refuse_when_paced("arrays()")
         paths = self._generated()
         series = paths.series.get((symbol, venue))
         if series is None:
@@ -234,4 +409,13 @@ class SyntheticMarket(DataSource[SyntheticMarketConfig]):
         """Each bar's market regime: ``range``, ``trend_up``, ``trend_down`` or ``high_vol``."""
         from crypto_bot_core.builtins.synthetic_market.paths import REGIME_NAMES
 
+        self._refuse_when_paced("regimes()")
         return [REGIME_NAMES[code] for code in self._generated().regimes.tolist()]
+
+    def _refuse_when_paced(self, what: str) -> None:
+        if self.paced:
+            raise DataSourceError(
+                f"synthetic market: {what} reads a market generated up front; with pace "
+                "'wall_clock' bars exist only once their time has come (use stream() or "
+                "history())"
+            )
