@@ -40,6 +40,7 @@ from crypto_bot_core.app.assembly import (
     ledger_url_for,
     new_run_id,
 )
+from crypto_bot_core.app.kill_run import remember_last_tick, settle_stopped_run
 from crypto_bot_core.app.run_folder import write_run_folder
 from crypto_bot_core.app.run_lock import RunIdTakenError, RunLock
 from crypto_bot_core.app.run_scope import (
@@ -53,6 +54,7 @@ from crypto_bot_core.app.run_scope import (
 from crypto_bot_core.config import LoadedConfig, Mode, parse_config
 from crypto_bot_core.engine.durability import write_atomically
 from crypto_bot_core.engine.kernel import EngineStats
+from crypto_bot_core.engine.kill import conclude_kill, kill_request_text
 from crypto_bot_core.engine.reconcile import (
     LedgerState,
     ReconciliationReport,
@@ -82,6 +84,8 @@ class RunResult:
     interrupted: bool
     reconciliation: ReconciliationReport | None = None
     stats: EngineStats | None = None
+    kill_left: tuple[str, ...] | None = None
+    """After the kill switch: what the venues' own state still showed (empty: flat)."""
 
 
 def _open_ledger(url: str) -> Any:
@@ -113,7 +117,14 @@ async def _drive(
     resume: LedgerState | None,
     kill_reason: str | None,
     service: AttachedService | None = None,
+    decided_by: str | None = None,
 ) -> bool:
+    """Start (reconciling a resumed run), run or kill, and close with the final record.
+
+    A kill of a stopped run (and the resume of a run killed before) never replays the
+    run's past: it only settles, after the run's last recorded moment. Any killed run
+    is verified by its venues' own state before its final record (see :mod:`.kill_run`).
+    """
     engine = assembled.engine
     await engine.start(resume)
     if service is not None:
@@ -121,9 +132,21 @@ async def _drive(
     interrupted = False
     reason = "completed"
     try:
-        if kill_reason is not None:
-            await engine.kill(kill_reason)
-        await engine.run(assembled.start, assembled.end)
+        if kill_reason is not None or engine.killed:
+            await settle_stopped_run(
+                engine,
+                resume,
+                run_dir=assembled.run_dir,
+                reason=kill_reason,
+                decided_by=decided_by,
+                start=assembled.start,
+                end=assembled.end,
+            )
+        else:
+            await engine.run(assembled.start, assembled.end)
+            remember_last_tick(engine)
+        if engine.killed:
+            reason = await conclude_kill(engine)
     except asyncio.CancelledError:
         interrupted = True
         reason = "interrupted"
@@ -193,6 +216,7 @@ def _execute(
     resume: LedgerState | None = None,
     kill_reason: str | None = None,
     service: AttachedService | None = None,
+    decided_by: str | None = None,
 ) -> RunResult:
     engine = assembled.engine
     if service is not None:
@@ -203,7 +227,9 @@ def _execute(
     pid_file.write_text(str(os.getpid()), encoding="utf-8")
     interrupted = False
     try:
-        interrupted = asyncio.run(_drive(assembled, resume, kill_reason, service))
+        interrupted = asyncio.run(
+            _drive(assembled, resume, kill_reason, service, decided_by)
+        )
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -223,6 +249,7 @@ def _execute(
         interrupted,
         engine.reconciliation,
         engine.stats,
+        engine.kill_left,
     )
 
 
@@ -346,11 +373,14 @@ def resume_session(
     kill_reason: str | None = None,
     ledger_factory: Callable[[str], Any] = _open_ledger,
     serve: str | None = None,
+    decided_by: str | None = None,
 ) -> RunResult:
     """Continue the run in ``run_dir`` from its ledger and venue state.
 
     With ``kill_reason`` the run is not continued but settled: open orders are
-    cancelled and positions flattened (the kill switch), then it stops.
+    cancelled and positions flattened (the kill switch, ordered by the person
+    ``decided_by``), flatness is verified at the venues, then it stops; the
+    result's ``kill_left`` lists what the venues still show.
 
     Either way, before anything is sent or recorded: the run is locked against
     any other process, its ledger must verify, only its own records are read,
@@ -385,13 +415,20 @@ def resume_session(
         except BaseException:
             _close_ledger(ledger)
             raise
-        return _execute(assembled, resume=state, kill_reason=kill_reason, service=service)
+        return _execute(
+            assembled,
+            resume=state,
+            kill_reason=kill_reason,
+            service=service,
+            decided_by=decided_by,
+        )
     finally:
         lock.release()
 
 
-def request_kill(run_dir: Path, reason: str) -> bool:
-    """Ask a running session to trip its kill switch; False if no process runs it."""
+def request_kill(run_dir: Path, reason: str, decided_by: str) -> bool:
+    """Ask a running session to trip its kill switch on behalf of ``decided_by``; False if
+    no process runs it."""
     pid_file = run_dir / PID_FILE
     if not pid_file.exists():
         return False
@@ -400,5 +437,5 @@ def request_kill(run_dir: Path, reason: str) -> bool:
         os.kill(pid, 0)
     except (ValueError, ProcessLookupError, PermissionError):
         return False
-    write_atomically(run_dir / KILL_FILE, reason + "\n")
+    write_atomically(run_dir / KILL_FILE, kill_request_text(reason, decided_by))
     return True

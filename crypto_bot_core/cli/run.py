@@ -144,7 +144,10 @@ def kill(
     """The kill switch: cancel open orders, flatten every position, write a final record.
 
     A running session is asked to do it at its next tick; a stopped or crashed
-    one is settled here (reconciled with its venues first).
+    one is settled here: reconciled with its venues first, then cancelled and
+    flattened, and checked flat by the venues' own state before the final
+    record. Exit 0 when every venue is flat; 9, naming what is left where, when not.
+    The kill is recorded as a manual decision of the user running this command.
     """
     from crypto_bot_core.app.runner import find_run, request_kill, resume_session
     from crypto_bot_sdk import ConfigError
@@ -154,7 +157,36 @@ def kill(
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    if request_kill(folder, reason):
+    user = _cli_user()
+    if request_kill(folder, reason, user):
         typer.echo(f"kill requested; the running session in {folder} stops at its next tick")
         return
-    _execute(lambda cb: resume_session(folder, on_progress=cb, kill_reason=reason), progress=False)
+    result = _execute(
+        lambda cb: resume_session(folder, on_progress=cb, kill_reason=reason, decided_by=user),
+        progress=False,
+    )
+    if result.kill_left:
+        typer.echo(
+            f"error: the kill switch did not leave run {result.run_id} flat; by the venues' "
+            "own state this is left (finish it by hand, or run `cryptobot kill` again):",
+            err=True,
+        )
+        for line in result.kill_left:
+            typer.echo(f"  {line}", err=True)
+        raise typer.Exit(NOT_FLAT_EXIT)
+    typer.echo(f"killed: every venue of run {result.run_id} is flat by its own state")
+
+
+NOT_FLAT_EXIT = 9
+"""``cryptobot kill``: the venues still show orders or positions of the run."""
+
+
+def _cli_user() -> str:
+    """Who runs the command, for the kill record (a manual decision names its person)."""
+    import getpass
+    import os
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (a bare container)
+        return f"uid {os.getuid()}"

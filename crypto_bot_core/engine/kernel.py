@@ -204,6 +204,12 @@ class Engine:
     decide_after: datetime | None = field(init=False, default=None)
     venue_marks: dict[str, datetime | None] = field(init=False, default_factory=dict)
     reconciliation: ReconciliationReport | None = field(init=False, default=None)
+    killed_at: datetime | None = field(init=False, default=None)
+    """When the kill switch tripped (the kill record's time): what it records later is dated
+    no earlier."""
+    kill_left: tuple[str, ...] | None = field(init=False, default=None)
+    """After a kill, what the venues' own state still showed of the run (empty: flat); None
+    until it was checked (:func:`.kill.conclude_kill`)."""
     funded: set[tuple[str, str, str]] = field(init=False, default_factory=set)
     """Funding settlements booked (venue, symbol, time): none is charged twice."""
     precomputed: Precomputed = field(init=False)
@@ -473,9 +479,12 @@ class Engine:
             for fill in await self.fill_sync.collect():
                 self.book(fill)
         if self.kill_requested is not None and not self.killed:
-            reason = self.kill_requested()
-            if reason:
-                await self.kill(reason)
+            request = self.kill_requested()
+            if request:
+                from crypto_bot_core.engine.kill import read_kill_request
+
+                reason, decided_by = read_kill_request(request)
+                await self.kill(reason, decided_by=decided_by)
         if self.decide_after is None or ts > self.decide_after:
             # (A resumed run replays ticks it already decided for market state only.)
             for symbol in updated:
@@ -606,16 +615,22 @@ class Engine:
                 return self.decide_after
             raise
 
-    async def kill(self, reason: str) -> list[str]:
+    async def kill(
+        self, reason: str, *, decided_by: str | None = None, at: datetime | None = None
+    ) -> list[str]:
         """The kill switch: cancel every open order, flatten every position, record why.
 
-        Returns what could not be done (an operator finishes those by hand).
+        ``decided_by`` is the person who ordered it (a service token's subject, the CLI
+        user); None when the algorithm did (a risk rule). ``at`` is the earliest time the
+        kill may be dated (a stopped run's last recorded moment). Returns what could not
+        be done (an operator finishes those by hand).
         """
-        from crypto_bot_core.engine.kill import flatten_everything
+        from crypto_bot_core.engine.kill import flatten_everything, kill_time
 
         self.killed = True
         self.metrics.kill_switch()
-        return await flatten_everything(self, reason)
+        self.killed_at = kill_time(self, at)
+        return await flatten_everything(self, reason, decided_by=decided_by, at=self.killed_at)
 
     def summary(self) -> RunSummary:
         """The run's figures, what it left open and what it refused; computed once, at the end."""

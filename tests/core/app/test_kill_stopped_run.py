@@ -1,0 +1,94 @@
+"""The kill switch on a run that already stopped: nothing is booked for the past.
+
+A finished perpetual run holding a position is killed afterwards. The kill
+must not replay the run (funding charged for intervals before the position
+existed, closing fills matched against bars the run already processed); its
+records are dated at or after everything the run recorded, so a daily report
+rendered before the kill renders the same after it. The finite data set has
+ended, so the flattening order cannot fill: the kill says so, venue by venue.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from crypto_bot_core.app.runner import resume_session, run_session
+from crypto_bot_core.config import parse_config
+from crypto_bot_core.host import Host
+from crypto_bot_core.ledger import open_ledger
+from crypto_bot_sdk import LedgerRecord, RecordType
+
+CONFIG = """
+mode: paper
+run: {{run_dir: {run_dir}}}
+data_sources:
+  - name: market
+    plugin: synthetic-market
+    config: {{symbols: ["BTC/USDT:USDT"], venues: [alpha], timeframe: 5m, bars: 400, seed: 21,
+             funding_interval: 8h, perp_basis_bps: 8}}
+agents:
+  - {{name: ema, plugin: "technical-agents:ema_crossover", config: {{fast: 12, slow: 48}}}}
+exchanges:
+  - {{name: alpha, plugin: paper-exchange, config: {{venue: alpha, data_venue: alpha,
+     taker_fee: "0.0004", leverage: "2", balances: {{USDT: "100000"}}}}}}
+sizing: {{notional_per_symbol: "20000"}}
+"""
+
+MARKET_TIME = {RecordType.FILL, RecordType.FUNDING, RecordType.ORDER_INTENT}
+"""Records stamped with the market's time (system records carry the wall clock)."""
+
+
+def _records(url: str) -> list[LedgerRecord]:
+    ledger = open_ledger(url)
+    try:
+        return list(ledger.records())
+    finally:
+        ledger.close()
+
+
+def _day_report(records: list[LedgerRecord], day: str) -> list[tuple[str, str]]:
+    """What a daily report of ``day`` is made of: the fills and funding dated that day."""
+    return sorted(
+        (r.type.value, json.dumps(r.payload, sort_keys=True))
+        for r in records
+        if r.type in (RecordType.FILL, RecordType.FUNDING) and r.ts.date().isoformat() == day
+    )
+
+
+def test_killing_a_finished_run_books_nothing_for_the_past(tmp_path: Path) -> None:
+    host = Host(environ={}).load()
+    loaded = parse_config(CONFIG.format(run_dir=tmp_path / "runs"), environ={})
+    finished = run_session(loaded, host=host, run_id="done")
+    before = _records(finished.ledger_url)
+    assert [r for r in before if r.type is RecordType.FILL], "the run never traded"
+    last_market = max(r.ts for r in before if r.type in MARKET_TIME)
+    days = sorted({r.ts.date().isoformat() for r in before if r.type in MARKET_TIME})
+    reports = {day: _day_report(before, day) for day in days}
+
+    killed = resume_session(
+        finished.run_dir, host=host, kill_reason="desk closes", decided_by="alice"
+    )
+
+    after = _records(finished.ledger_url)
+    assert after[: len(before)] == before  # appended only
+    new = after[len(before) :]
+    kill = next(r for r in new if r.type is RecordType.KILL_SWITCH)
+    # Dated no earlier than anything the run recorded; nothing booked for the past.
+    assert kill.ts >= last_market
+    assert [r for r in new if r.type is RecordType.FUNDING] == []
+    for record in new:
+        if record.type in MARKET_TIME:
+            assert record.ts >= kill.ts, (record.type, record.ts, kill.ts)
+    assert {day: _day_report(after, day) for day in days} == reports
+    # The data ended with the run: the flattening order cannot fill, and the kill says so.
+    assert killed.kill_left
+    assert any("position" in line and "BTC/USDT:USDT" in line for line in killed.kill_left)
+    assert all(line.startswith("alpha: ") for line in killed.kill_left)
+    stop = after[-1]
+    assert stop.type is RecordType.SYSTEM_STOP
+    assert stop.payload["reason"].startswith("kill switch: NOT flat")
+    check = [r for r in new if r.type is RecordType.RECONCILIATION][-1]
+    assert check.payload["kill_switch_check"] is True
+    assert check.payload["flat"] is False
+    assert check.payload["left"] == list(killed.kill_left)
