@@ -2,13 +2,15 @@
 in order, in a fresh virtual environment, ending with a plugin that ``cryptobot plugins
 list`` shows and that a paper session uses.
 
-The environment stands in for the tutorial's first step (``pip install
-crypto-bot-core``, which needs an index): a new virtual environment gets the core's
-wheel built from this tree, and sees the dependencies already installed in the
-repository's ``.venv`` through a ``.pth`` file, so nothing is downloaded and the
-shared ``.venv`` is left untouched. pip runs offline (``PIP_NO_INDEX``) and without
-build isolation (``PIP_NO_BUILD_ISOLATION=0``, which disables it), the way an
-offline machine with a pip configuration would.
+The tutorial's first step builds the SDK's and the core's wheels from a clone of the
+repository (``../crypto-bot`` beside the working folder: here a link to this tree) and
+installs them; it runs verbatim too, except its two lines that create and activate a
+virtual environment. The test's own new environment stands in for those: it sees the
+dependencies already installed in the repository's ``.venv`` through a ``.pth`` file,
+so nothing is downloaded and the shared ``.venv`` is left untouched, and the wheels
+installed into it shadow the repository's editable copies. pip runs offline
+(``PIP_NO_INDEX``) and without build isolation (``PIP_NO_BUILD_ISOLATION=0``, which
+disables it), the way an offline machine with a pip configuration would.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import pytest
 
 from crypto_bot_sdk import API_VERSION, parse_api_version
 
-from .tutorial_steps import ROOT, Step, tutorial_steps
+from .tutorial_steps import ROOT, VENV_LINES, Step, tutorial_steps
 
 pytestmark = pytest.mark.slow
 
@@ -43,26 +45,21 @@ class Ran:
 DELIMITER = "@@tutorial-command@@"
 
 
-def instrumented(step: Step) -> str:
+def instrumented(commands: list[str]) -> str:
     """The block's script with a line before each command, to split the output by command.
 
     The commands themselves run verbatim, in order, in one shell, so a ``cd`` carries
     over to the next command as it does in the reader's terminal.
     """
     lines = []
-    for command in step.commands:
+    for command in commands:
         lines += [f"echo {DELIMITER}", command]
     return "\n".join(lines) + "\n"
 
 
 def make_environment(base: Path) -> dict[str, str]:
-    """A virtual environment with crypto-bot-core's wheel and the dev dependencies."""
-    wheels, venv = base / "wheels", base / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", str(ROOT), "-w", str(wheels)],
-        check=True, capture_output=True, timeout=300,
-    )
+    """A new virtual environment that sees the dev dependencies (see the module doc)."""
+    venv = base / "venv"
     subprocess.run(
         [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
     )
@@ -94,12 +91,19 @@ def make_environment(base: Path) -> dict[str, str]:
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         PIP_CACHE_DIR=str(base / "pip-cache"),
     )
-    (wheel,) = wheels.glob("crypto_bot_core-*.whl")
-    subprocess.run(
-        [str(pip), "install", "--quiet", "--no-deps", str(wheel)],
-        check=True, capture_output=True, env=env, timeout=300,
-    )
     return env
+
+
+def commands_to_run(step: Step) -> list[str]:
+    """The step's commands as the test runs them: an install step less its venv lines."""
+    if step.kind != "install":
+        return step.commands
+    skipped = [c for c in step.commands if c.split("#")[0].strip() in VENV_LINES]
+    assert [c.split("#")[0].strip() for c in skipped] == list(VENV_LINES), (
+        f"tutorial.md:{step.line}: the install step must create and activate the virtual "
+        f"environment with {VENV_LINES}, which the test stands in for"
+    )
+    return [c for c in step.commands if c not in skipped]
 
 
 Tutorial = tuple[Path, dict[str, str], list[Ran]]
@@ -112,23 +116,30 @@ def tutorial(tmp_path_factory: pytest.TempPathFactory) -> Tutorial:
     env = make_environment(base)
     work = base / "work"
     work.mkdir()
+    (base / "crypto-bot").symlink_to(ROOT)  # the reader's clone, beside the working folder
     done: list[Ran] = []
     for step in tutorial_steps():
         if step.kind == "file":
             assert step.argument, f"tutorial.md:{step.line}: a file step needs a name"
             (work / step.argument).write_text(step.text, encoding="utf-8")
-        elif step.kind == "run":
+        elif step.kind in {"install", "run"}:
+            commands = commands_to_run(step)
             result = subprocess.run(
-                ["bash", "-euo", "pipefail", "-c", instrumented(step)],
-                cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                check=False, timeout=600,
+                ["bash", "-euo", "pipefail", "-c", instrumented(commands)],
+                cwd=work,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                check=False,
+                timeout=600,
             )
             outputs = result.stdout.split(f"{DELIMITER}\n")[1:]
             assert result.returncode == 0, (
-                f"tutorial.md:{step.line}: `{step.commands[len(outputs) - 1]}` failed "
+                f"tutorial.md:{step.line}: `{commands[len(outputs) - 1]}` failed "
                 f"(exit {result.returncode}):\n{outputs[-1][-5000:]}"
             )
-            done += [Ran(c, o) for c, o in zip(step.commands, outputs, strict=True)]
+            done += [Ran(c, o) for c, o in zip(commands, outputs, strict=True)]
     return work, env, done
 
 
@@ -139,7 +150,16 @@ def output_of(done: list[Ran], command: str) -> str:
 
 
 def test_the_tutorial_runs_the_whole_path() -> None:
-    commands = [c for s in tutorial_steps() if s.kind == "run" for c in s.commands]
+    steps = tutorial_steps()
+    assert steps[0].kind == "install"
+    assert commands_to_run(steps[0]) == [
+        "CRYPTOBOT_SRC=../crypto-bot        # your clone of the crypto-bot repository",
+        'pip wheel --no-deps "$CRYPTOBOT_SRC/crypto_bot_sdk" "$CRYPTOBOT_SRC" -w wheels/',
+        "pip install wheels/crypto_bot_sdk-*.whl wheels/crypto_bot_core-*.whl",
+    ]
+    commands = [c for s in steps if s.kind in {"install", "run"} for c in s.commands]
+    # Nothing is published yet: no step may install crypto-bot from an index.
+    assert not [c for c in commands if re.search(r"pip install .*crypto-bot-(core|sdk)", c)]
     for expected in (
         "cryptobot plugin new --kind agent my-agent",
         "pip install -e ./my-agent",
@@ -150,6 +170,35 @@ def test_the_tutorial_runs_the_whole_path() -> None:
     ):
         assert expected in commands
     assert [s.argument for s in tutorial_steps() if s.kind == "file"] == ["my.yaml"]
+
+
+def test_the_sdk_and_core_come_from_the_wheels_built_from_the_clone(
+    tutorial: Tutorial,
+) -> None:
+    work, env, done = tutorial
+    built = sorted(p.name for p in (work / "wheels").iterdir())
+    assert built == [
+        "crypto_bot_core-0.1.0-py3-none-any.whl",
+        "crypto_bot_sdk-0.1.0-py3-none-any.whl",
+    ]
+    assert "Successfully installed crypto-bot-core-0.1.0 crypto-bot-sdk-0.1.0" in output_of(
+        done, "pip install wheels/"
+    )
+    where = subprocess.run(
+        [
+            "python",
+            "-c",
+            "import crypto_bot_core as c, crypto_bot_sdk as s; print(c.__file__, s.__file__)",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split()
+    venv = Path(env["VIRTUAL_ENV"])
+    assert [Path(w).is_relative_to(venv) for w in where] == [True, True], where
 
 
 def test_the_plugins_tests_pass_as_generated(tutorial: Tutorial) -> None:
@@ -183,9 +232,24 @@ def test_the_paper_session_used_the_plugin(tutorial: Tutorial) -> None:
     assert "over 24 bars" in signal["rationale"]
     assert "OK" in output_of(done, "cryptobot ledger verify")
     every = subprocess.run(
-        ["cryptobot", "ledger", "show", "--url", "sqlite:///runs/first-run/ledger.sqlite",
-         "--type", "order.intent", "--limit", "1000000", "--json"],
-        cwd=work, env=env, capture_output=True, text=True, check=True, timeout=120,
+        [
+            "cryptobot",
+            "ledger",
+            "show",
+            "--url",
+            "sqlite:///runs/first-run/ledger.sqlite",
+            "--type",
+            "order.intent",
+            "--limit",
+            "1000000",
+            "--json",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     intents = [json.loads(line) for line in every.stdout.splitlines()]
     assert intents

@@ -2,6 +2,9 @@
 
 A fenced block preceded by an HTML comment (invisible on the site) is a step:
 
+- ``<!-- tutorial: install -->`` before a ``sh`` block: the installation, run verbatim
+  except the lines that create and activate the virtual environment (:data:`VENV_LINES`),
+  which the test's own fresh environment stands in for;
 - ``<!-- tutorial: run -->`` before a ``sh`` block: commands to run, verbatim;
 - ``<!-- tutorial: file NAME -->`` before a block: a file to save as NAME;
 - ``<!-- tutorial: helm-values -->`` before a ``yaml`` block: Helm values to check
@@ -19,7 +22,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIAL = ROOT / "docs" / "plugin-guide" / "tutorial.md"
-_MARKER = re.compile(r"^<!-- tutorial: (?P<kind>run|file|helm-values)(?: (?P<arg>\S+))? -->$")
+_MARKER = re.compile(
+    r"^<!-- tutorial: (?P<kind>install|run|file|helm-values)(?: (?P<arg>\S+))? -->$"
+)
+VENV_LINES = ("python3.11 -m venv .venv", ". .venv/bin/activate")
+"""The install step's lines the test does not run: it builds its own environment, which
+sees the repository's dependencies without an index (a reader's pip downloads them)."""
 
 
 @dataclass(frozen=True)
