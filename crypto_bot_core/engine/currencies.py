@@ -43,6 +43,11 @@ class CurrencySettings(BaseModel):
         description="Currencies taken as equal at 1:1, e.g. {USDT: USD, USDC: USD}; nothing "
         "is pegged unless listed here (USD, USDT and USDC are different currencies).",
     )
+    ignore: tuple[str, ...] = Field(
+        default=(),
+        description="Assets a venue holds that the book leaves out (e.g. [BNB] kept for fee "
+        "discounts); any other balance no market trades is cash and must be convertible.",
+    )
 
     @field_validator("pegged")
     @classmethod
@@ -214,19 +219,23 @@ def _pair(
 
 
 def cash_of(
-    balances: Mapping[str, Decimal], instruments: Iterable[Instrument], base: str
+    balances: Mapping[str, Decimal],
+    instruments: Iterable[Instrument],
+    base: str,
+    ignore: Iterable[str] = (),
 ) -> tuple[Decimal, dict[str, Decimal]]:
     """A venue's starting cash: in the base currency, and per other cash currency.
 
     Cash is what the venue's markets settle in, plus any other asset the
     venue holds that none of its markets trades as a base asset (a USDT
     balance on a venue that trades only ``BTC/USD`` is cash that must be
-    valued, not something to ignore). Assets bought and sold as a market's
-    base (BTC on ``BTC/USDT``) are holdings, as they always were.
+    valued, not something to ignore), unless the settings ``ignore`` it.
+    Assets bought and sold as a market's base (BTC on ``BTC/USDT``) are
+    holdings, as they always were.
     """
     listed = list(instruments)
     settles = settlement_currencies(listed)
-    traded = {i.base for i in listed} - settles
+    traded = ({i.base for i in listed} | set(ignore)) - settles
     other: dict[str, Decimal] = {}
     for asset, amount in balances.items():
         if asset == base:

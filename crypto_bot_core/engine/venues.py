@@ -130,12 +130,19 @@ def _starting_cash(
             else:
                 cash_by[venue] = (initial_cash.get(venue, Decimal(0)), {})
         return cash_by
+    # The markets that matter are those the data prices (the run trades nothing else);
+    # a venue listing more (a live exchange) does not add their currencies.
+    symbols = {symbol for _venue, symbol in markets}
+    traded_by = {
+        venue: [i for i in listed if not symbols or i.symbol in symbols]
+        for venue, listed in listed_by.items()
+    }
     base = base_currency(
-        currencies, settlement_currencies(i for listed in listed_by.values() for i in listed)
+        currencies, settlement_currencies(i for listed in traded_by.values() for i in listed)
     )
-    for venue, listed in listed_by.items():
+    for venue, listed in traded_by.items():
         if initial_cash is None:
-            cash_by[venue] = cash_of(balances_by[venue], listed, base)
+            cash_by[venue] = cash_of(balances_by[venue], listed, base, currencies.ignore)
         else:
             # A resumed run's other currencies restart from its fills (its start record
             # keeps the starting cash in the portfolio currency only).

@@ -380,3 +380,24 @@ def test_risk_analytics_value_with_the_portfolio_rates() -> None:
     market = market_view_from([])
     assert exposures(snapshot, market) == {"BTC/USDT": D(41000)}
     assert venue_equity(snapshot, market) == {"v": D(41150)}
+
+
+def test_an_ignored_asset_is_left_out_of_cash() -> None:
+    instruments = [
+        Instrument(symbol="BTC/USDT", venue="v", kind="spot", tick_size="0.01", lot_size="0.001")
+    ]
+    balances = {"USDT": D(5), "BNB": D(2)}
+    assert cash_of(balances, instruments, "USDT") == (D(5), {"BNB": D(2)})
+    assert cash_of(balances, instruments, "USDT", ignore=["BNB"]) == (D(5), {})
+
+
+def test_markets_a_venue_lists_but_the_data_does_not_price_add_no_currency(
+    tmp_path: Path,
+) -> None:
+    files = [(_write(tmp_path / "btc_usdt.csv", _wave(40000, 0.05)), "BTC/USDT")]
+    listed = ', instruments: [{symbol: BTC/EUR, tick_size: "0.01", lot_size: "0.001"}]'
+    engine = _run(_engine(_config(files, balances=listed)))
+    assert engine.portfolio.quote_currency == "USDT"
+    assert engine.portfolio.rates() == {}
+    assert ("v", "BTC/EUR") in engine.instruments
+    assert _fills(engine)
