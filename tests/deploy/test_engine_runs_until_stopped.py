@@ -109,13 +109,15 @@ def test_the_default_engine_trades_until_the_kill_switch_stops_it(tmp_path: Path
                 break
             time.sleep(0.2)
         assert engine.poll() is None, engine.communicate()
-        assert answer is not None and answer[0] == 200, answer
+        assert answer is not None
+        assert answer[0] == 200, answer
         assert answer[1]["ready"] is True
         time.sleep(3)  # a few one-second bars
         # Still trading, still ready: the session did not run out of market.
         assert engine.poll() is None
         later = _ready(port)
-        assert later is not None and later[0] == 200, later
+        assert later is not None
+        assert later[0] == 200, later
         (folder,) = (tmp_path / "runs").iterdir()
         kill = subprocess.run(
             [str(CRYPTOBOT), "kill", str(folder)],
