@@ -101,10 +101,13 @@ class RunLock:
     run_dir: Path
     fd: int | None
     pg: Any = None
+    created: bool = False
+    """Whether :meth:`acquire` made the run folder (so :meth:`abandon` may remove it)."""
 
     @classmethod
     def acquire(cls, run_dir: Path, run_id: str, ledger_url: str | None = None) -> RunLock:
         """Take the folder lock, then (a PostgreSQL ledger) the ledger's lock; refuse if held."""
+        created = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)
         path = run_dir / LOCK_FILE
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -122,7 +125,7 @@ class RunLock:
             raise
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        lock = cls(run_id, run_dir, fd)
+        lock = cls(run_id, run_dir, fd, created=created)
         if ledger_url is not None and is_postgres_url(ledger_url):
             try:
                 lock.pg = _advisory_lock(ledger_url, run_id)
@@ -139,6 +142,19 @@ class RunLock:
         if self.fd is not None:
             os.close(self.fd)  # releases the flock
             self.fd = None
+
+    def abandon(self) -> None:
+        """Release, and remove the folder :meth:`acquire` made if the run never started in it.
+
+        A run refused at assembly (a bad config, a plugin that fails to load) then
+        leaves no folder behind that would look like a used run id.
+        """
+        self.release()
+        if not self.created:
+            return
+        with contextlib.suppress(OSError):
+            (self.run_dir / LOCK_FILE).unlink()
+            self.run_dir.rmdir()  # only if nothing else was written there
 
     def __enter__(self) -> RunLock:
         return self

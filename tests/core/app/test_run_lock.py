@@ -23,8 +23,10 @@ from crypto_bot_core.app.run_lock import (
     is_locked,
 )
 from crypto_bot_core.app.runner import resume_session, run_session
+from crypto_bot_core.config import parse_config
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
+from crypto_bot_sdk import CryptoBotError
 
 
 def _count(url: str) -> int:
@@ -161,3 +163,18 @@ def test_postgres_ledger_locks_the_run_id_across_run_folders(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
             "(SELECT oid FROM pg_database WHERE datname = current_database())"
         ).fetchone() == (0,)
+
+
+def test_a_run_refused_at_assembly_leaves_no_folder_that_would_take_its_id(
+    session: Session, host: Host, tmp_path: Path
+) -> None:
+    text = SESSION.format(run_dir=(tmp_path / "runs").as_posix(), bars=60, ledger="")
+    broken = parse_config(
+        text.replace("technical-agents:ema_crossover", "technical-agents:no_such_agent"),
+        source="broken.yaml",
+        environ={},
+    )
+    with pytest.raises(CryptoBotError, match="no_such_agent"):
+        run_session(broken, host=host, run_id="retry")
+    assert not (tmp_path / "runs" / "retry").exists()
+    assert run_session(session(bars=60), host=host, run_id="retry").run_id == "retry"
