@@ -299,6 +299,7 @@ def run_session(
     run_dir = default_run_dir(loaded.config, run_id)
     ledger_url = ledger_url_for(loaded.config, run_dir)
     lock = RunLock.acquire(run_dir, run_id, ledger_url)
+    started = False
     try:
         _refuse_used_run_id(run_dir, run_id)
 
@@ -329,9 +330,13 @@ def run_session(
             json.dumps(loaded.config.model_dump(mode="json"), indent=2, sort_keys=True) + "\n",
         )
         write_run_file(assembled.run_dir, run_id, assembled.ledger_url)
+        started = True
         return _execute(assembled, service=service)
     finally:
-        lock.release()
+        if started:
+            lock.release()
+        else:
+            lock.abandon()  # refused before it ran: no folder left to look like a used id
 
 
 def find_run(run: str | Path, runs_root: Path = Path("runs")) -> Path:
