@@ -29,7 +29,7 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from crypto_bot_core.host.fence import DEFAULT_BUDGETS
@@ -56,7 +56,8 @@ class EngineControl(Protocol):
     def status(self) -> EngineStatus: ...
 
     async def kill(self, reason: str, *, requested_by: str) -> list[str]:
-        """Cancel every open order, flatten every position, record why; return the problems."""
+        """Cancel every open order, flatten every position, record why and who decided
+        (``requested_by``: a person, so the kill is a manual decision); return the problems."""
         ...
 
     async def check_exchanges(self, within_s: float) -> dict[str, str | None]:
@@ -138,7 +139,7 @@ class InProcessEngineControl:
         if self._state != "running":
             raise EngineNotRunningError(f"the engine of run {self.engine.run_id} is {self._state}")
         text = f"{reason} (requested by {requested_by} through the service)"
-        return await self._on_engine_loop(self._kill(text), self.kill_timeout_s)
+        return await self._on_engine_loop(self._kill(text, requested_by), self.kill_timeout_s)
 
     async def check_exchanges(self, within_s: float) -> dict[str, str | None]:
         if self._state != "running":
@@ -179,14 +180,14 @@ class InProcessEngineControl:
         )
 
     # --- helpers -------------------------------------------------------------------
-    async def _kill(self, reason: str) -> list[str]:
+    async def _kill(self, reason: str, requested_by: str) -> list[str]:
         if self._kill_lock is None:
             self._kill_lock = asyncio.Lock()
         async with self._kill_lock:
-            # Engine.kill returns the problems once the engine reports them; until then None.
-            kill: Callable[[str], Awaitable[object]] = self.engine.kill
-            result = await kill(reason)
-            return [str(p) for p in result] if isinstance(result, list) else []
+            # The token's subject decided: the kill record, its orders and the reports
+            # (best execution, MiFIR fields 57 and 59) name a person, not the algorithm.
+            result = await self.engine.kill(reason, decided_by=requested_by)
+            return [str(p) for p in result]
 
     async def _on_engine_loop(self, work: Coroutine[Any, Any, T], within_s: float) -> T:
         """Run ``work`` on the engine's loop and wait for it from this one."""

@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from crypto_bot_core.builtins.standard_reporters.payloads import (
+    MANUAL,
     RoutedIntent,
     RoutingView,
     read,
@@ -79,6 +80,7 @@ class OrderContext:
     reason: str
     origin: str
     kill_switch: bool
+    decided_by: str | None
     routed_venue: str | None
     routing_reason: str
     quotes: Mapping[str, Quote]
@@ -94,9 +96,14 @@ class OrderContext:
         return max(ordered, key=lambda q: q.effective_price)
 
     @property
+    def manual(self) -> bool:
+        return self.origin == MANUAL
+
+    @property
     def decision_reason(self) -> str:
         if self.kill_switch:
-            return f"kill switch: {self.reason}" if self.reason else "kill switch"
+            text = f"kill switch: {self.reason}" if self.reason else "kill switch"
+            return f"{text} (decided by {self.decided_by})" if self.decided_by else text
         text = f"policy {self.policy}" if self.policy else "no policy recorded"
         return f"{text}: {self.reason}" if self.reason else text
 
@@ -182,6 +189,7 @@ def order_context(record: LedgerRecord, intent: RoutedIntent | None = None) -> O
         reason=intent.reason or "",
         origin=intent.origin,
         kill_switch=bool(intent.kill_switch),
+        decided_by=intent.decided_by or None,
         routed_venue=routing.venue or None,
         routing_reason=routing.reason or "",
         quotes=_quotes(routing),

@@ -6,6 +6,10 @@ business application header (``AppHdr``) and an auth.016 ``Document``
 per fill of a reportable instrument. The firm deals on own account (``DEAL``)
 through algorithms: the investment decision (field 57) is the algorithm of
 the policy behind the order, the execution (field 59) the routing algorithm.
+A manual order names its person in field 57 (the one the ledger records as
+having decided, identified through ``decision_persons``); a kill switch a
+person pulled names that person in field 59 too, as the kill's orders are
+executed as that person decided, not as an algorithm would.
 
 The bytes are deterministic: the creation time in the header is the period's
 end (not the wall clock), the message id is derived from the period and each
@@ -24,11 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from crypto_bot_core.builtins.standard_reporters.executions import Execution, executions
 from crypto_bot_core.builtins.standard_reporters.mifir_config import (
+    DecisionPerson,
     InstrumentIdentification,
     MifirConfig,
     _decimal_fits,
 )
-from crypto_bot_core.builtins.standard_reporters.payloads import MANUAL
 from crypto_bot_core.builtins.standard_reporters.rendering import (
     artefact,
     check_format,
@@ -153,7 +157,7 @@ class _Builder:
         self.el(tx, "TradVn", venue.mic)
         self.instrument(new, instrument)
         self.decision_maker(new, execution)
-        self.el(self.el(new, "ExctgPrsn"), "Algo", config.execution_algorithm_id)
+        self.executor(new, execution)
         self.el(self.el(new, "AddtlAttrbts"), "SctiesFincgTxInd", "false")
 
     def instrument(self, parent: etree._Element, instrument: InstrumentIdentification) -> None:
@@ -183,30 +187,55 @@ class _Builder:
             self.el(self.el(index, "RefRate"), "Nm", described.underlying.index)
         self.el(derivative, "DlvryTp", described.delivery)
 
+    def person_of(self, execution: Execution, field: str) -> DecisionPerson:
+        """The person behind a manual order: the one the ledger names, as identified in
+        ``decision_persons``, else ``manual_decision_person``."""
+        config = self.config
+        context = execution.context
+        decided_by = context.decided_by if context is not None else None
+        person = config.decision_persons.get(decided_by or "", config.manual_decision_person)
+        if person is None:
+            who = f" by {decided_by!r}" if decided_by else ""
+            where = f"decision_persons[{decided_by!r}] or " if decided_by else ""
+            raise CryptoBotError(
+                f"order {execution.client_order_id} was placed manually{who}, and MiFIR "
+                f"field {field} then names the person; set {where}manual_decision_person "
+                "in the mifir_transactions settings"
+            )
+        return person
+
+    def person(self, parent: etree._Element, person: DecisionPerson) -> None:
+        prsn = self.el(parent, "Prsn")
+        self.el(prsn, "CtryOfBrnch", person.country_of_branch)
+        other = self.el(prsn, "Othr")
+        self.el(other, "Id", person.id)
+        scheme = self.el(other, "SchmeNm")
+        if person.scheme == "CONCAT":
+            self.el(scheme, "Prtry", "CONCAT")
+        else:
+            self.el(scheme, "Cd", person.scheme)
+
     def decision_maker(self, parent: etree._Element, execution: Execution) -> None:
+        """Field 57: the person for a manual order, else the policy's algorithm."""
         config = self.config
         node = self.el(parent, "InvstmtDcsnPrsn")
         context = execution.context
-        if context is not None and context.origin == MANUAL:
-            person = config.manual_decision_person
-            if person is None:
-                raise CryptoBotError(
-                    f"order {execution.client_order_id} was placed manually, and MiFIR field 57 "
-                    "then names the person who decided; set manual_decision_person in the "
-                    "mifir_transactions settings"
-                )
-            prsn = self.el(node, "Prsn")
-            self.el(prsn, "CtryOfBrnch", person.country_of_branch)
-            other = self.el(prsn, "Othr")
-            self.el(other, "Id", person.id)
-            scheme = self.el(other, "SchmeNm")
-            if person.scheme == "CONCAT":
-                self.el(scheme, "Prtry", "CONCAT")
-            else:
-                self.el(scheme, "Cd", person.scheme)
+        if context is not None and context.manual:
+            self.person(node, self.person_of(execution, "57"))
             return
         policy = context.policy if context is not None else ""
         self.el(node, "Algo", config.algorithm_ids.get(policy, config.default_algorithm_id))
+
+    def executor(self, parent: etree._Element, execution: Execution) -> None:
+        """Field 59: the router's algorithm, except for a kill switch a person pulled: its
+        orders close what is held, at market, where it is held - no algorithm chose how to
+        execute them, the person's decision did."""
+        node = self.el(parent, "ExctgPrsn")
+        context = execution.context
+        if context is not None and context.manual and context.kill_switch:
+            self.person(node, self.person_of(execution, "59"))
+            return
+        self.el(node, "Algo", self.config.execution_algorithm_id)
 
 
 class MifirTransactionReporter(Reporter[MifirConfig]):

@@ -223,7 +223,15 @@ class MifirConfig(PluginConfig):
         default="CRYPTOBOTROUTER", pattern=ALGO_PATTERN, description="Field 59."
     )
     manual_decision_person: DecisionPerson | None = Field(
-        default=None, description="Field 57 for manual orders; required if any is reported."
+        default=None,
+        description="Fields 57 (and 59 for the kill switch) for manual orders whose decider "
+        "is not in decision_persons; required if such an order is reported.",
+    )
+    decision_persons: dict[str, DecisionPerson] = Field(
+        default_factory=dict,
+        description="Who decided a manual order, as the ledger names them (the service "
+        "token's subject, the CLI user of `cryptobot kill`) -> that person's RTS 22 "
+        "identification, for fields 57 and 59.",
     )
     venues: dict[str, VenueIdentification] = Field(default_factory=dict)
     default_venue: VenueIdentification = Field(default_factory=VenueIdentification)

@@ -194,6 +194,8 @@ class RoutedIntent(OrderLinks):
     policy: str | None = None
     reason: str | None = None
     origin: Literal["algorithmic", "manual"] = ALGORITHMIC
+    decided_by: str | None = None
+    """The person behind a manual order (a kill ordered through the service or the CLI)."""
     kill_switch: bool | None = None
     ts: UtcDatetime | None = None
     combined: _Stamped | None = None
