@@ -430,7 +430,7 @@ def read_kill_request(text: str) -> tuple[str, str]:
     """The reason and the person of a kill request. A ``KILL`` file written by hand names no
     one: a person wrote it all the same, so the kill is manual, by an unnamed operator."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    decided_by = "operator (KILL file)"
+    decided_by = "unnamed operator (KILL file)"
     if lines and lines[-1].startswith(DECIDED_BY):
         decided_by = lines.pop()[len(DECIDED_BY) :].strip() or decided_by
     return (" ".join(lines) or "kill requested"), decided_by

@@ -5,16 +5,25 @@ must not replay the run (funding charged for intervals before the position
 existed, closing fills matched against bars the run already processed); its
 records are dated at or after everything the run recorded, so a daily report
 rendered before the kill renders the same after it. The finite data set has
-ended, so the flattening order cannot fill: the kill says so, venue by venue.
+ended, so the flattening order cannot fill: the kill says so, venue by venue,
+and ``cryptobot kill`` exits non-zero naming it. Every kill names who decided.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
-from crypto_bot_core.app.runner import resume_session, run_session
+import pytest
+from typer.testing import CliRunner
+
+from crypto_bot_core.app import run_folder
+from crypto_bot_core.app.runner import KILL_FILE, resume_session, run_session
+from crypto_bot_core.cli.app import app
+from crypto_bot_core.cli.run import NOT_FLAT_EXIT
 from crypto_bot_core.config import parse_config
+from crypto_bot_core.engine.kill import kill_request_text, read_kill_request
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
 from crypto_bot_sdk import LedgerRecord, RecordType
@@ -92,3 +101,41 @@ def test_killing_a_finished_run_books_nothing_for_the_past(tmp_path: Path) -> No
     assert check.payload["kill_switch_check"] is True
     assert check.payload["flat"] is False
     assert check.payload["left"] == list(killed.kill_left)
+
+
+def test_cryptobot_kill_exits_non_zero_naming_what_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "bot.yaml").write_text(CONFIG.format(run_dir="runs"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run_folder, "write_equity_png", lambda *args: None)
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", "--config", "bot.yaml", "--run-id", "p", "--no-progress"])
+    assert ran.exit_code == 0, ran.output
+
+    done = runner.invoke(app, ["kill", "p", "--reason", "end of day"])
+
+    assert done.exit_code == NOT_FLAT_EXIT == 9
+    text = done.output + (done.stderr if done.stderr_bytes is not None else "")
+    assert "did not leave run p flat" in text
+    assert "alpha: position" in text
+    assert "BTC/USDT:USDT" in text
+    records = _records(f"sqlite:///{tmp_path / 'runs' / 'p' / 'ledger.sqlite'}")
+    kill = next(r for r in records if r.type is RecordType.KILL_SWITCH)
+    assert (kill.payload["origin"], kill.payload["decided_by"]) == ("manual", getpass.getuser())
+    assert records[-1].payload["reason"].startswith("kill switch: NOT flat")
+
+
+def test_a_kill_requested_of_a_running_session_names_who_asked(tmp_path: Path) -> None:
+    loaded = parse_config(CONFIG.format(run_dir=tmp_path / "runs"), environ={})
+    folder = tmp_path / "runs" / "live"
+    folder.mkdir(parents=True)
+    # what `cryptobot kill` writes for a running session, polled at its next tick
+    (folder / KILL_FILE).write_text(kill_request_text("end of day", "bob"), encoding="utf-8")
+
+    result = run_session(loaded, host=Host(environ={}).load(), run_id="live")
+
+    kill = next(r for r in _records(result.ledger_url) if r.type is RecordType.KILL_SWITCH)
+    assert kill.payload["reason"] == "end of day"
+    assert (kill.payload["origin"], kill.payload["decided_by"]) == ("manual", "bob")
+    assert read_kill_request("drill\n") == ("drill", "unnamed operator (KILL file)")
