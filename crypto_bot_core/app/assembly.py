@@ -15,6 +15,9 @@ built engine, so what an engine runs with is all in one call.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,7 +48,7 @@ from crypto_bot_core.engine.policy import AgentWeight, PolicyRegistry, PolicySpe
 from crypto_bot_core.engine.risk import RiskPipeline
 from crypto_bot_core.engine.selection import FencedSelector, PolicySelector
 from crypto_bot_core.engine.streams import GuardedSources, degraded_record
-from crypto_bot_core.host import Host
+from crypto_bot_core.host import Host, PluginRecord, PluginStatus
 from crypto_bot_core.observability.metrics import MetricsSink, NullMetrics
 from crypto_bot_sdk import (
     Agent,
@@ -164,6 +167,10 @@ def assemble(
         run_dir.mkdir(parents=True, exist_ok=True)
         ledger = ledger_factory(ledger_url)
     raw_ledger = ledger
+    _checkpoint_run(raw_ledger, config, run_dir)
+    plugins = plugin_set(host)
+    if run_dir.is_dir():
+        _write_plugins(run_dir, run_id, plugins)
     if wrap_ledger is not None:
         ledger = wrap_ledger(ledger)
 
@@ -238,6 +245,7 @@ def assemble(
         oversight=oversight,
         observers=observers if observers.active else None,
         yield_every_tick=yield_every_tick,
+        plugins=tuple(plugins),
     )
     subscribe = getattr(raw_ledger, "subscribe", None)
     if observers.wants("cryptobot_ledger_record") and callable(subscribe):
@@ -253,6 +261,83 @@ def assemble(
     start, end = _window(loaded)
     reporters = {i.name: _typed(i.instance, Reporter, i.key) for i in resolved.section("reporters")}
     return Assembled(engine, resolved, run_dir, ledger_url, start, end, reporters)
+
+
+PLUGINS_FILE = "plugins.json"
+
+
+def plugin_set(host: Host) -> list[dict[str, Any]]:
+    """The plugins the host loaded, as the run records them: which code decided.
+
+    Name, distribution and its version, the manifest's version and the SHA-256 of
+    the manifest file (of its canonical JSON for a plugin registered in code), so
+    an auditor can tell later which build of each plugin produced the decisions.
+    """
+    found = []
+    for record in host.records:
+        if record.status is not PluginStatus.LOADED:
+            continue
+        found.append(
+            {
+                "name": record.name,
+                "distribution": record.distribution,
+                "distribution_version": record.distribution_version,
+                "version": record.version,
+                "manifest_sha256": _manifest_digest(record),
+            }
+        )
+    return found
+
+
+def _manifest_digest(record: PluginRecord) -> str | None:
+    if record.manifest_path is not None:
+        try:
+            return hashlib.sha256(Path(record.manifest_path).read_bytes()).hexdigest()
+        except OSError:
+            pass  # gone since it was loaded: fall back to what was loaded
+    if record.manifest is None:
+        return None
+    text = json.dumps(record.manifest.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _write_plugins(run_dir: Path, run_id: str, plugins: list[dict[str, Any]]) -> None:
+    """``plugins.json`` in the run folder: the set this session loaded (the ledger's start
+    record of every session, a resumed one included, holds its own)."""
+    text = json.dumps({"run_id": run_id, "plugins": plugins}, indent=2, sort_keys=True) + "\n"
+    path = run_dir / PLUGINS_FILE
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _checkpoint_run(ledger: object, config: CryptoBotConfig, run_dir: Path) -> None:
+    """Have the audit ledger sign checkpoints during the run and at its end (``ledger:``).
+
+    The latest is published in the run folder (``checkpoint.json``) and, when
+    ``checkpoint_publish`` is set, in that directory. With ``checkpoints: auto`` a
+    ledger that has no signing key (a PostgreSQL writer role, whose checkpoints a
+    checkpointer signs) runs without; with ``true`` the run is refused instead.
+    """
+    settings = config.ledger
+    start = getattr(ledger, "checkpoint_during_run", None)
+    if settings.checkpoints is False or not callable(start):
+        return
+    from crypto_bot_core.ledger import CheckpointPolicy
+
+    policy = CheckpointPolicy(
+        every_records=settings.checkpoint_every_records,
+        every_seconds=settings.checkpoint_every_seconds,
+        latest_file=run_dir / "checkpoint.json" if run_dir.is_dir() else None,
+        publish_dir=settings.checkpoint_publish,
+    )
+    try:
+        start(policy)
+    except ConfigError as exc:
+        if settings.checkpoints is True:
+            raise ConfigError(
+                f"{exc}; or set ledger.checkpoints to auto or false", key="ledger.checkpoints"
+            ) from exc
 
 
 def _typed(instance: object, contract: type, key: str) -> Any:

@@ -266,6 +266,7 @@ def show(
                 typer.echo(record.model_dump_json())
             return
         typer.echo(f"{'seq':>8}  {'ts (UTC)':<27}  {'type':<26}  {'hash':<12}  payload")
+        starts = []
         for record in records:
             payload = json.dumps(record.payload, sort_keys=True, separators=(",", ":"))
             if len(payload) > 80:
@@ -275,6 +276,29 @@ def show(
                 f"{record.sequence:>8}  {ts:<27}  {record.type.value:<26}  "
                 f"{record.hash[:12]:<12}  {payload}"
             )
+            if record.type.value == "system.start":
+                starts.append(record)
+        for record in starts:
+            _print_plugins(record.sequence, record.payload)
+
+
+def _print_plugins(sequence: int, payload: dict[str, Any]) -> None:
+    """The plugin set a session's start record names (the table cuts payloads short)."""
+    plugins = payload.get("plugins")
+    run = payload.get("run_id", "?")
+    if not isinstance(plugins, list):
+        typer.echo(f"\nrun {run} (record {sequence}): no plugin set recorded")
+        return
+    typer.echo(f"\nplugins of run {run} (record {sequence}):")
+    for plugin in plugins:
+        if not isinstance(plugin, dict):
+            continue
+        digest = plugin.get("manifest_sha256") or "-"
+        typer.echo(
+            f"  {plugin.get('name', '?'):<24} {plugin.get('distribution') or '-'} "
+            f"{plugin.get('distribution_version') or '-'}  manifest {plugin.get('version') or '-'}"
+            f"  sha256 {digest}"
+        )
 
 
 @app.command()

@@ -174,6 +174,9 @@ class Engine:
     yield_every_tick: bool = False
     """Give the event loop a turn between ticks, so a service in another thread can reach
     the engine (status, kill switch) while a paper run is busy."""
+    plugins: tuple[Mapping[str, Any], ...] = ()
+    """The plugin set the host loaded (name, distribution, versions, manifest digest): the
+    start record names the code that made this session's decisions."""
     arrival: dict[str, Decimal] = field(init=False, default_factory=dict)
     """Intent id -> the market price when it was decided: slippage is measured from it."""
     market: MarketView = field(init=False)
@@ -294,6 +297,7 @@ class Engine:
                 "policies": sorted(self.policies.policies),
                 "initial_cash": {v: str(a.initial) for v, a in self.portfolio.accounts.items()},
                 "resumed": resume is not None,
+                "plugins": [dict(plugin) for plugin in self.plugins],
             },
         )
         if self.observers is not None:

@@ -11,6 +11,7 @@ a backtest's batching log wants: it never reads them, and building a
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -55,6 +56,8 @@ from crypto_bot_sdk import LedgerError, LedgerRecord, RecordType
 
 __all__ = ["CheckpointPolicy", "Item", "Ledger", "Prepared"]
 
+_log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class CheckpointPolicy:
@@ -95,6 +98,7 @@ class Ledger:
         self._every = sys.maxsize
         self._due = float("inf")
         self.last_published: Checkpoint | None = None
+        self.checkpoint_error: LedgerError | None = None
 
     # --- identity ------------------------------------------------------------------
     @property
@@ -248,7 +252,16 @@ class Ledger:
     def _written(self, count: int) -> None:
         self._since_checkpoint += count
         if self._since_checkpoint >= self._every or time.monotonic() >= self._due:
-            self.publish_checkpoint()
+            try:
+                self.publish_checkpoint()
+            except LedgerError as exc:
+                # The records are committed: a failed checkpoint must not read as a failed
+                # append to the order path. It is kept, retried at the next one, and the
+                # final checkpoint (at close) raises if it fails too.
+                self.checkpoint_error = exc
+                self._since_checkpoint = 0
+                self._schedule()
+                _log.warning("ledger %s: checkpoint failed: %s", self.url, exc)
 
     def publish_checkpoint(self) -> Checkpoint | None:
         """Sign a checkpoint of what is committed now and publish it where the policy says.
@@ -270,6 +283,7 @@ class Ledger:
         self._since_checkpoint = 0
         self._schedule()
         self.last_published = cp
+        self.checkpoint_error = None
         return cp
 
     # --- proofs --------------------------------------------------------------------
