@@ -75,12 +75,20 @@ def portfolio_from_run(run_dir: str | Path, *, currency: str = "USDT") -> RunBoo
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
     book = Portfolio(quote_currency=currency)
-    for venue, cash in _starting_cash(config, currency).items():
-        book.open_account(venue, cash)
     last_ts: datetime | None = None
     equity: Decimal | None = None
     count = 0
     with open_ledger(f"sqlite:///{ledger_path.as_posix()}") as ledger:
+        # The run's own start record says what each venue started with (a paper venue
+        # without configured balances was funded by the engine); the config is the
+        # fallback of a ledger without one.
+        starting = _starting_cash(config, currency)
+        for start in ledger.records(types=[RecordType.SYSTEM_START]):
+            recorded = start.payload.get("initial_cash") or {}
+            starting.update({str(v): Decimal(str(c)) for v, c in recorded.items()})
+            break
+        for venue, cash in starting.items():
+            book.open_account(venue, cash)
         for record in ledger.records(types=[RecordType.FILL, RecordType.SYSTEM_STOP]):
             last_ts = record.ts
             if record.type is RecordType.SYSTEM_STOP:

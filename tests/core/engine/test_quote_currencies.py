@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crypto_bot_core.app.assembly import assemble
+from crypto_bot_core.app.run_portfolio import portfolio_from_run
 from crypto_bot_core.cli.app import app
 from crypto_bot_core.config import parse_config
 from crypto_bot_core.engine.currencies import (
@@ -401,3 +402,32 @@ def test_markets_a_venue_lists_but_the_data_does_not_price_add_no_currency(
     assert engine.portfolio.rates() == {}
     assert ("v", "BTC/EUR") in engine.instruments
     assert _fills(engine)
+
+
+def test_a_run_folder_book_starts_from_the_cash_the_run_recorded(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # The default paper venue has no configured balances: its start is in the ledger only.
+    closes = [100.0 + i for i in range(60)] + [159.0 - i for i in range(60)]
+    _write(tmp_path / "btc.csv", closes)
+    args = ["backtest", "--data", "btc.csv", "--run-id", "rb", "--no-progress"]
+    assert runner.invoke(app, args).exit_code == 0
+    folder = tmp_path / "runs" / "rb"
+    ledger = open_ledger(f"sqlite:///{folder / 'ledger.sqlite'}")
+    try:
+        fills = [r.payload for r in ledger.records() if r.type is RecordType.FILL]
+    finally:
+        ledger.close()
+    assert fills
+    flows = sum(
+        (
+            D(str(f["quantity"])) * D(str(f["price"])) * (1 if f["side"] == "sell" else -1)
+            - D(str(f["fee"]))
+            for f in fills
+        ),
+        D(0),
+    )
+    book = portfolio_from_run(folder)
+    [balance] = book.portfolio.balances
+    assert (balance.asset, balance.venue) == ("USDT", "backtest")
+    assert balance.free == D(100000) + flows
