@@ -52,7 +52,7 @@ def test_an_unknown_data_venue_is_refused_by_validate_and_by_run(
     result = runner.invoke(app, ["run", "-c", str(path), "--no-progress"])
     assert result.exit_code == 2, result.output
     assert "exchanges[1].config.data_venue" in result.output
-    assert not (tmp_path / "runs").exists()
+    assert not list(tmp_path.glob("runs/*/ledger.sqlite"))  # refused before anything ran
 
 
 def test_a_known_data_venue_is_valid(runner: CliRunner, tmp_path: Path) -> None:
