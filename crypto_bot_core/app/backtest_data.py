@@ -99,7 +99,16 @@ def _entries(options: Options, replay: Mapping[str, Any] | None) -> list[dict[st
     """One file entry per file to replay: the config's entry merged with the options."""
     configured: list[dict[str, Any]] = []
     if replay is not None:
-        configured = [dict(f) for f in (replay.get("config") or {}).get("files") or []]
+        files = (replay.get("config") or {}).get("files") or []
+        if not isinstance(files, list) or not all(
+            isinstance(f, dict) and f.get("path") for f in files
+        ):
+            raise BacktestDataError(
+                f"{options.config}: the replay source's files must be a list of entries "
+                "with a path each ({path: FILE, symbol: ..., venue: ...})",
+                USAGE_EXIT,
+            )
+        configured = [dict(f) for f in files]
     if not options.data:
         if not configured:
             raise BacktestDataError(

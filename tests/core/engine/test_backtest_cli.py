@@ -328,3 +328,32 @@ def test_a_header_only_file_is_refused_before_the_run(runner: CliRunner, tmp_pat
     assert result.exit_code == 7
     assert "cut.csv: has a header but no data rows" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ("[{symbol: BTC/USD, venue: kraken}]", "must be a list of entries with a path each"),
+        (
+            "[{path: btc-30m.csv, venue: kraken}, {path: eth.csv, venue: kraken}]",
+            "the replay source also lists eth.csv, which --data does not name",
+        ),
+        (
+            "[{path: btc-30m.csv, venue: kraken}, {path: eth.csv, venue: bitstamp}]",
+            "the files are on 2 venues (bitstamp, kraken)",
+        ),
+    ],
+)
+def test_a_replay_config_that_cannot_merge_is_refused_naming_why(
+    runner: CliRunner, tmp_path: Path, files: str, message: str
+) -> None:
+    _gapped(tmp_path)
+    _write_ohlcv(tmp_path / "eth.csv", [100.0 + i for i in range(30)])
+    (tmp_path / "bt.yaml").write_text(
+        f"data_sources:\n  - {{plugin: replay, config: {{files: {files}}}}}\n"
+    )
+    data = ["--data", "btc-30m.csv"] + (["--data", "eth.csv"] if "2 venues" in message else [])
+    result = runner.invoke(app, ["backtest", "-c", "bt.yaml", *data, "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "runs").exists()
