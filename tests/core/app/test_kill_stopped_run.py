@@ -1,5 +1,7 @@
 """The kill switch on a run that already stopped: nothing is booked for the past.
 
+On the run folder's SQLite ledger and on a PostgreSQL one (``kill_ledger``).
+
 A finished perpetual run holding a position is killed afterwards. The kill
 must not replay the run (funding charged for intervals before the position
 existed, closing fills matched against bars the run already processed); its
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,6 +46,7 @@ exchanges:
   - {{name: alpha, plugin: paper-exchange, config: {{venue: alpha, data_venue: alpha,
      taker_fee: "0.0004", leverage: "2", balances: {{USDT: "100000"}}}}}}
 sizing: {{notional_per_symbol: "20000"}}
+{ledger}
 """
 
 MARKET_TIME = {RecordType.FILL, RecordType.FUNDING, RecordType.ORDER_INTENT}
@@ -65,9 +70,41 @@ def _day_report(records: list[LedgerRecord], day: str) -> list[tuple[str, str]]:
     )
 
 
-def test_killing_a_finished_run_books_nothing_for_the_past(tmp_path: Path) -> None:
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def kill_ledger(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None: the run folder's own SQLite ledger; else a fresh PostgreSQL database (dropped
+    afterwards) as the ledger."""
+    if request.param == "sqlite":
+        yield None
+        return
+    name = f"kill_test_{uuid.uuid4().hex[:12]}"
+    _admin(f"CREATE DATABASE {name}")
+    try:
+        yield f"{PG_SERVER}/{name}?schema=audit"
+    finally:
+        _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _config(run_dir: object, ledger_url: str | None = None) -> str:
+    ledger = f'ledger: {{url: "{ledger_url}"}}' if ledger_url else ""
+    return CONFIG.format(run_dir=run_dir, ledger=ledger)
+
+
+def test_killing_a_finished_run_books_nothing_for_the_past(
+    tmp_path: Path, kill_ledger: str | None
+) -> None:
     host = Host(environ={}).load()
-    loaded = parse_config(CONFIG.format(run_dir=tmp_path / "runs"), environ={})
+    loaded = parse_config(_config(tmp_path / "runs", kill_ledger), environ={})
     finished = run_session(loaded, host=host, run_id="done")
     before = _records(finished.ledger_url)
     assert [r for r in before if r.type is RecordType.FILL], "the run never traded"
@@ -106,7 +143,7 @@ def test_killing_a_finished_run_books_nothing_for_the_past(tmp_path: Path) -> No
 def test_cryptobot_kill_exits_non_zero_naming_what_is_left(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "bot.yaml").write_text(CONFIG.format(run_dir="runs"))
+    (tmp_path / "bot.yaml").write_text(_config("runs"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(run_folder, "write_equity_png", lambda *args: None)
     runner = CliRunner()
@@ -127,7 +164,7 @@ def test_cryptobot_kill_exits_non_zero_naming_what_is_left(
 
 
 def test_a_kill_requested_of_a_running_session_names_who_asked(tmp_path: Path) -> None:
-    loaded = parse_config(CONFIG.format(run_dir=tmp_path / "runs"), environ={})
+    loaded = parse_config(_config(tmp_path / "runs"), environ={})
     folder = tmp_path / "runs" / "live"
     folder.mkdir(parents=True)
     # what `cryptobot kill` writes for a running session, polled at its next tick
