@@ -164,7 +164,10 @@ def _render(
 @router.get(
     "/report/daily",
     tags=["reports"],
-    summary="The daily trade report of one UTC day.",
+    summary="One UTC day of a report, by default the daily trade report.",
+    description="Scopes go by report family: `report:read` reads trade reports (the built-in "
+    "daily trade report); a regulatory report (MiFIR transactions, best execution, the venue "
+    "summary, any other distribution's reporter) needs `regulatory:export`, else 403.",
     response_class=Response,
     **secured(
         Scope.REPORT_READ,
