@@ -26,6 +26,7 @@ from typing import Any
 
 from crypto_bot_core.builtins.replay.config import GAP_MODES, timeframe_ms
 from crypto_bot_core.builtins.replay.gaps import SeriesScan, scan_series
+from crypto_bot_sdk import DataSourceError
 
 DEFAULT_SYMBOL = "BTC/USDT"
 DEFAULT_VENUE = "backtest"
@@ -34,8 +35,28 @@ REPLAY_PLUGIN = "replay"
 USAGE_EXIT = 2
 """Options or config that cannot be used as given (the one to pass is named)."""
 DATA_EXIT = 7
-"""The data is refused before the run: gaps under ``--gaps refuse``, a file with no rows
-(3 to 6 are the run's refusals: see docs/engine.md)."""
+"""The data is refused: before the run (gaps under ``--gaps refuse``, a file with no rows) or
+at a row while it is replayed (3 to 6 are the run's refusals: see docs/engine.md)."""
+
+
+class DataRefusedError(DataSourceError):
+    """A row of the data refused while it was replayed (a value out of range, a row out of
+    order...): the message names the file and the row; the command ends with ``DATA_EXIT``."""
+
+    exit_code = DATA_EXIT
+
+
+def data_refusal(exc: BaseException) -> DataRefusedError | None:
+    """``exc`` as a refusal of the data when a data source's refusal caused it (the plugin
+    fence wraps it, naming the plugin), else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DataSourceError):
+            refused = DataRefusedError(str(exc))
+            refused.__cause__ = exc
+            return refused
+        seen = seen.__cause__
+    return None
 
 
 class BacktestDataError(Exception):

@@ -6,17 +6,18 @@ looked at before the run (:mod:`crypto_bot_core.app.backtest_data`): the
 timeframe comes from the files unless given, and missing bars are refused,
 skipped or carried forward as ``--gaps`` says, with the gaps reported.
 
-Exit status: 0 completed; 1 a row refused while replaying (file and row
-named) or a run error; 2 options or a config that cannot be used as given;
-7 data refused before the run (gaps under ``--gaps refuse``, a file with a
-header and no rows); 130 interrupted.
+Exit status: 0 completed; 1 an error of the run; 2 options or a config that
+cannot be used as given; 5 and 6 as ``run`` (the run is held, its id used);
+7 the data refused, before the run (gaps under ``--gaps refuse``, a file with
+a header and no rows, a file that cannot be read) or at a row while it is
+replayed (file and row named); 130 interrupted.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -90,8 +91,13 @@ def backtest(
     """Backtest on recorded OHLCV files through the same engine, on a paper venue."""
     import json
 
-    from crypto_bot_core.app.backtest_data import BacktestDataError, Options, prepare
-    from crypto_bot_core.app.runner import run_session
+    from crypto_bot_core.app.backtest_data import (
+        BacktestDataError,
+        Options,
+        data_refusal,
+        prepare,
+    )
+    from crypto_bot_core.app.runner import RunResult, run_session
     from crypto_bot_core.config import ConfigFileError, default_config, load_config, parse_config
     from crypto_bot_sdk import CryptoBotError
 
@@ -112,29 +118,49 @@ def backtest(
         raise typer.Exit(7) from exc
     for note in prepared.notes:
         typer.echo(note)
-    document["mode"] = "backtest"
-    run = document.setdefault("run", {})
-    for key, value in (("start", start), ("end", end)):
-        if value is not None:
-            run[key] = value.replace(tzinfo=value.tzinfo or UTC).isoformat()
-    run.pop("duration", None)
     document["data_sources"] = [prepared.data_source]
-    exchanges = document.get("exchanges") or [{}]
-    paper = dict(exchanges[0]) if exchanges[0].get("plugin") == "paper-exchange" else {}
-    paper_config = dict(paper.get("config", {}))
-    paper_config.update({"venue": prepared.venue, "data_venue": prepared.venue})
-    if fill_at is not None:
-        paper_config["fill_at"] = fill_at
-    if quantity is not None:
-        document.setdefault("sizing", {})["quantity_per_symbol"] = quantity
-    document["exchanges"] = [
-        {"name": prepared.venue, "plugin": "paper-exchange", "config": paper_config}
-    ]
-    policies = document.get("policies", {})
-    policies.pop("symbol_policies", None)
+    _on_one_paper_venue(document, prepared.venue, (start, end), fill_at, quantity)
     try:
         loaded = parse_config(json.dumps(document), source="backtest", environ={})
     except ConfigFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    _execute(lambda cb: run_session(loaded, run_id=run_id, on_progress=cb), progress=progress)
+
+    def replay(on_progress: Any) -> RunResult:
+        try:
+            return run_session(loaded, run_id=run_id, on_progress=on_progress)
+        except CryptoBotError as exc:
+            refused = None if hasattr(exc, "exit_code") else data_refusal(exc)
+            if refused is not None:
+                raise refused from exc  # a row of the files: its own exit status
+            raise
+
+    _execute(replay, progress=progress)
+
+
+def _on_one_paper_venue(
+    document: dict[str, Any],
+    venue: str,
+    window: tuple[datetime | None, datetime | None],
+    fill_at: str | None,
+    quantity: str | None,
+) -> None:
+    """Make ``document`` a backtest over ``window`` on one paper venue named ``venue`` (the
+    config's first paper exchange's settings kept), every symbol under the default policy."""
+    document["mode"] = "backtest"
+    run = document.setdefault("run", {})
+    for key, value in zip(("start", "end"), window, strict=True):
+        if value is not None:
+            run[key] = value.replace(tzinfo=value.tzinfo or UTC).isoformat()
+    run.pop("duration", None)
+    exchanges = document.get("exchanges") or [{}]
+    paper = dict(exchanges[0]) if exchanges[0].get("plugin") == "paper-exchange" else {}
+    paper_config = dict(paper.get("config", {}))
+    paper_config.update({"venue": venue, "data_venue": venue})
+    if fill_at is not None:
+        paper_config["fill_at"] = fill_at
+    if quantity is not None:
+        document.setdefault("sizing", {})["quantity_per_symbol"] = quantity
+    document["exchanges"] = [{"name": venue, "plugin": "paper-exchange", "config": paper_config}]
+    policies = document.get("policies", {})
+    policies.pop("symbol_policies", None)

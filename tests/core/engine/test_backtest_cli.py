@@ -132,7 +132,7 @@ def test_bad_file_is_refused_naming_file_and_row(runner: CliRunner, tmp_path: Pa
         f"{START_MS + 60_000},100.5,101,99,-3,10\n"
     )
     result = runner.invoke(app, ["backtest", "--data", "bad.csv", "--run-id", "b", "--no-progress"])
-    assert result.exit_code == 1
+    assert result.exit_code == 7  # the data refused: its own exit status
     assert "bad.csv: line 3 (data row 2): close -3 is not positive" in result.output
 
 
@@ -357,3 +357,19 @@ def test_a_replay_config_that_cannot_merge_is_refused_naming_why(
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_absurd_price_is_refused_at_its_row_with_the_data_exit_code(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "big.csv").write_text(
+        "timestamp,open,high,low,close,volume\n"
+        f"{START_MS},100,101,99,100.5,2\n"
+        f"{START_MS + 60_000},100.5,1e400,99,1e400,2\n"
+        f"{START_MS + 120_000},100.5,101,99,100.5,2\n"
+    )
+    result = runner.invoke(app, ["backtest", "--data", "big.csv", "--run-id", "x", "--no-progress"])
+    assert result.exit_code == 7, result.output
+    assert "big.csv: line 3 (data row 2): high 1e400 is out of range (at most 1e30)" in (
+        result.output
+    )
