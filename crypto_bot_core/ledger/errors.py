@@ -14,3 +14,7 @@ from crypto_bot_sdk import LedgerError
 
 class NotALedgerError(LedgerError):
     """The file or schema is empty, unrelated, damaged, or its rows cannot be read."""
+
+    exit_code = 8
+    """What ``cryptobot run``, ``run --resume`` and ``cryptobot kill`` exit with when the
+    run's ledger is not one (``cryptobot ledger`` has its own table: 5 there)."""

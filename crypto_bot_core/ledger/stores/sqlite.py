@@ -181,6 +181,7 @@ class SqliteStore(LedgerStore):
             if read_only:
                 self._ledger_id = self._read_ledger_id()
                 return
+            self._refuse_other_databases()  # before WAL mode rewrites the file's header
             if path is not None:
                 self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -197,6 +198,20 @@ class SqliteStore(LedgerStore):
             raise
         self._ledger_id = self._read_ledger_id()
 
+    def _refuse_other_databases(self) -> set[str]:
+        """The file's tables; refused when it holds tables but not a ledger's."""
+        tables = {
+            str(row[0])
+            for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if tables and "ledger_meta" not in tables:
+            raise NotALedgerError(
+                f"{self._where} is not a ledger database: it is a SQLite database holding "
+                f"{', '.join(sorted(tables)[:5])}; refusing to add ledger tables to it: "
+                "point the ledger URL at a ledger or at a new file"
+            )
+        return tables
+
     def _create_or_open(self) -> None:
         """Create the layout in a new (empty) file; in an existing ledger change nothing.
 
@@ -206,16 +221,7 @@ class SqliteStore(LedgerStore):
         holding other tables is refused rather than turned into a ledger.
         """
         with self._immediate() as conn:
-            tables = {
-                row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-            if "ledger_meta" not in tables:
-                if tables:
-                    raise NotALedgerError(
-                        f"{self._where} is a SQLite database without a ledger (it holds "
-                        f"{', '.join(sorted(tables)[:5])}); refusing to add ledger tables to "
-                        "it: point the ledger URL at a ledger or at a new file"
-                    )
+            if "ledger_meta" not in self._refuse_other_databases():
                 for statement in (*_TABLES, *TRIGGER_SQL.values()):
                     conn.execute(statement)
                 conn.execute(

@@ -140,3 +140,59 @@ def test_the_start_record_and_the_run_folder_name_the_loaded_plugins(
     assert f"plugins of run {result.run_id} (record {start.sequence}):" in out
     assert "technical-agents" in out
     assert agents["manifest_sha256"] in out
+
+
+PAPER = """
+mode: paper
+run: {{run_dir: "{run_dir}"}}
+data_sources:
+  - name: market
+    plugin: synthetic-market
+    config: {{symbols: [BTC/USDT], venues: [alpha], timeframe: 5m, bars: 60, seed: 5}}
+agents:
+  - {{name: fast, plugin: "technical-agents:ema_crossover", config: {{fast: 3, slow: 8}}}}
+exchanges:
+  - {{name: alpha, plugin: paper-exchange,
+     config: {{venue: alpha, data_venue: alpha, balances: {{USDT: "50000"}}}}}}
+sizing: {{notional_per_symbol: "5000"}}
+"""
+
+
+@pytest.mark.parametrize("damage", ["garbage", "half-written", "empty-tables"])
+@pytest.mark.parametrize("command", ["resume", "kill"])
+def test_resume_and_kill_name_a_ledger_file_that_is_not_a_ledger(
+    tmp_path: Path, host: Host, monkeypatch: pytest.MonkeyPatch, damage: str, command: str
+) -> None:
+    for key in [k for k in __import__("os").environ if k.startswith("CRYPTOBOT")]:
+        monkeypatch.delenv(key)
+    config = parse_config(
+        PAPER.format(run_dir=(tmp_path / "runs").as_posix()), source="paper.yaml", environ={}
+    )
+    done = run_session(config, host=host)
+    ledger = done.run_dir / "ledger.sqlite"
+    whole = ledger.read_bytes()
+    for extra in done.run_dir.glob("ledger.sqlite-*"):
+        extra.unlink()
+    if damage == "garbage":
+        ledger.write_bytes(b"\x00garbage" * 512)
+    elif damage == "half-written":
+        ledger.write_bytes(whole[:4096])
+    else:
+        ledger.unlink()
+        other = sqlite3.connect(ledger)
+        other.execute("CREATE TABLE notes (text TEXT)")
+        other.commit()
+        other.close()
+    before = ledger.read_bytes()
+    args = (
+        ["run", "--resume", str(done.run_dir)]
+        if command == "resume"
+        else ["kill", str(done.run_dir)]
+    )
+    outcome = runner.invoke(app, args, env={})
+    assert "Traceback" not in outcome.output
+    assert isinstance(outcome.exception, SystemExit), outcome.exception
+    assert outcome.exit_code == 8, outcome.output
+    assert str(ledger) in outcome.stderr
+    assert "not a ledger" in outcome.stderr
+    assert ledger.read_bytes() == before
