@@ -91,7 +91,9 @@ def test_a_policy_file_naming_an_unconfigured_agent_is_not_valid(
     assert "policies.yaml: policy 'trend' uses agent 'lstm', which is not configured" in output
 
 
-def test_the_same_config_runs_once_its_policies_are_sound(runner: CliRunner, tmp_path: Path) -> None:
+def test_the_same_config_is_valid_once_its_policies_are_sound(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     path = tmp_path / "bot.yaml"
     path.write_text(PARTS + "policies:\n  definitions: {trend: {agents: [{agent: ema}]}}\n")
     code, output = _validate(runner, path)
