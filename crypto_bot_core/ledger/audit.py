@@ -188,11 +188,13 @@ def sign_checkpoint(ledger: LedgerCore) -> Checkpoint:
     """Check the records added since the last checkpoint, extend its tree, sign, store, publish."""
     key = ledger.keys.signing_key()
     store: LedgerStore = ledger.store
+    # Checkpoints first, then the head: another process appending and checkpointing in
+    # between can only make the head larger than the latest checkpoint read, never smaller.
+    existing = store.checkpoints()
     last = store.last()
     if last is None:
         raise LedgerError("the ledger is empty: there is nothing to checkpoint yet")
     size = last.seq + 1
-    existing = store.checkpoints()
     latest = existing[-1] if existing else None
     if latest is not None and latest.tree_size == size:
         return latest
@@ -222,7 +224,14 @@ def sign_checkpoint(ledger: LedgerCore) -> Checkpoint:
         ts=format_ts(datetime.now(UTC)),
         private_key=key,
     )
-    (ledger.checkpoint_store or store).add_checkpoint(cp)
+    try:
+        (ledger.checkpoint_store or store).add_checkpoint(cp)
+    except LedgerError:
+        # Another writer of this ledger checkpointed the same size first: that one stands.
+        same = [c for c in store.checkpoints() if c.tree_size == size]
+        if not same or same[0].root != cp.root:
+            raise
+        cp = same[0]
     directory = ledger.checkpoint_dir()
     if directory is not None:
         write_checkpoint_file(directory, cp)

@@ -52,7 +52,7 @@ from crypto_bot_core.ledger.settings import LedgerSettings, is_postgres, sqlite_
 from crypto_bot_core.ledger.stores.base import LedgerStore, RecordQuery, WriteTransaction
 from crypto_bot_core.ledger.subjects import Subjects
 from crypto_bot_core.ledger.verify import VerifyReport
-from crypto_bot_sdk import LedgerError, LedgerRecord, RecordType
+from crypto_bot_sdk import CryptoBotError, LedgerError, LedgerRecord, RecordType
 
 __all__ = ["CheckpointPolicy", "Item", "Ledger", "Prepared"]
 
@@ -98,7 +98,7 @@ class Ledger:
         self._every = sys.maxsize
         self._due = float("inf")
         self.last_published: Checkpoint | None = None
-        self.checkpoint_error: LedgerError | None = None
+        self.checkpoint_error: Exception | None = None
 
     # --- identity ------------------------------------------------------------------
     @property
@@ -254,7 +254,7 @@ class Ledger:
         if self._since_checkpoint >= self._every or time.monotonic() >= self._due:
             try:
                 self.publish_checkpoint()
-            except LedgerError as exc:
+            except (CryptoBotError, OSError) as exc:
                 # The records are committed: a failed checkpoint must not read as a failed
                 # append to the order path. It is kept, retried at the next one, and the
                 # final checkpoint (at close) raises if it fails too.
@@ -274,12 +274,18 @@ class Ledger:
         cp = self.checkpoint()
         policy = self._policy
         if policy is not None:
-            if policy.latest_file is not None:
-                publish_latest(policy.latest_file, cp)
-            if policy.publish_dir is not None:
-                folder = policy.publish_dir / cp.ledger_id
-                write_checkpoint_file(folder, cp)
-                publish_latest(folder / LATEST_FILE, cp)
+            try:
+                if policy.latest_file is not None:
+                    publish_latest(policy.latest_file, cp)
+                if policy.publish_dir is not None:
+                    folder = policy.publish_dir / cp.ledger_id
+                    write_checkpoint_file(folder, cp)
+                    publish_latest(folder / LATEST_FILE, cp)
+            except OSError as exc:
+                raise LedgerError(
+                    f"checkpoint {cp.tree_size} is signed and stored, but could not be "
+                    f"published to {exc.filename or policy.publish_dir}: {exc.strerror or exc}"
+                ) from exc
         self._since_checkpoint = 0
         self._schedule()
         self.last_published = cp

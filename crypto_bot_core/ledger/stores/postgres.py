@@ -372,6 +372,8 @@ class PostgresStore(LedgerStore):
                 f"this role may not add checkpoints ({exc}); set CRYPTOBOT_LEDGER_CHECKPOINT_URL "
                 "to a connection as the checkpointer role"
             ) from exc
+        except psycopg.Error as exc:
+            raise LedgerError(f"the ledger refused checkpoint {cp.tree_size}: {exc}") from exc
 
     def checkpoints(self) -> list[Checkpoint]:
         rows = self._all(

@@ -415,6 +415,14 @@ class SqliteStore(LedgerStore):
         return [(int(seq), bytes(body)) for seq, body in rows]
 
     def add_checkpoint(self, cp: Checkpoint) -> None:
+        try:
+            self._add_checkpoint(cp)
+        except sqlite3.Error as exc:
+            raise LedgerError(
+                f"the ledger {self._where} refused checkpoint {cp.tree_size}: {exc}"
+            ) from exc
+
+    def _add_checkpoint(self, cp: Checkpoint) -> None:
         with self._immediate() as conn:
             conn.execute(
                 "INSERT INTO ledger_checkpoints (tree_size, ledger_id, ts, root, chain_head, "

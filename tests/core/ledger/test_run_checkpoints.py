@@ -28,7 +28,7 @@ from crypto_bot_core.cli.app import app
 from crypto_bot_core.ledger import CheckpointPolicy, Ledger, LedgerSettings, open_ledger
 from crypto_bot_core.ledger.hashing import CHAIN_TAG, GENESIS
 from crypto_bot_core.ledger.signing import private_pem, public_pem
-from crypto_bot_sdk import RecordType
+from crypto_bot_sdk import LedgerError, RecordType
 
 runner = CliRunner()
 SECRET = "run-checkpoint-secret-0123456789abcdef"
@@ -331,3 +331,35 @@ def test_verify_proof_checks_a_handed_over_proof_against_a_pinned_key(
     code, out = _verify_proof(str(garbage), "--public-key", str(public_key))
     assert code == 5
     assert str(garbage) in out
+
+
+def test_two_writers_of_one_ledger_checkpoint_without_tripping_each_other(
+    sqlite_url: str, settings_for: Callable[..., LedgerSettings], env: dict[str, str]
+) -> None:
+    first = open_ledger(settings=settings_for(sqlite_url))
+    second = open_ledger(settings=settings_for(sqlite_url))
+    for ledger in (first, second):
+        ledger.checkpoint_during_run(CheckpointPolicy(every_records=3, every_seconds=None))
+    for i in range(20):
+        (first if i % 2 else second).append(RecordType.DECISION, {"i": i})
+    first.close()
+    second.close()
+    assert (first.checkpoint_error, second.checkpoint_error) == (None, None)
+    assert _verify(env, sqlite_url)[0] == 0
+
+
+def test_a_checkpoint_that_cannot_be_published_never_fails_an_append(
+    sqlite_url: str, settings_for: Callable[..., LedgerSettings], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the publish directory should be")
+    ledger = open_ledger(settings=settings_for(sqlite_url))
+    ledger.checkpoint_during_run(
+        CheckpointPolicy(every_records=2, every_seconds=None, publish_dir=blocker)
+    )
+    for i in range(5):
+        ledger.append(RecordType.DECISION, {"i": i})
+    assert len(ledger) == 5
+    assert "could not be published" in str(ledger.checkpoint_error)
+    with pytest.raises(LedgerError, match=f"could not be published to {blocker}"):
+        ledger.close()
