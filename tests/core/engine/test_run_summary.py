@@ -3,10 +3,24 @@ and what a run left open or refused."""
 
 from __future__ import annotations
 
+import csv
+import json
+import os
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
-from crypto_bot_core.engine.summary import RunSummary, TradeRow, VenueResult, summarise
+import pytest
+from typer.testing import CliRunner
+
+from crypto_bot_core.cli.app import app
+from crypto_bot_core.engine.summary import (
+    RunSummary,
+    TradeRow,
+    VenueResult,
+    round_trips,
+    summarise,
+)
 from crypto_bot_sdk import Fill, Side
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -66,8 +80,6 @@ def test_round_trips_match_the_oldest_lot_first() -> None:
 
 
 def test_a_flip_closes_one_side_and_opens_the_other_with_its_share_of_the_fee() -> None:
-    from crypto_bot_core.engine.summary import round_trips
-
     trips = round_trips(
         [
             _fill(1, "buy", "1", "100", "1"),
@@ -93,3 +105,55 @@ def test_round_trips_are_counted_per_venue_and_symbol() -> None:
     assert summary.round_trips == 1
     assert summary.win_rate == 1.0
     assert [(v.venue, v.round_trips) for v in summary.venues] == [("a", 1), ("b", 0)]
+
+
+def test_round_trips_of_a_run_that_ends_flat_add_up_to_its_pnl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Net of fees, the round trips of a spot run that ends flat are its whole P&L: the
+    # FIFO matching agrees with the portfolio's own (average cost) books, to the cent.
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("CRYPTOBOT")]:
+        monkeypatch.delenv(name)
+    closes = [100.0 + i for i in range(60)] + [159.0 - i for i in range(60)]
+    closes += [100.0 + i for i in range(60)] + [159.0 - 2 * i for i in range(60)]
+    lines = ["timestamp,open,high,low,close,volume"]
+    previous = closes[0]
+    for i, close in enumerate(closes):
+        low, high = min(previous, close) - 0.5, max(previous, close) + 0.5
+        lines.append(f"{1_704_067_200_000 + i * 60_000},{previous},{high},{low},{close},5")
+        previous = close
+    (tmp_path / "btc.csv").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(
+        app,
+        [
+            *("backtest", "--data", "btc.csv", "--fill-at", "signal_close"),
+            *("--run-id", "flat", "--no-progress"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "runs" / "flat"
+    summary = json.loads((folder / "summary.json").read_text())
+    with (folder / "trades.csv").open() as fh:
+        fills = [
+            Fill(
+                fill_id=row["fill_id"],
+                client_order_id=row["client_order_id"],
+                symbol=row["symbol"],
+                venue=row["venue"],
+                side=Side(row["side"]),
+                quantity=Decimal(row["quantity"]),
+                price=Decimal(row["price"]),
+                fee=Decimal(row["fee"]),
+                ts=datetime.fromisoformat(row["timestamp"]),
+            )
+            for row in csv.DictReader(fh)
+        ]
+    assert summary["open_positions"] == []
+    trips = round_trips(fills)
+    assert summary["fills"] == len(fills) > 2
+    assert summary["round_trips"] == len(trips) >= 2
+    net = sum((t.net_pnl for t in trips), Decimal(0))
+    assert net.quantize(Decimal("0.01")) == Decimal(summary["pnl"]).quantize(Decimal("0.01"))
+    wins = sum(1 for t in trips if t.net_pnl > 0)
+    assert summary["win_rate"] == wins / len(trips)
