@@ -159,10 +159,7 @@ def verify_ledger(
             for size, (stack, head) in state.at_checkpoint.items()
         }
     compare_checkpoints(report, cps, roots, report.records)
-    for seq in mismatches:
-        row = store.get(seq)
-        for difference in column_differences(row) if row is not None else []:
-            report.add(seq, "columns", f"record {seq}: {difference}")
+    _report_columns(report, store, mismatches)
     for seq, body in store.receipt_rows(end):
         report.receipts_checked += 1
         try:
@@ -170,6 +167,19 @@ def verify_ledger(
         except (LedgerError, KeyError) as exc:
             report.add(seq, "receipt", f"record {seq}: erasure receipt: {exc}")
     return timed(report, started)
+
+
+def _report_columns(report: VerifyReport, store: LedgerStore, mismatches: list[int]) -> None:
+    """Say how each record's indexed columns disagree with its hashed bytes (or that those
+    bytes are not a record at all)."""
+    for seq in mismatches:
+        row = store.get(seq)
+        try:
+            differences = column_differences(row) if row is not None else []
+        except LedgerError as exc:
+            differences = [str(exc)]
+        for difference in differences:
+            report.add(seq, "columns", f"record {seq}: {difference}")
 
 
 def _extension_base(ledger: LedgerCore, latest: Checkpoint | None) -> tuple[CompactRange, bytes]:

@@ -621,7 +621,11 @@ def record_suffix(seq: int, ts: str, type_value: str) -> bytes:
 
 
 def parse_record(body: bytes) -> dict[str, Any]:
-    value = json.loads(body)
+    """The stored record as JSON; a row edited into something else is a :class:`LedgerError`."""
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise LedgerError(f"stored record is not JSON ({exc}): {bytes(body[:80])!r}") from exc
     if not isinstance(value, dict):
         raise LedgerError(f"stored record is not a JSON object: {body[:80]!r}")
     return value

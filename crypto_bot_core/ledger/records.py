@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crypto_bot_core.ledger.canonical import SUBJECT_KEY, PayloadError, parse_record, parse_ts
-from crypto_bot_sdk import LedgerIntegrityError, LedgerRecord, RecordType
+from crypto_bot_sdk import LedgerError, LedgerIntegrityError, LedgerRecord, RecordType
 
 SUBJECT_REF_PATTERN = re.compile(r"^sr_[0-9a-f]{64}$")
 
@@ -30,7 +30,13 @@ class StoredRecord:
     body: bytes
 
     def to_record(self) -> LedgerRecord:
-        doc = parse_record(self.body)
+        try:
+            doc = parse_record(self.body)
+        except LedgerError as exc:
+            raise LedgerIntegrityError(
+                f"record {self.seq} cannot be read back ({exc}); run `cryptobot ledger verify`",
+                sequence=self.seq,
+            ) from exc
         try:
             payload = doc["payload"]
             kind = RecordType(doc["type"])

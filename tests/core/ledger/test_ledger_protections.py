@@ -285,3 +285,18 @@ def test_postgres_schema_without_a_ledger_is_refused(pg_url: str, env: dict[str,
             "SELECT count(*) FROM pg_tables WHERE schemaname = %s", (schema,)
         ).fetchone()
     assert found == (0,)  # verify created nothing
+
+
+@pytest.mark.postgres
+def test_a_body_that_is_not_json_is_reported_by_verify_and_show(
+    pg_url: str, settings_for: Callable[..., LedgerSettings], env: dict[str, str]
+) -> None:
+    _fill(pg_url, settings_for)
+    as_admin(pg_url, "UPDATE {t}ledger_records SET body = ? WHERE seq = 4", (b"\xffnot json",))
+    code, out = _verify(env, pg_url)
+    assert code == 1
+    assert "record 4: stored record is not JSON" in out
+    shown = runner.invoke(app, ["ledger", "show", "--url", pg_url], env=env)
+    assert "Traceback" not in shown.output
+    assert shown.exit_code == 1
+    assert "record 4 cannot be read back" in shown.stderr
