@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from crypto_bot_core.ledger.canonical import format_ts, parse_record
 from crypto_bot_core.ledger.checkpoints import Checkpoint, read_checkpoint_dir
 from crypto_bot_core.ledger.erasure import verify_receipt
+from crypto_bot_core.ledger.errors import NotALedgerError
 from crypto_bot_core.ledger.merkle import CompactRange
 from crypto_bot_core.ledger.signing import key_id, load_public_key, public_pem
 from crypto_bot_core.ledger.stores.base import CHAIN_PAGE
@@ -153,7 +154,12 @@ def _load_keys(
     if public_key is not None:
         key = load_public_key(str(public_key), "--public-key")
         return {key_id(key): key}
-    pem = (directory / "public_key.pem").read_bytes()
+    try:
+        pem = (directory / "public_key.pem").read_bytes()
+    except OSError as exc:
+        raise NotALedgerError(
+            f"{directory} has no readable public_key.pem ({exc.strerror}); pass --public-key"
+        ) from exc
     keys: dict[str, Ed25519PublicKey] = {}
     for block in pem.split(b"-----END PUBLIC KEY-----"):
         if b"-----BEGIN PUBLIC KEY-----" in block:
@@ -165,6 +171,17 @@ def _load_keys(
         + ": compare with the published fingerprint, or pass --public-key"
     )
     return keys
+
+
+def _json(path: Path, kind: type) -> Any:
+    """A bundle file's JSON, of the expected kind, or :class:`NotALedgerError` naming it."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NotALedgerError(f"{path.parent} is not a ledger bundle: {path}: {exc}") from exc
+    if not isinstance(value, kind):
+        raise NotALedgerError(f"{path} is not what a ledger bundle holds (a JSON {kind.__name__})")
+    return value
 
 
 def verify_bundle(
@@ -181,19 +198,19 @@ def verify_bundle(
     started = time.perf_counter()
     directory = Path(directory)
     report = VerifyReport(source=str(directory))
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise LedgerError(f"{directory} is not a ledger bundle: {exc}") from exc
+    manifest = _json(directory / "manifest.json", dict)
     if manifest.get("format") != BUNDLE_FORMAT:
-        raise LedgerError(f"{directory}: unknown bundle format {manifest.get('format')!r}")
+        raise NotALedgerError(f"{directory}: unknown bundle format {manifest.get('format')!r}")
     for name, expected in manifest.get("files", {}).items():
         if name in FILES and _sha256_file(directory / name) != expected:
             report.add(None, "bundle", f"{name} differs from the manifest's SHA-256")
-    docs = json.loads((directory / "checkpoints.json").read_text(encoding="utf-8"))
-    checkpoints: list[Checkpoint] = [
-        Checkpoint.from_json(doc, f"checkpoints.json[{i}]") for i, doc in enumerate(docs)
-    ]
+    docs = _json(directory / "checkpoints.json", list)
+    try:
+        checkpoints: list[Checkpoint] = [
+            Checkpoint.from_json(doc, f"checkpoints.json[{i}]") for i, doc in enumerate(docs)
+        ]
+    except (LedgerError, AttributeError) as exc:
+        raise NotALedgerError(f"{directory / 'checkpoints.json'}: {exc}") from exc
     checkpoints = merge_checkpoints(report, checkpoints, [])
     trusted = _load_keys(directory, public_key, report, trusted_keys)
     checkpoints = check_checkpoints(report, checkpoints, trusted, str(manifest.get("ledger_id")))

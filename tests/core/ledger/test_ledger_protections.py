@@ -300,3 +300,36 @@ def test_a_body_that_is_not_json_is_reported_by_verify_and_show(
     assert "Traceback" not in shown.output
     assert shown.exit_code == 1
     assert "record 4 cannot be read back" in shown.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("manifest.json", "[1, 2]", "manifest.json is not what a ledger bundle holds"),
+        ("manifest.json", "{half", "is not a ledger bundle"),
+        ("checkpoints.json", '{"not": "a list"}', "checkpoints.json is not what a ledger"),
+        ("checkpoints.json", "[7]", "checkpoints.json"),
+    ],
+)
+def test_a_damaged_bundle_is_named_not_a_traceback(
+    sqlite_ledger: Path,
+    tmp_path: Path,
+    env: dict[str, str],
+    *,
+    name: str,
+    content: str,
+    expected: str,
+) -> None:
+    bundle = tmp_path / "bundle"
+    exported = runner.invoke(
+        app,
+        ["ledger", "export", "--to", str(bundle), "--url", f"sqlite:///{sqlite_ledger}"],
+        env=env,
+    )
+    assert exported.exit_code == 0, exported.output
+    (bundle / name).write_text(content)
+    result = runner.invoke(app, ["ledger", "verify", "--bundle", str(bundle)], env=env)
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.exit_code == 5
+    assert expected in result.stderr
