@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from crypto_bot_core.engine.desk import Desk
 from crypto_bot_core.engine.funding import FUNDING_METRIC, funding_key
 from crypto_bot_sdk import (
     TERMINAL_STATUSES,
@@ -52,8 +53,7 @@ from crypto_bot_sdk import (
 )
 
 if TYPE_CHECKING:
-    from crypto_bot_core.engine.desk import Desk
-    from crypto_bot_core.engine.kernel import Engine
+    from crypto_bot_core.engine.durability import VenueStateStore
     from crypto_bot_core.engine.reconcile import LedgerState
 
 MANUAL = "manual"
@@ -61,6 +61,27 @@ ALGORITHMIC = "algorithmic"
 SETTLE_WITHIN_S = 60.0
 """Seconds a stopped run's kill waits (wall clock) for its flattening orders to fill."""
 FLAT_REASON = "settled after the kill switch"
+
+
+class Settling(Desk, Protocol):
+    """What settling a stopped run needs of the engine beyond the :class:`Desk`: its loop's
+    own parts (the merged market, one tick, the simulated venues' matching, their saved
+    state). Typed here, not by importing the kernel, which imports this module."""
+
+    killed_at: datetime | None
+    kill_left: tuple[str, ...] | None
+    kill_requested: Callable[[], str | None] | None
+
+    @property
+    def state_store(self) -> VenueStateStore | None: ...
+    @property
+    def _matchers(self) -> list[tuple[str, Callable[[MarketEvent], Any], bool]]: ...
+
+    def _blocks(
+        self, start: datetime | None, end: datetime | None
+    ) -> AsyncIterator[list[list[MarketEvent]]]: ...
+
+    async def step(self, events: Sequence[MarketEvent]) -> Any: ...
 
 
 def decision_of(decided_by: str | None) -> dict[str, Any]:
@@ -255,7 +276,7 @@ async def flatten_everything(
 
 
 async def _batches(
-    engine: Engine, start: datetime | None, end: datetime | None
+    engine: Settling, start: datetime | None, end: datetime | None
 ) -> AsyncGenerator[list[MarketEvent], None]:
     """The run's market, one timestamp's events at a time."""
     async for block in engine._blocks(start, end):
@@ -263,7 +284,7 @@ async def _batches(
             yield batch
 
 
-def _no_funding_booked(engine: Engine, batch: list[MarketEvent]) -> None:
+def _no_funding_booked(engine: Settling, batch: list[MarketEvent]) -> None:
     """Mark this tick's funding settlements as booked: a simulated venue catching up still
     settles them on its own account, but the ledger gets no payment for the past."""
     for event in batch:
@@ -276,7 +297,7 @@ def _no_funding_booked(engine: Engine, batch: list[MarketEvent]) -> None:
 
 
 async def _catch_up(
-    engine: Engine,
+    engine: Settling,
     batches: AsyncGenerator[list[MarketEvent], None],
     horizon: datetime | None,
 ) -> list[MarketEvent] | None:
@@ -298,7 +319,7 @@ async def _catch_up(
 
 
 async def settle_stopped(
-    engine: Engine,
+    engine: Settling,
     *,
     reason: str | None,
     decided_by: str | None,
@@ -395,7 +416,7 @@ def _balances(listed: Any) -> Mapping[str, Decimal]:
     return {b.asset: b.total for b in listed if b.total != 0}
 
 
-async def conclude_kill(engine: Engine) -> str:
+async def conclude_kill(engine: Settling) -> str:
     """Verify a killed run by its venues, record the outcome, and return the final stop
     record's reason: :data:`FLAT_REASON` when every venue is flat, else what is left."""
     left, venues = await verify_after_kill(engine)

@@ -114,12 +114,23 @@ def _records(folder: Path) -> list[LedgerRecord]:
 
 
 @pytest.fixture(scope="module")
-def crashed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every case's run, crashed; the crashes run side by side (each is its own process)."""
+def crashed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """The selected cases' runs, crashed; the crashes run side by side (each is its own
+    process)."""
+    selected = [
+        item.callspec.params["spec"]
+        for item in request.session.items
+        if isinstance(item, pytest.Function)
+        and hasattr(item, "callspec")
+        and item.module is request.module
+    ]
+    specs = [spec for spec in CASES if spec in selected] or CASES
     root = tmp_path_factory.mktemp("chaos-kill")
-    folders = {spec: root / spec.replace(":", "-") for spec in CASES}
+    folders = {spec: root / spec.replace(":", "-") for spec in specs}
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        results = dict(zip(CASES, pool.map(lambda s: _crash(folders[s], s), CASES), strict=True))
+        results = dict(zip(specs, pool.map(lambda s: _crash(folders[s], s), specs), strict=True))
     for spec, result in results.items():
         assert result.returncode == -signal.SIGKILL, (spec, result.stderr[-2000:])
     return folders
