@@ -158,20 +158,35 @@ sizing: {{notional_per_symbol: "5000"}}
 """
 
 
+@pytest.fixture(scope="module")
+def finished_paper_run(tmp_path_factory: pytest.TempPathFactory, host: Host) -> Path:
+    """One short paper run, made once; each test damages a copy of its folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in __import__("os").environ if k.startswith("CRYPTOBOT")]:
+            patch.delenv(key)
+        root = tmp_path_factory.mktemp("paper")
+        config = parse_config(
+            PAPER.format(run_dir=(root / "runs").as_posix()), source="paper.yaml", environ={}
+        )
+        return run_session(config, host=host).run_dir
+
+
 @pytest.mark.parametrize("damage", ["garbage", "half-written", "empty-tables"])
 @pytest.mark.parametrize("command", ["resume", "kill"])
 def test_resume_and_kill_name_a_ledger_file_that_is_not_a_ledger(
-    tmp_path: Path, host: Host, monkeypatch: pytest.MonkeyPatch, damage: str, command: str
+    tmp_path: Path,
+    finished_paper_run: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    damage: str,
+    command: str,
 ) -> None:
     for key in [k for k in __import__("os").environ if k.startswith("CRYPTOBOT")]:
         monkeypatch.delenv(key)
-    config = parse_config(
-        PAPER.format(run_dir=(tmp_path / "runs").as_posix()), source="paper.yaml", environ={}
-    )
-    done = run_session(config, host=host)
-    ledger = done.run_dir / "ledger.sqlite"
+    run_dir = tmp_path / finished_paper_run.name
+    shutil.copytree(finished_paper_run, run_dir)
+    ledger = run_dir / "ledger.sqlite"
     whole = ledger.read_bytes()
-    for extra in done.run_dir.glob("ledger.sqlite-*"):
+    for extra in run_dir.glob("ledger.sqlite-*"):
         extra.unlink()
     if damage == "garbage":
         ledger.write_bytes(b"\x00garbage" * 512)
@@ -184,11 +199,7 @@ def test_resume_and_kill_name_a_ledger_file_that_is_not_a_ledger(
         other.commit()
         other.close()
     before = ledger.read_bytes()
-    args = (
-        ["run", "--resume", str(done.run_dir)]
-        if command == "resume"
-        else ["kill", str(done.run_dir)]
-    )
+    args = ["run", "--resume", str(run_dir)] if command == "resume" else ["kill", str(run_dir)]
     outcome = runner.invoke(app, args, env={})
     assert "Traceback" not in outcome.output
     assert isinstance(outcome.exception, SystemExit), outcome.exception
