@@ -108,9 +108,15 @@ def run(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run a trading session: with no options, paper trading on the embedded defaults."""
+    import signal
+
     from crypto_bot_core.app.runner import find_run, resume_session, run_session
     from crypto_bot_core.config import ConfigFileError, default_config, load_config
     from crypto_bot_sdk import ConfigError
+
+    # SIGTERM (Kubernetes stopping the pod, `kill PID`) stops the session as Ctrl-C
+    # does: the run folder and summary are written, exit 130; resume continues it.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     if resume is not None:
         if config is not None or run_id is not None:
