@@ -212,3 +212,33 @@ def test_every_builtin_still_loads_under_the_stricter_checks() -> None:
     host = Host(environ={}).load()
     statuses = {r.name: r.status for r in host.records if r.distribution == "crypto-bot-core"}
     assert statuses == dict.fromkeys(RESERVED_PLUGIN_NAMES, PluginStatus.LOADED)
+
+
+def test_the_default_config_still_resolves_with_the_impostor_installed(
+    target: Path, tmp_path: Path
+) -> None:
+    """What `cryptobot run` without options resolves: before, exit 2 (both refused)."""
+    inherited = os.environ.get("PYTHONPATH")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRYPTOBOT")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(target), inherited) if p)
+    default = subprocess.run(
+        [str(CRYPTOBOT), "config", "default"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert default.returncode == 0, default.stderr
+    assert "technical-agents" in default.stdout
+    path = tmp_path / "default.yaml"
+    path.write_text(default.stdout)
+    validate = subprocess.run(
+        [str(CRYPTOBOT), "config", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert validate.returncode == 0, validate.stdout + validate.stderr
