@@ -49,6 +49,10 @@ def settle(engine: Desk, point: MetricPoint) -> bool:
         key = funding_key(venue, point.symbol, point.ts)
         if key in engine.funded:
             continue  # a resumed run: the ledger already holds this settlement
+        if engine.decide_after is not None and point.ts <= engine.decide_after:
+            # A resumed run replays ticks the run already processed: whatever was due then
+            # is in the ledger, and today's book did not exist then (nothing for the past).
+            continue
         book = engine.portfolio.books.get((venue, point.symbol))
         # The venue's last price, as the venue itself marks funding (a fill earlier in the
         # tick may have left the book's own mark at the fill price).

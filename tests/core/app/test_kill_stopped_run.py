@@ -176,3 +176,15 @@ def test_a_kill_requested_of_a_running_session_names_who_asked(tmp_path: Path) -
     assert kill.payload["reason"] == "end of day"
     assert (kill.payload["origin"], kill.payload["decided_by"]) == ("manual", "bob")
     assert read_kill_request("drill\n") == ("drill", "unnamed operator (KILL file)")
+
+
+def test_resuming_a_finished_run_books_no_funding_for_the_past(tmp_path: Path) -> None:
+    host = Host(environ={}).load()
+    finished = run_session(parse_config(_config(tmp_path / "runs"), environ={}), host=host)
+    before = _records(finished.ledger_url)
+    assert [r for r in before if r.type is RecordType.FUNDING], "no funding was ever due"
+
+    resume_session(finished.run_dir, host=host)
+
+    new = _records(finished.ledger_url)[len(before) :]
+    assert [r for r in new if r.type is RecordType.FUNDING] == []
