@@ -124,7 +124,9 @@ def verify_before_acting(ledger: Any, run_dir: Path, action: str) -> None:
     )
 
 
-def check_venue_files(run_dir: Path, state: LedgerState, durable: Sequence[str]) -> None:
+def check_venue_files(
+    run_dir: Path, state: LedgerState, durable: Sequence[str], action: str = "resume"
+) -> None:
     """Refuse a resume whose simulated venues lost the state the ledger says they had.
 
     A venue that accepted any order of this run (a status beyond the intent, or
@@ -140,7 +142,7 @@ def check_venue_files(run_dir: Path, state: LedgerState, durable: Sequence[str])
         what = f"{len(cids)} order(s) the ledger says venue {venue!r} accepted"
         if not path.exists():
             raise VenueStateError(
-                f"refusing to resume: {path} is missing, yet the ledger holds {what}; the "
+                f"refusing to {action}: {path} is missing, yet the ledger holds {what}; the "
                 "venue would restart empty and those orders, fills and positions would be lost. "
                 "Restore the file from a backup; nothing was sent or recorded"
             )
@@ -148,7 +150,7 @@ def check_venue_files(run_dir: Path, state: LedgerState, durable: Sequence[str])
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise VenueStateError(
-                f"refusing to resume: {path} is unreadable or cut short ({exc}), and the ledger "
+                f"refusing to {action}: {path} is unreadable or cut short ({exc}), and the ledger "
                 f"holds {what}. Restore the file from a backup; nothing was sent or recorded"
             ) from exc
         if (
@@ -158,7 +160,7 @@ def check_venue_files(run_dir: Path, state: LedgerState, durable: Sequence[str])
             or not isinstance(document.get("state"), dict)
         ):
             raise VenueStateError(
-                f"refusing to resume: {path} is not a saved state of venue {venue!r} (format "
+                f"refusing to {action}: {path} is not a saved state of venue {venue!r} (format "
                 f"{VENUE_STATE_FORMAT}), and the ledger holds {what}. Restore the file from a "
                 "backup; nothing was sent or recorded"
             )

@@ -402,7 +402,8 @@ def resume_session(
         # The ledger is read first: the engine is built with the run id it recorded.
         ledger = ledger_factory(url)
         try:
-            verify_before_acting(ledger, run_dir, "kill" if kill_reason is not None else "resume")
+            action = "kill" if kill_reason is not None else "resume"
+            verify_before_acting(ledger, run_dir, action)
             state = _run_state(ledger, run_id, run_dir, url, loaded.config.ledger.url is None)
             host = host or Host().load()
             service = _service(serve, host)
@@ -416,7 +417,9 @@ def resume_session(
                 ledger=ledger,
             )
             store = assembled.engine.state_store
-            check_venue_files(run_dir, state, sorted(store.adapters) if store is not None else [])
+            check_venue_files(
+                run_dir, state, sorted(store.adapters) if store is not None else [], action
+            )
         except BaseException:
             _close_ledger(ledger)
             raise

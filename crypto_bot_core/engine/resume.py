@@ -102,7 +102,7 @@ async def _check_restored_venues(engine: Desk, state: LedgerState) -> None:
             if len(missing) > 5:
                 shown += f" and {len(missing) - 5} more"
             raise VenueStateError(
-                f"refusing to resume: the saved state of venue {venue!r} does not know "
+                f"refusing to go on: the saved state of venue {venue!r} does not know "
                 f"{len(missing)} of the {len(cids)} order(s) the ledger says it accepted "
                 f"({shown}); its state file (venues/{venue}.json in the run folder) was lost, "
                 "cut short or replaced by an older copy. Restore it from a backup; nothing "

@@ -10,37 +10,17 @@ is dropped afterwards.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from run_sessions import SESSION, Invoke, Session
 from typer.testing import CliRunner
 
 from crypto_bot_core.config import LoadedConfig, parse_config
 from crypto_bot_core.host import Host
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-SESSION = """
-mode: paper
-run: {{run_dir: "{run_dir}"}}
-data_sources:
-  - name: market
-    plugin: synthetic-market
-    config: {{symbols: [BTC/USDT, ETH/USDT], venues: [alpha], timeframe: 5m,
-             bars: {bars}, seed: 11}}
-agents:
-  - {{name: fast, plugin: "technical-agents:ema_crossover", config: {{fast: 3, slow: 8}}}}
-exchanges:
-  - {{name: alpha, plugin: paper-exchange,
-     config: {{venue: alpha, data_venue: alpha, taker_fee: "0.0005",
-              balances: {{USDT: "50000"}}}}}}
-sizing: {{notional_per_symbol: "5000"}}
-{ledger}
-"""
-
-Session = Callable[..., LoadedConfig]
-Invoke = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture(scope="module")

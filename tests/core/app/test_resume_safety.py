@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import Invoke, Session
+from run_sessions import Invoke, Session
 
 from crypto_bot_core.app.runner import resume_session, run_session
 from crypto_bot_core.engine.resume import client_id_prefix
@@ -113,13 +113,17 @@ def test_resume_refuses_when_a_venue_lost_its_saved_state(
 
     code, _, err = invoke("run", "--resume", str(result.run_dir), "--no-progress")
     assert code == 4, err
-    assert "refusing to resume" in err
-    assert "alpha" in err
+    assert "refusing to" in err
+    assert "'alpha'" in err
     assert "Restore" in err
+    code, _, err = invoke("kill", str(result.run_dir))
+    assert code == 4, err
+    assert "'alpha'" in err
     records = _records(url)
-    # no order went out; a refused state check writes at most the attempt's start record
+    # no order went out; a refused state check writes at most the attempts' start records
     assert not [r for r in records[before:] if r.type is RecordType.ORDER_INTENT]
     assert not [r for r in records[before:] if r.type is RecordType.RECONCILIATION]
+    assert not [r for r in records[before:] if r.type is RecordType.KILL_SWITCH]
 
 
 def test_a_venue_without_accepted_orders_may_start_afresh(session: Session, host: Host) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SESSION, Invoke, Session
+from run_sessions import SESSION, Invoke, Session
 
 from crypto_bot_core.app.run_lock import (
     LOCK_FILE,
