@@ -10,14 +10,14 @@ run is never imported:
 3. duplicates: the same plugin name from two distributions refuses *both*
    (which one would win depends on install order, so neither does);
 4. manifest: located and validated without importing (see :mod:`.discovery`);
-   its version must be the distribution's, and its capabilities ones this
-   host knows, each belonging to a kind the manifest declares;
-5. compatibility: SDK API and core version ranges;
+5. compatibility: SDK API and core version ranges; then the manifest's version
+   must be the distribution's and its capabilities ones this host knows;
 6. import of the entry point's module;
 7. pluggy registration, hook validation (every ``cryptobot_*`` implementation
    matches a spec; ``cryptobot_components`` is present);
-8. contract checks of the returned components (see :mod:`.contract_checks`),
-   a capability's method counting only if it is really implemented.
+8. contract checks of the returned components (see :mod:`.contract_checks`):
+   each capability of a declared kind, its methods counting only if really
+   implemented.
 
 A refusal becomes a :class:`PluginRecord` with status ``refused``, a reason that
 names plugin and distribution, and a remedy; the host carries on with the rest.
