@@ -310,7 +310,7 @@ def proof(
     ] = None,
 ) -> None:
     """Print (as JSON) and check the Merkle inclusion proof of one record."""
-    with _errors(), _open(url) as ledger:
+    with _errors(), _open(url, read_only=True) as ledger:
         _print_json(ledger.inclusion_proof(record, tree_size=checkpoint).to_json())
 
 
@@ -321,7 +321,7 @@ def consistency(
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Print (as JSON) and check the consistency proof between two checkpoints."""
-    with _errors(), _open(url) as ledger:
+    with _errors(), _open(url, read_only=True) as ledger:
         _print_json(ledger.consistency_proof(old, new).to_json())
 
 
@@ -366,7 +366,7 @@ def export_(
     """Write a self-contained bundle (records, checkpoints, public key) for offline checks."""
     from crypto_bot_core.ledger import export_bundle
 
-    with _errors(), _open(url) as ledger:
+    with _errors(), _open(url, read_only=True) as ledger:
         manifest = export_bundle(ledger, to)
     typer.echo(
         f"exported {manifest['records']} records and {manifest['checkpoints']} checkpoint(s) "
