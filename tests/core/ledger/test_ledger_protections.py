@@ -333,3 +333,26 @@ def test_a_damaged_bundle_is_named_not_a_traceback(
     assert isinstance(result.exception, SystemExit)
     assert result.exit_code == 5
     assert expected in result.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO {s}.ledger_records SELECT * FROM {s}.ledger_records WHERE seq = 3 "
+        "ON CONFLICT (seq, ts) DO UPDATE SET body = '\\x7b7d'::bytea",
+        "INSERT INTO {s}.ledger_checkpoints SELECT * FROM {s}.ledger_checkpoints "
+        "ON CONFLICT (tree_size) DO UPDATE SET signature = '\\x00'::bytea",
+        "INSERT INTO {s}.ledger_meta VALUES ('ledger_id', 'forged') "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ],
+    ids=["records", "checkpoints", "meta"],
+)
+def test_postgres_upserts_cannot_rewrite_history(
+    pg_url: str, settings_for: Callable[..., LedgerSettings], env: dict[str, str], sql: str
+) -> None:
+    """PostgreSQL's INSERT OR REPLACE (ON CONFLICT DO UPDATE) is an UPDATE: refused."""
+    _fill(pg_url, settings_for)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+        _pg(pg_url, sql)
+    assert _verify(env, pg_url)[0] == 0
