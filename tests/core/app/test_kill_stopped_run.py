@@ -13,10 +13,16 @@ and ``cryptobot kill`` exits non-zero naming it. Every kill names who decided.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import json
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,9 +30,12 @@ from typer.testing import CliRunner
 
 from crypto_bot_core.app import run_folder
 from crypto_bot_core.app.runner import KILL_FILE, resume_session, run_session
+from crypto_bot_core.builtins.paper_exchange.config import PaperExchangeConfig
+from crypto_bot_core.builtins.paper_exchange.exchange import PaperExchange
 from crypto_bot_core.cli.app import app
 from crypto_bot_core.cli.run import NOT_FLAT_EXIT
 from crypto_bot_core.config import parse_config
+from crypto_bot_core.engine.durability import VenueStateStore
 from crypto_bot_core.engine.kill import kill_request_text, read_kill_request
 from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
@@ -188,3 +197,59 @@ def test_resuming_a_finished_run_books_no_funding_for_the_past(tmp_path: Path) -
 
     new = _records(finished.ledger_url)[len(before) :]
     assert [r for r in new if r.type is RecordType.FUNDING] == []
+
+
+PERP_RUN = ("--config", "bot.yaml", "--run-id", "perp", "--no-progress")
+
+
+@pytest.mark.slow
+def test_a_crashed_perpetual_run_is_killed_flat_by_the_venue_s_positions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "bot.yaml").write_text(_config("runs"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRYPTOBOT")}
+    crashed = subprocess.run(
+        [sys.executable, "-m", "crypto_bot_core.cli", "run", *PERP_RUN],
+        cwd=tmp_path,
+        env={**env, "CRYPTOBOT_CHAOS_KILL_AT": "tick_done:250"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    folder = tmp_path / "runs" / "perp"
+    url = f"sqlite:///{folder / 'ledger.sqlite'}"
+    before = _records(url)
+    assert _venue_position(folder) != 0, "the crash must leave a position to flatten"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run_folder, "write_equity_png", lambda *args: None)
+
+    done = CliRunner().invoke(app, ["kill", "perp"])
+
+    assert done.exit_code == 0, (done.output, done.exception)
+    assert _venue_position(folder) == 0  # by the venue's own saved state
+    records = _records(url)
+    kill_at = next(i for i, r in enumerate(records) if r.type is RecordType.KILL_SWITCH)
+    kill = records[kill_at]
+    assert kill.ts >= max(r.ts for r in before if r.type in MARKET_TIME)
+    assert [r for r in records[len(before) : kill_at] if r.type is RecordType.FUNDING] == []
+    closing = [r for r in records[kill_at:] if r.type is RecordType.FILL]
+    assert closing
+    assert all(r.ts > kill.ts for r in closing)
+    assert records[-1].payload["reason"] == "settled after the kill switch"
+
+
+def _venue_position(folder: Path) -> Decimal:
+    venue = PaperExchange(
+        PaperExchangeConfig(
+            venue="alpha",
+            data_venue="alpha",
+            taker_fee=Decimal("0.0004"),
+            leverage=Decimal(2),
+            balances={"USDT": Decimal(100000)},
+        )
+    )
+    venue.adopt_symbols(["BTC/USDT:USDT"])
+    VenueStateStore(folder / "venues", {"alpha": venue}).restore_all()
+    return sum((p.quantity for p in asyncio.run(venue.fetch_positions())), Decimal(0))
