@@ -167,10 +167,9 @@ def assemble(
         run_dir.mkdir(parents=True, exist_ok=True)
         ledger = ledger_factory(ledger_url)
     raw_ledger = ledger
-    _checkpoint_run(raw_ledger, config, run_dir)
-    plugins = plugin_set(host)
-    if run_dir.is_dir():
-        _write_plugins(run_dir, run_id, plugins)
+    plugins = _audit_trail(
+        raw_ledger, host, config, run_dir, run_id, opened=ledger_factory is not None
+    )
     if wrap_ledger is not None:
         ledger = wrap_ledger(ledger)
 
@@ -264,6 +263,27 @@ def assemble(
 
 
 PLUGINS_FILE = "plugins.json"
+
+
+def _audit_trail(
+    ledger: object, host: Host, config: CryptoBotConfig, run_dir: Path, run_id: str, *, opened: bool
+) -> list[dict[str, Any]]:
+    """Start the run's checkpoints and write its plugin set; return the set for the engine.
+
+    A ledger ``opened`` by this assembly and refused here (no signing key under
+    ``checkpoints: true``) is closed before the refusal: nobody else holds it.
+    """
+    try:
+        _checkpoint_run(ledger, config, run_dir)
+    except BaseException:
+        close = getattr(ledger, "close", None)
+        if opened and callable(close):
+            close()
+        raise
+    plugins = plugin_set(host)
+    if run_dir.is_dir():
+        _write_plugins(run_dir, run_id, plugins)
+    return plugins
 
 
 def plugin_set(host: Host) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from crypto_bot_core.host import Host, PluginStatus
 from crypto_bot_core.ledger import open_ledger
 from crypto_bot_core.ledger.hashing import CHAIN_TAG
 from crypto_bot_core.ledger.stores.sqlite import SCHEMA, TRIGGERS
-from crypto_bot_sdk import RecordType
+from crypto_bot_sdk import ConfigError, RecordType
 
 runner = CliRunner()
 
@@ -207,3 +207,32 @@ def test_resume_and_kill_name_a_ledger_file_that_is_not_a_ledger(
     assert str(ledger) in outcome.stderr
     assert "not a ledger" in outcome.stderr
     assert ledger.read_bytes() == before
+
+
+def _session(tmp_path: Path, ledger: str) -> str:
+    text = SESSION.split("ledger:", maxsplit=1)[0].format(run_dir=(tmp_path / "runs").as_posix())
+    return text + ledger
+
+
+@pytest.mark.postgres
+def test_checkpoints_true_refuses_a_run_whose_ledger_has_no_signing_key(
+    tmp_path: Path, host: Host, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in [k for k in __import__("os").environ if k.startswith("CRYPTOBOT")]:
+        monkeypatch.delenv(key)
+    text = _session(tmp_path, f'ledger: {{url: "{pg_url}", checkpoints: true}}\n')
+    with pytest.raises(ConfigError, match=r"ledger\.checkpoints") as refused:
+        run_session(parse_config(text, source="session.yaml", environ={}), host=host)
+    assert "CRYPTOBOT_LEDGER_SIGNING_KEY" in str(refused.value)
+
+
+def test_checkpoints_false_signs_nothing(
+    tmp_path: Path, host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in [k for k in __import__("os").environ if k.startswith("CRYPTOBOT")]:
+        monkeypatch.delenv(key)
+    text = _session(tmp_path, "ledger: {checkpoints: false}\n")
+    done = run_session(parse_config(text, source="session.yaml", environ={}), host=host)
+    with open_ledger(done.ledger_url, read_only=True) as ledger:
+        assert ledger.checkpoints() == []
+    assert not (done.run_dir / "checkpoint.json").exists()
