@@ -8,6 +8,9 @@ half done - the kill must end with every venue flat *by the venue's own saved
 state* (read back here through fresh adapters), the ledger and the venue
 agreeing on every fill, a verified final record, and exit 0. The kill is a
 person's (the CLI user's) and is dated after everything the run recorded.
+Before the kill reconciled first, ``fill_recorded:8`` ended in "would overfill
+order", ``fill_recorded:5`` left an open order at the venue and exited 0, and
+``tick_done:1`` raised a ``LookupError`` with no kill record.
 
 The crashes run in subprocesses (SIGKILL needs a process to die), side by side;
 each kill runs the real CLI in this process, which keeps the 24 cases under a
@@ -59,7 +62,7 @@ FEES = {"alpha": "0.0005", "beta": "0.0004"}
 MARKET_TIME = {RecordType.FILL, RecordType.FUNDING, RecordType.ORDER_INTENT}
 
 RUN_ARGS = ("--config", "bot.yaml", "--run-id", "k", "--no-progress")
-CASES = [f"{point}:{n}" for n in (1, 2, 4, 6) for point in POINTS]
+CASES = [f"{point}:{n}" for n in (1, 3, 5, 8) for point in POINTS]
 
 
 def _crash(folder: Path, spec: str) -> subprocess.CompletedProcess[str]:
