@@ -65,10 +65,14 @@ class ArbitrageGuard(RiskRule[ArbitrageGuardConfig]):
             edge = self._edge(intent, context, valued.price)
             figures["edge_bps"] = "n/a" if edge is None else format(edge.quantize(Decimal("0.01")))
             if edge is None or edge < cfg.min_edge_bps:
-                seen = "no other venue quotes it" if edge is None else f"edge {figures['edge_bps']}"
+                seen = (
+                    "no other venue quotes it"
+                    if edge is None
+                    else f"edge {figures['edge_bps']} bps after fees"
+                )
                 return RiskVerdict.reject(
                     self.name,
-                    f"the {intent.symbol} spread no longer pays: {seen} bps after fees, below "
+                    f"the {intent.symbol} spread no longer pays: {seen}, below "
                     f"{cfg.min_edge_bps} bps",
                     **figures,
                 )
