@@ -183,13 +183,17 @@ async def venue_exposure(
 ) -> dict[str, Decimal]:
     """What this run holds at ``venue`` by the venue's own state, per symbol (signed).
 
-    Perpetuals: the venue's positions. Spot (and perpetuals of a venue that reports
-    no positions): the net of this run's fills as the venue lists them. Raises the
-    venue's ``ExchangeError`` when it cannot be read.
+    Perpetuals: the venue's positions (a venue that reports none: the net of the
+    run's fills there). Spot: what the run's own fills at the venue bought, net of
+    fees the venue took in the asset, and never more than the venue's balance of it
+    - the account's other holdings are not the run's to sell, and a sale the run
+    made of them is nothing the kill buys back. Raises the venue's
+    ``ExchangeError`` when it cannot be read.
     """
     orders = engine.orders
     adapter = engine.exchanges[venue]
     held: dict[str, Decimal] = {}
+    bought: dict[str, Decimal] = {}
     positions_known = True
     try:
         for position in await orders.venue_call(venue, adapter.fetch_positions):
@@ -200,9 +204,19 @@ async def venue_exposure(
     for fill in await orders.fetch_fills(venue, None, since=since):
         if not _ours(engine, fill.client_order_id):
             continue
-        if positions_known and _is_perpetual(engine, venue, fill.symbol):
-            continue
-        held[fill.symbol] = held.get(fill.symbol, Decimal(0)) + fill.quantity * fill.side.sign
+        signed = fill.quantity * fill.side.sign
+        if not _is_perpetual(engine, venue, fill.symbol):
+            base = parse_symbol(fill.symbol)[0]
+            fee = fill.fee if fill.fee_currency == base else Decimal(0)
+            bought[fill.symbol] = bought.get(fill.symbol, Decimal(0)) + signed - fee
+        elif not positions_known:
+            held[fill.symbol] = held.get(fill.symbol, Decimal(0)) + signed
+    if any(quantity > 0 for quantity in bought.values()):
+        balances = _balances(await orders.fetch_balances(venue))
+        for symbol, quantity in bought.items():
+            holding = min(quantity, balances.get(parse_symbol(symbol)[0], Decimal(0)))
+            if holding > 0:
+                held[symbol] = holding
     return {symbol: quantity for symbol, quantity in held.items() if quantity != 0}
 
 

@@ -253,3 +253,58 @@ def _venue_position(folder: Path) -> Decimal:
     venue.adopt_symbols(["BTC/USDT:USDT"])
     VenueStateStore(folder / "venues", {"alpha": venue}).restore_all()
     return sum((p.quantity for p in asyncio.run(venue.fetch_positions())), Decimal(0))
+
+
+SPOT = """
+mode: paper
+run: {{run_dir: {run_dir}}}
+data_sources:
+  - name: market
+    plugin: synthetic-market
+    config: {{symbols: [BTC/USDT], venues: [alpha], timeframe: 5m, bars: {bars}, seed: 11}}
+agents:
+  - {{name: fast, plugin: "technical-agents:ema_crossover", config: {{fast: 3, slow: 8}}}}
+exchanges:
+  - {{name: alpha, plugin: paper-exchange,
+     config: {{venue: alpha, data_venue: alpha, taker_fee: "0.0005", fill_at: signal_close,
+              balances: {{USDT: "50000", BTC: "1"}}}}}}
+sizing: {{notional_per_symbol: "5000"}}
+"""
+
+
+def _btc_at_venue(folder: Path) -> Decimal:
+    venue = PaperExchange(
+        PaperExchangeConfig(
+            venue="alpha",
+            data_venue="alpha",
+            taker_fee=Decimal("0.0005"),
+            fill_at="signal_close",
+            balances={"USDT": Decimal(50000), "BTC": Decimal(1)},
+        )
+    )
+    venue.adopt_symbols(["BTC/USDT"])
+    VenueStateStore(folder / "venues", {"alpha": venue}).restore_all()
+    return sum(
+        (b.total for b in asyncio.run(venue.fetch_balances()) if b.asset == "BTC"), Decimal(0)
+    )
+
+
+def test_a_kill_sells_what_the_run_bought_and_not_the_account_s_own_holdings(
+    tmp_path: Path,
+) -> None:
+    host = Host(environ={}).load()
+    text = SPOT.format(run_dir=tmp_path / "runs", bars=84)  # ends holding what it bought
+    finished = run_session(parse_config(text, environ={}), host=host, run_id="spot")
+    assert _btc_at_venue(finished.run_dir) > 1, "the run must end holding BTC it bought"
+    before = _records(finished.ledger_url)
+
+    killed = resume_session(finished.run_dir, host=host, kill_reason="flat", decided_by="eve")
+
+    assert killed.kill_left == ()
+    assert _btc_at_venue(finished.run_dir) == 1  # the account's own BTC is still there
+    new = _records(finished.ledger_url)[len(before) :]
+    kill = next(r for r in new if r.type is RecordType.KILL_SWITCH)
+    closing = [r for r in new if r.type is RecordType.FILL]
+    assert [r.payload["side"] for r in closing] == ["sell"]
+    assert all(r.ts >= kill.ts for r in closing)
+    assert new[-1].payload["reason"] == "settled after the kill switch"
