@@ -130,17 +130,21 @@ def run(
         except ConfigError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
-        _execute(lambda cb: resume_session(folder, on_progress=cb, serve=serve), progress=progress)
+        resumed = _execute(
+            lambda cb: resume_session(folder, on_progress=cb, serve=serve), progress=progress
+        )
+        _refuse_unsettled(resumed)
         return
     try:
         loaded = load_config(config) if config is not None else default_config()
     except ConfigFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    _execute(
+    ran = _execute(
         lambda cb: run_session(loaded, run_id=run_id, on_progress=cb, serve=serve),
         progress=progress,
     )
+    _refuse_unsettled(ran)
 
 
 def kill(
@@ -171,20 +175,28 @@ def kill(
         lambda cb: resume_session(folder, on_progress=cb, kill_reason=reason, decided_by=user),
         progress=False,
     )
-    if result.kill_left:
-        typer.echo(
-            f"error: the kill switch did not leave run {result.run_id} flat; by the venues' "
-            "own state this is left (finish it by hand, or run `cryptobot kill` again):",
-            err=True,
-        )
-        for line in result.kill_left:
-            typer.echo(f"  {line}", err=True)
-        raise typer.Exit(NOT_FLAT_EXIT)
+    _refuse_unsettled(result)
     typer.echo(f"killed: every venue of run {result.run_id} is flat by its own state")
 
 
+def _refuse_unsettled(result: RunResult) -> None:
+    """A killed run (by ``cryptobot kill``, the service, a risk rule) that its venues do not
+    show flat ends the command with :data:`NOT_FLAT_EXIT`, naming what is left where."""
+    if not result.kill_left:
+        return
+    typer.echo(
+        f"error: the kill switch did not leave run {result.run_id} flat; by the venues' "
+        "own state this is left (finish it by hand, or run `cryptobot kill` again):",
+        err=True,
+    )
+    for line in result.kill_left:
+        typer.echo(f"  {line}", err=True)
+    raise typer.Exit(NOT_FLAT_EXIT)
+
+
 NOT_FLAT_EXIT = 9
-"""``cryptobot kill``: the venues still show orders or positions of the run."""
+"""A killed run's venues still show orders or positions of it (``cryptobot kill``, and
+``run``/``run --resume`` of a run the kill switch stopped)."""
 
 
 def _cli_user() -> str:

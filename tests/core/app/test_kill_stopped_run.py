@@ -170,6 +170,12 @@ def test_cryptobot_kill_exits_non_zero_naming_what_is_left(
     kill = next(r for r in records if r.type is RecordType.KILL_SWITCH)
     assert (kill.payload["origin"], kill.payload["decided_by"]) == ("manual", getpass.getuser())
     assert records[-1].payload["reason"].startswith("kill switch: NOT flat")
+    # resuming the killed run only settles it, and says the same
+    resumed = runner.invoke(app, ["run", "--resume", "p", "--no-progress"])
+    assert resumed.exit_code == NOT_FLAT_EXIT
+    assert "alpha: position" in resumed.output + (
+        resumed.stderr if resumed.stderr_bytes is not None else ""
+    )
 
 
 def test_a_kill_requested_of_a_running_session_names_who_asked(tmp_path: Path) -> None:
