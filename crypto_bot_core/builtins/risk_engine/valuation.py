@@ -71,16 +71,21 @@ def reduces_position(intent: OrderIntent, net: Decimal) -> bool:
 
 
 def show(amount: Decimal | float, places: int = 2) -> str:
-    """Money for people: ``12000.00`` -> ``12,000``."""
+    """Money for people: ``12000.00`` -> ``12,000``; a zero is never ``-0``."""
     value = Decimal(str(amount)) if isinstance(amount, float) else amount
     rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN).normalize()
-    return f"{rounded:,f}"
+    return f"{_unsigned_zero(rounded):,f}"
 
 
 def money(amount: Decimal | float) -> str:
-    """A figure for the verdict: cents, as a plain string."""
+    """A figure for the verdict: cents, as a plain string; a zero is never ``-0.00``."""
     value = Decimal(str(amount)) if isinstance(amount, float) else amount
-    return format(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN), "f")
+    return format(_unsigned_zero(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)), "f")
+
+
+def _unsigned_zero(value: Decimal) -> Decimal:
+    """``-0`` as ``0``: numpy's VaR of an empty book is -0.0, and a tiny loss rounds to -0."""
+    return value.copy_abs() if value.is_zero() else value
 
 
 def qty(quantity: Decimal) -> str:

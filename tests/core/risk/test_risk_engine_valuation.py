@@ -118,3 +118,13 @@ def test_figures_for_people_and_for_the_record() -> None:
     assert money(Decimal(7)) == "7.00"
     assert qty(Decimal("0.1500")) == "0.15"
     assert qty(Decimal("1E+2")) == "100"
+
+
+def test_a_zero_is_never_shown_negative() -> None:
+    # The VaR of an empty book comes out of numpy as -0.0; a rounded tiny loss likewise.
+    assert show(-0.0) == "0"
+    assert show(Decimal("-0.001")) == "0"
+    assert money(-0.0) == "0.00"
+    assert money(Decimal("-0.004")) == "0.00"
+    assert money(Decimal("-0.005")) == "0.00"  # half to even: the sign goes with the zero
+    assert money(Decimal("-0.015")) == "-0.02"
