@@ -65,13 +65,16 @@ RUN_ARGS = ("--config", "bot.yaml", "--run-id", "k", "--no-progress")
 CASES = [f"{point}:{n}" for n in (1, 3, 5, 8) for point in POINTS]
 
 
-def _crash(folder: Path, spec: str) -> subprocess.CompletedProcess[str]:
-    folder.mkdir(parents=True)
-    (folder / "bot.yaml").write_text(CONFIG)
+def _crash(
+    folder: Path, spec: str, command: tuple[str, ...] = ("run", *RUN_ARGS)
+) -> subprocess.CompletedProcess[str]:
+    if command[0] == "run":
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "bot.yaml").write_text(CONFIG)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRYPTOBOT")}
     env["CRYPTOBOT_CHAOS_KILL_AT"] = spec
     return subprocess.run(
-        [sys.executable, "-m", "crypto_bot_core.cli", "run", *RUN_ARGS],
+        [sys.executable, "-m", "crypto_bot_core.cli", *command],
         cwd=folder,
         env=env,
         capture_output=True,
@@ -127,7 +130,7 @@ def crashed(
         for item in request.session.items
         if isinstance(item, pytest.Function)
         and hasattr(item, "callspec")
-        and item.module is request.module
+        and item.originalname == "test_sigkill_then_kill_leaves_every_venue_flat"
     ]
     specs = [spec for spec in CASES if spec in selected] or CASES
     root = tmp_path_factory.mktemp("chaos-kill")
@@ -182,4 +185,36 @@ def test_sigkill_then_kill_leaves_every_venue_flat(
     assert check.payload["kill_switch_check"] is True
     assert check.payload["flat"] is True, check.payload["left"]
     assert records[-1].type is RecordType.SYSTEM_STOP
+    assert records[-1].payload["reason"] == "settled after the kill switch"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", ["intent_recorded:1", "exchange_answered:1", "venue_persisted:1"])
+def test_a_kill_that_crashes_too_is_finished_by_the_next(
+    spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kill's own flattening order is cut short (recorded, never sent; sent, never
+    recorded; persisted at the venue, never recorded): the next kill reconciles it and
+    still ends flat, each fill booked once."""
+    assert _crash(tmp_path, "fill_recorded:5").returncode == -signal.SIGKILL
+    first = _crash(tmp_path, spec, ("kill", "k"))
+    assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run_folder, "write_equity_png", lambda *args: None)
+
+    done = CliRunner().invoke(app, ["kill", "k", "--reason", "again"])
+
+    assert done.exit_code == 0, (done.output, done.exception)
+    folder = tmp_path / "runs" / "k"
+    records = _records(folder)
+    state = _venue_state(folder)
+    for name, (open_orders, balances, _) in state.items():
+        assert open_orders == [], name
+        assert all(balances.get(asset, Decimal(0)) == 0 for asset in ("BTC", "ETH")), name
+    booked = [r.payload["fill_id"] for r in records if r.type is RecordType.FILL]
+    assert sorted(booked) == sorted(f for _, _, fills in state.values() for f in fills)
+    assert len(booked) == len(set(booked))
+    assert [r.payload["decided_by"] for r in records if r.type is RecordType.KILL_SWITCH] == [
+        getpass.getuser()
+    ] * 2
     assert records[-1].payload["reason"] == "settled after the kill switch"
