@@ -82,6 +82,9 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
     for part in loc:
         if isinstance(part, int):
             continue
+        if typing.get_origin(model) is dict:  # a named entry (policies.definitions.trend)
+            model = _unwrap(typing.get_args(model)[1])
+            continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
         info = model.model_fields.get(part)
