@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from crypto_bot_core.config import (
     resolve_instances,
 )
 from crypto_bot_core.engine.clock import Clock, SimulatedClock, WallClock
-from crypto_bot_core.engine.durability import VenueStateStore
+from crypto_bot_core.engine.durability import VenueStateStore, write_atomically
 from crypto_bot_core.engine.kernel import Engine
 from crypto_bot_core.engine.observers import (
     AlertFanout,
@@ -325,10 +324,7 @@ def _write_plugins(run_dir: Path, run_id: str, plugins: list[dict[str, Any]]) ->
     """``plugins.json`` in the run folder: the set this session loaded (the ledger's start
     record of every session, a resumed one included, holds its own)."""
     text = json.dumps({"run_id": run_id, "plugins": plugins}, indent=2, sort_keys=True) + "\n"
-    path = run_dir / PLUGINS_FILE
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomically(run_dir / PLUGINS_FILE, text)
 
 
 def _checkpoint_run(ledger: object, config: CryptoBotConfig, run_dir: Path) -> None:

@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from crypto_bot_sdk import CryptoBotError
+from crypto_bot_sdk import ConfigError, CryptoBotError
 
 LOCK_FILE = "RUN.lock"
 
@@ -108,7 +108,17 @@ class RunLock:
     def acquire(cls, run_dir: Path, run_id: str, ledger_url: str | None = None) -> RunLock:
         """Take the folder lock, then (a PostgreSQL ledger) the ledger's lock; refuse if held."""
         created = not run_dir.exists()
-        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # A folder under a file, on a read-only mount or in /proc: say which setting
+            # chose it, not a traceback from mkdir.
+            raise ConfigError(
+                f"the run folder {run_dir} cannot be created "
+                f"({exc.strerror or exc}); point run.run_dir (CRYPTOBOT__RUN__RUN_DIR) at a "
+                "folder this user can write",
+                key="run.run_dir",
+            ) from exc
         path = run_dir / LOCK_FILE
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:

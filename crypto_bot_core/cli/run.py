@@ -44,7 +44,7 @@ def _progress() -> tuple[Any, Any]:
 def _execute(action: Callable[[Any], RunResult], *, progress: bool) -> RunResult:
     """Run ``action(on_progress)`` with a progress bar, turning our errors into exit codes."""
     from crypto_bot_core.config import ConfigFileError
-    from crypto_bot_sdk import CryptoBotError
+    from crypto_bot_sdk import ConfigError, CryptoBotError
 
     bar, callback = _progress() if progress else (None, None)
     if bar is not None:
@@ -56,10 +56,14 @@ def _execute(action: Callable[[Any], RunResult], *, progress: bool) -> RunResult
         raise typer.Exit(2) from exc
     except CryptoBotError as exc:
         # A refusal carries its own code (3 ledger fails verification, 4 venue state lost,
-        # 5 run in use, 6 run id taken); any other error of ours is 1.
-        code = getattr(exc, "exit_code", 1)
+        # 5 run in use, 6 run id taken); a configuration error found while the run is built
+        # (an unconvertible currency, an uncreatable run folder) is 2, like an invalid file;
+        # any other error of ours is 1.
+        code = getattr(exc, "exit_code", None)
+        if not isinstance(code, int):
+            code = 2 if isinstance(exc, ConfigError) else 1
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code if isinstance(code, int) else 1) from exc
+        raise typer.Exit(code) from exc
     finally:
         if bar is not None:
             bar.stop()
