@@ -88,12 +88,27 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
-def _replay_of(document: Mapping[str, Any], config: Path | None) -> dict[str, Any] | None:
-    """The config's one replay source, None without data sources; refuses anything else."""
+def _replay_of(
+    document: Mapping[str, Any], config: Path | None, data: tuple[Path, ...], notes: list[str]
+) -> dict[str, Any] | None:
+    """The config's one replay source, None without data sources; refuses what cannot merge.
+
+    A config whose only data is another kind of source (the synthetic market of
+    ``cryptobot config default``, a live feed) is the usual start of a backtest of
+    one's own agents: with ``--data`` those sources are set aside and the user is
+    told so; without it there is nothing to replay, and a mix of both is ambiguous.
+    """
     sources = list(document.get("data_sources") or [])
     if config is None or not sources:
         return None
     others = [s for s in sources if s.get("plugin") != REPLAY_PLUGIN]
+    if others and data and len(others) == len(sources):
+        names = ", ".join(f"{s.get('name')!r} ({s.get('plugin')})" for s in others)
+        notes.append(
+            f"{config}: data_sources {names} not used: the backtest replays the --data files "
+            "(the config's agents, policies, sizing and risk rules apply)"
+        )
+        return None
     if others:
         other = others[0]
         raise BacktestDataError(
@@ -256,7 +271,8 @@ def prepare(document: Mapping[str, Any], options: Options) -> Prepared:
         raise BacktestDataError(
             f"--gaps {options.gaps!r}: choose one of {', '.join(GAP_MODES)}", USAGE_EXIT
         )
-    replay = _replay_of(document, options.config)
+    set_aside: list[str] = []
+    replay = _replay_of(document, options.config, options.data, set_aside)
     settings = dict((replay or {}).get("config") or {})
     mode = options.gaps
     if mode is None:
@@ -270,4 +286,4 @@ def prepare(document: Mapping[str, Any], options: Options) -> Prepared:
         "plugin": REPLAY_PLUGIN,
         "config": settings,
     }
-    return Prepared(source, str(entries[0]["venue"]), notes)
+    return Prepared(source, str(entries[0]["venue"]), set_aside + notes)

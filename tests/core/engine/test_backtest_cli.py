@@ -306,17 +306,27 @@ def test_a_configs_replay_settings_are_kept(runner: CliRunner, tmp_path: Path) -
     assert "says venue: kraken, and --venue says binance" in result.output
 
 
-def test_a_config_with_another_kind_of_data_source_is_refused_not_replaced(
+def test_a_config_with_another_kind_of_data_source_is_set_aside_saying_so(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     _write_ohlcv(tmp_path / "btc.csv", [100.0 + i for i in range(30)])
-    (tmp_path / "synthetic.yaml").write_text(
-        "data_sources:\n"
-        "  - {name: market, plugin: synthetic-market, config: {symbols: [BTC/USDT]}}\n"
-    )
+    default = runner.invoke(app, ["config", "default"])  # the synthetic market's config
+    assert default.exit_code == 0
+    assert "plugin: synthetic-market" in default.stdout
+    (tmp_path / "synthetic.yaml").write_text(default.stdout)
     result = runner.invoke(
-        app, ["backtest", "-c", "synthetic.yaml", "--data", "btc.csv", "--no-progress"]
+        app,
+        ["backtest", "-c", "synthetic.yaml", "--data", "btc.csv", "--no-progress", "--run-id", "s"],
     )
+    assert result.exit_code == 0, result.output
+    assert (
+        "synthetic.yaml: data_sources 'market' (synthetic-market) not used: the backtest "
+        "replays the --data files" in result.output
+    )
+    used = json.loads((tmp_path / "runs" / "s" / "config.json").read_text())
+    assert [s["plugin"] for s in used["data_sources"]] == ["replay"]
+    # without --data there is nothing to replay: refused, saying what to do
+    result = runner.invoke(app, ["backtest", "-c", "synthetic.yaml", "--no-progress"])
     assert result.exit_code == 2
     assert "synthetic.yaml: data_sources lists 'market' (synthetic-market)" in result.output
     assert "cryptobot run -c synthetic.yaml" in result.output
