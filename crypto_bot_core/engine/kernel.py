@@ -287,19 +287,21 @@ class Engine:
             # a backtest may commit its records in batches.
             self.ledger = BatchingLog(cast(BatchLedger, self.ledger))
             self.orders.ledger = self.ledger
-        self.ledger.append(
-            RecordType.SYSTEM_START,
-            {
-                "run_id": self.run_id,
-                "mode": self.mode,
-                "venues": sorted(self.exchanges),
-                "agents": sorted(self.agents),
-                "policies": sorted(self.policies.policies),
-                "initial_cash": {v: str(a.initial) for v, a in self.portfolio.accounts.items()},
-                "resumed": resume is not None,
-                "plugins": [dict(plugin) for plugin in self.plugins],
-            },
-        )
+        start: dict[str, Any] = {
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "venues": sorted(self.exchanges),
+            "agents": sorted(self.agents),
+            "policies": sorted(self.policies.policies),
+            "initial_cash": {v: str(a.initial) for v, a in self.portfolio.accounts.items()},
+            "resumed": resume is not None,
+            "plugins": [dict(plugin) for plugin in self.plugins],
+        }
+        if self.portfolio.multi:
+            # ``initial_cash`` is in the portfolio currency only: a resumed run restores
+            # every other currency it started with from this.
+            start["initial_currencies"] = self.portfolio.starting_cash()
+        self.ledger.append(RecordType.SYSTEM_START, start)
         if self.observers is not None:
             self.observers.emit("cryptobot_engine_started", run_id=self.run_id, mode=self.mode)
         if resume is not None:
@@ -319,6 +321,7 @@ class Engine:
             self.portfolio,
             self.instruments,
             initial_cash=None if resume is None else resume.initial_cash,
+            initial_currencies=None if resume is None else resume.initial_currencies,
             fences=self.exchange_fences,
             budget=self.exchange_budget,
             currencies=self.currencies,
@@ -638,6 +641,14 @@ class Engine:
 
     def summary(self) -> RunSummary:
         """The run's figures, what it left open and what it refused; computed once, at the end."""
+        late = self.portfolio.late_realised
+        if late:
+            # Fills a resumed run loaded before their currency had a rate: their P&L in the
+            # portfolio currency is known now.
+            self.trades[:] = [
+                TradeRow(row.fill, late[row.fill.fill_id]) if row.fill.fill_id in late else row
+                for row in self.trades
+            ]
         venues = [
             VenueResult(
                 venue=account.venue,
@@ -688,4 +699,5 @@ class Engine:
             rejection_examples=self.stats.rejection_examples,
             open_orders=open_orders,
             open_positions=positions,
+            fill_rates=self.portfolio.fill_rates,
         )

@@ -103,7 +103,18 @@ class Portfolio:
     _conversions: dict[tuple[str, str], list[tuple[str, bool]]] = field(default_factory=dict)
     """(venue, symbol) of a conversion pair -> the currencies its price converts (inverse?)."""
     _pending_initial: bool = False
-    """Some account's starting ``other`` cash is not yet valued into its ``initial``."""
+    """Some account's starting ``other`` cash is not yet valued into its ``initial``, or some
+    fill's fee is not yet valued into its account's ``fees`` (see ``_unpriced``)."""
+    fill_rates: dict[str, Decimal] = field(default_factory=dict)
+    """Per fill id, the rate its fee and P&L were valued at (portfolio currency per unit of
+    its settlement currency), for every fill not settling in the portfolio currency: the
+    run summary values fees and round trips with them (none in a single-currency book)."""
+    _unpriced: list[tuple[VenueAccount, str, Fill, Decimal]] = field(default_factory=list)
+    """Fills booked before their currency had a rate (a resumed run books its ledger's fills
+    before any price), with the P&L they realised in their own currency: valued at the first
+    rate known, as the starting cash is."""
+    late_realised: dict[str, Decimal] = field(default_factory=dict)
+    """Per fill id of those, its realised P&L in the portfolio currency once valued."""
 
     def use_currencies(self, plan: CurrencyPlan) -> None:
         """Value the book in ``plan.base``, converting other currencies as ``plan`` says; set
@@ -226,7 +237,14 @@ class Portfolio:
         assert currency is not None
         moved = -paid if book.kind is InstrumentKind.SPOT else realised
         account.other[currency] = account.other.get(currency, ZERO) + moved - fill.fee
-        rate = self._rate(currency, venue=fill.venue, amount=fill.fee + abs(realised))
+        rate = self._rates.get(currency)
+        if rate is None:
+            # No price yet (a resumed run loading its ledger): the cash moved is exact in its
+            # own currency; its fee and P&L are valued at the first rate known.
+            self._unpriced.append((account, currency, fill, realised))
+            self._pending_initial = True
+            return ZERO
+        self.fill_rates[fill.fill_id] = rate
         account.fees += fill.fee * rate
         return realised * rate
 
@@ -271,6 +289,20 @@ class Portfolio:
         if not self._multi:
             return ONE
         return self.rate_of(instrument.settle)
+
+    @property
+    def multi(self) -> bool:
+        """Whether another currency than the portfolio's can be held (cash per currency)."""
+        return self._multi
+
+    def starting_cash(self) -> dict[str, dict[str, str]]:
+        """Each venue's cash per currency, as text: what a run's start record keeps (asked
+        before any fill is booked) so that a resumed run starts from every currency."""
+        starting: dict[str, dict[str, str]] = {}
+        for venue, account in self.accounts.items():
+            held = {account.quote: account.cash, **account.other}
+            starting[venue] = {currency: str(held[currency]) for currency in sorted(held)}
+        return starting
 
     def rates(self) -> dict[str, Decimal]:
         """The known rates of the other currencies (empty for a single-currency book)."""
@@ -382,12 +414,22 @@ class Portfolio:
 
     def _value_initial(self) -> None:
         """Each venue's starting cash in other currencies, at the first rates known (the
-        equity just valued them all), added to its ``initial``."""
+        equity just valued them all), added to its ``initial``; and the fees and P&L of
+        fills booked before their currency had a rate."""
         for account in self.accounts.values():
             for currency, amount in account.initial_other.items():
                 account.initial += amount * self._rate(currency, venue=account.venue, amount=amount)
             account.initial_other = {}
-        self._pending_initial = False
+        unpriced, self._unpriced = self._unpriced, []
+        for account, currency, fill, realised in unpriced:
+            rate = self._rates.get(currency)
+            if rate is None:
+                self._unpriced.append((account, currency, fill, realised))
+                continue
+            self.fill_rates[fill.fill_id] = rate
+            account.fees += fill.fee * rate
+            self.late_realised[fill.fill_id] = realised * rate
+        self._pending_initial = bool(self._unpriced)
 
     def snapshot(self, ts: datetime) -> PortfolioSnapshot:
         positions = tuple(

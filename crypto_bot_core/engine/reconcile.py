@@ -58,6 +58,8 @@ class LedgerState:
     """Funding settlements recorded, in order (payloads of ``funding`` records)."""
     initial_balances: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     """Each venue's starting balance per asset, where the first start record lists them."""
+    initial_currencies: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    """Each venue's starting cash per currency (a multi-currency run's first start record)."""
 
 
 def rebuild(records: Iterable[LedgerRecord]) -> LedgerState:
@@ -118,6 +120,13 @@ def _take_system_record(state: LedgerState, record: LedgerRecord) -> None:
             state.initial_cash = {
                 venue: Decimal(cash) for venue, cash in payload.get("initial_cash", {}).items()
             }
+            currencies = payload.get("initial_currencies")
+            if isinstance(currencies, dict):
+                state.initial_currencies = {
+                    venue: {c: Decimal(str(a)) for c, a in held.items()}
+                    for venue, held in currencies.items()
+                    if isinstance(held, dict)
+                }
             balances = payload.get("initial_balances")
             if isinstance(balances, dict):
                 state.initial_balances = {

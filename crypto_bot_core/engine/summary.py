@@ -13,6 +13,14 @@ one round trip, whose P&L is the price difference against the lots it closes
 that wins a few basis points gross and pays more in fees has a win rate near
 zero here, as it would on a trader's blotter.
 
+Every amount is in the portfolio's base currency. A fill in a market settling
+in another currency (``BTC/EUR`` in a book valued in USD) has its fee and its
+round trip's P&L converted at the rate the portfolio booked it at (its
+``fill_rates``, recorded when the fill was booked, never re-derived later):
+fees at each fill's own rate, a round trip's gross P&L at its closing fill's
+rate, as the portfolio realises it. A single-currency run has no rates and its
+figures are summed exactly as before.
+
 A summary also says what a run left behind and what it could not do: the
 orders still open and the positions still held when it ended, and the
 decisions the risk rules, the router or the venues refused, with their most
@@ -264,26 +272,34 @@ class _Book:
 
 
 def round_trips(
-    fills: Sequence[Fill], contract_sizes: Mapping[tuple[str, str], Decimal] | None = None
+    fills: Sequence[Fill],
+    contract_sizes: Mapping[tuple[str, str], Decimal] | None = None,
+    rates: Mapping[str, Decimal] | None = None,
 ) -> list[RoundTrip]:
     """The round trips of ``fills`` (in booking order), FIFO per venue and symbol.
 
     Every fill that reduces a position closes one round trip against the oldest
     lots first; a fill that flips the position closes the old side and opens the
-    rest. Fees are in the quote currency, as the portfolio books them; an entry
-    lot's fee goes with it pro rata to the quantity closed. ``contract_sizes``
-    ((venue, symbol) -> size) scales perpetual contracts' P&L; 1 where absent.
+    rest. An entry lot's fee goes with it pro rata to the quantity closed.
+    ``contract_sizes`` ((venue, symbol) -> size) scales perpetual contracts' P&L;
+    1 where absent. Amounts are in each market's settlement currency, except for
+    fills named in ``rates`` (fill id -> portfolio currency per unit, as booked):
+    their fee at their own rate and the P&L they close at theirs, so every round
+    trip is in the portfolio currency.
     """
     books: dict[tuple[str, str], _Book] = {}
     found: list[RoundTrip] = []
     sizes = contract_sizes or {}
+    converted = rates or {}
     for fill in fills:
         key = (fill.venue, fill.symbol)
         book = books.get(key)
         if book is None:
             book = books[key] = _Book()
         direction = fill.side.sign
-        fee_per_unit = fill.fee / fill.quantity if fill.quantity else ZERO
+        rate = converted.get(fill.fill_id) if converted else None
+        fee = fill.fee if rate is None else fill.fee * rate
+        fee_per_unit = fee / fill.quantity if fill.quantity else ZERO
         size = sizes.get(key, Decimal(1))
         left = fill.quantity
         closed = ZERO
@@ -305,6 +321,8 @@ def round_trips(
             if lot.quantity == 0:
                 lots.popleft()
         if closed > 0 and opened is not None:
+            if rate is not None:
+                gross *= rate
             found.append(
                 RoundTrip(
                     venue=fill.venue,
@@ -346,11 +364,24 @@ def summarise(
     rejection_examples: Mapping[str, str] | None = None,
     open_orders: Sequence[OpenOrder] = (),
     open_positions: Sequence[OpenPosition] = (),
+    fill_rates: Mapping[str, Decimal] | None = None,
 ) -> RunSummary:
+    """The run's figures; ``fill_rates`` (fill id -> rate, the portfolio's) converts the fees
+    and P&L of fills not in the portfolio currency (see the module's note)."""
     initial = sum((v.initial for v in venues), ZERO)
     final = sum((v.final for v in venues), ZERO)
     sharpe, sortino, max_dd = _ratios(curve)
-    trips = round_trips([t.fill for t in trades], contract_sizes)
+    trips = round_trips([t.fill for t in trades], contract_sizes, fill_rates)
+    if fill_rates:
+        fees = sum(
+            (
+                t.fill.fee if (r := fill_rates.get(t.fill.fill_id)) is None else t.fill.fee * r
+                for t in trades
+            ),
+            ZERO,
+        )
+    else:
+        fees = sum((t.fill.fee for t in trades), ZERO)
     wins = sum(1 for trip in trips if trip.net_pnl > 0)
     per_venue: dict[str, int] = {}
     for trip in trips:
@@ -371,7 +402,7 @@ def summarise(
         fills=len(trades),
         round_trips=len(trips),
         win_rate=wins / len(trips) if trips else 0.0,
-        fees=sum((t.fill.fee for t in trades), ZERO),
+        fees=fees,
         venues=tuple(
             VenueResult(
                 venue=v.venue,

@@ -57,6 +57,7 @@ async def open_venues(
     instruments: dict[tuple[str, str], Instrument],
     *,
     initial_cash: Mapping[str, Decimal] | None,
+    initial_currencies: Mapping[str, Mapping[str, Decimal]] | None = None,
     fences: Mapping[str, Fence] | None = None,
     budget: float | None = None,
     currencies: CurrencySettings | None = None,
@@ -65,9 +66,11 @@ async def open_venues(
     """Fill ``instruments`` and open ``portfolio``'s accounts; the fee schedule per venue.
 
     ``initial_cash`` is a resumed run's recorded cash per venue (None: ask the venues'
-    balances). Every venue call goes through the venue's fence with the exchange
-    ``budget``: a venue that fails or hangs at start ends the start with a
-    :class:`~crypto_bot_sdk.PluginError` naming its plugin, not a raw traceback.
+    balances), ``initial_currencies`` its recorded cash per venue and currency where the
+    start record kept them (a multi-currency run). Every venue call goes through the
+    venue's fence with the exchange ``budget``: a venue that fails or hangs at start ends
+    the start with a :class:`~crypto_bot_sdk.PluginError` naming its plugin, not a raw
+    traceback.
 
     With ``currencies`` (the ``portfolio`` settings) the book is valued in their base
     currency (else the one the markets settle in), cash is kept per currency, and each
@@ -90,7 +93,13 @@ async def open_venues(
                 totals[b.asset] = totals.get(b.asset, Decimal(0)) + b.total
             balances_by[venue] = totals
     cash_by = _starting_cash(
-        portfolio, listed_by, balances_by, initial_cash, currencies=currencies, markets=data_markets
+        portfolio,
+        listed_by,
+        balances_by,
+        initial_cash,
+        currencies=currencies,
+        markets=data_markets,
+        recorded=initial_currencies or {},
     )
     for venue, adapter in exchanges.items():
         fence = (fences or {}).get(venue) or Fence(venue)
@@ -119,9 +128,11 @@ def _starting_cash(
     *,
     currencies: CurrencySettings | None,
     markets: Sequence[tuple[str, str]],
+    recorded: Mapping[str, Mapping[str, Decimal]],
 ) -> dict[str, tuple[Decimal, dict[str, Decimal]]]:
     """Each venue's starting cash in the portfolio currency and in every other one; sets
-    the portfolio's currencies (refusing one that cannot be converted) first."""
+    the portfolio's currencies (refusing one that cannot be converted) first. A resumed
+    run's other currencies are those it ``recorded`` at its start (none recorded: zero)."""
     cash_by: dict[str, tuple[Decimal, dict[str, Decimal]]] = {}
     if currencies is None:
         for venue in listed_by:
@@ -144,10 +155,12 @@ def _starting_cash(
         if initial_cash is None:
             cash_by[venue] = cash_of(balances_by[venue], listed, base, currencies.ignore)
         else:
-            # A resumed run's other currencies restart from its fills (its start record
-            # keeps the starting cash in the portfolio currency only).
-            other = dict.fromkeys(sorted(settlement_currencies(listed) - {base}), Decimal(0))
-            cash_by[venue] = (initial_cash.get(venue, Decimal(0)), other)
+            # The start record's ``initial_cash`` is in the portfolio currency; every other
+            # currency's starting cash is in its ``initial_currencies`` (a run recorded
+            # before that field restarts them from zero plus its fills).
+            other = dict.fromkeys(settlement_currencies(listed) - {base}, Decimal(0))
+            other.update((c, a) for c, a in recorded.get(venue, {}).items() if c != base)
+            cash_by[venue] = (initial_cash.get(venue, Decimal(0)), dict(sorted(other.items())))
     held = {c for _cash, other in cash_by.values() for c in other}
     portfolio.use_currencies(plan_currencies(currencies, held, markets, base=base))
     return cash_by

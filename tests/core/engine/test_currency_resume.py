@@ -1,0 +1,144 @@
+"""A multi-currency run stopped and resumed keeps every currency it started with.
+
+The start record once kept only the base-currency cash, so a resumed run that
+started holding USD *and* EUR restarted its EUR at zero plus its fills: its
+equity dropped by the EUR balance the moment it resumed. It now records each
+venue's starting cash per currency and restores it, so a stopped and resumed
+run ends holding, per currency, exactly what an uninterrupted one holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crypto_bot_core.app import runner
+from crypto_bot_core.app.runner import RunResult, resume_session, run_session
+from crypto_bot_core.config import parse_config
+from crypto_bot_core.engine.kernel import Engine
+from crypto_bot_core.host import Host
+from crypto_bot_core.ledger import open_ledger
+from crypto_bot_sdk import RecordType
+
+START_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+BARS = 160
+STOP_AFTER = 90
+D = Decimal
+
+
+def _write(path: Path, closes: list[float]) -> Path:
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["timestamp", "open", "high", "low", "close", "volume"])
+        previous = closes[0]
+        for i, close in enumerate(closes):
+            low, high = min(previous, close) * 0.999, max(previous, close) * 1.001
+            writer.writerow([START_MS + i * 60_000, previous, high, low, close, 50])
+            previous = close
+    return path
+
+
+def _wave(start: float, amplitude: float, phase: float = 0.0) -> list[float]:
+    """A slow sine: several EMA crossovers each way, prices always positive."""
+    return [round(start * (1 + amplitude * math.sin(i / 12 + phase)), 6) for i in range(BARS)]
+
+
+def _config(tmp_path: Path) -> str:
+    files = [
+        (_write(tmp_path / "btc_usd.csv", _wave(40000, 0.05)), "BTC/USD"),
+        (_write(tmp_path / "btc_eur.csv", _wave(37000, 0.06, 1.0)), "BTC/EUR"),
+        (_write(tmp_path / "eur_usd.csv", _wave(1.08, 0.02, 2.0)), "EUR/USD"),
+    ]
+    entries = ", ".join(
+        f'{{path: "{path}", symbol: "{symbol}", venue: v, timeframe: 1m}}' for path, symbol in files
+    )
+    return f"""
+mode: paper
+run: {{run_dir: {(tmp_path / "runs").as_posix()}}}
+portfolio: {{base_currency: USD}}
+data_sources:
+  - {{name: replay, plugin: replay, config: {{files: [{entries}]}}}}
+agents:
+  - {{name: ema, plugin: "technical-agents:ema_crossover", config: {{fast: 3, slow: 8}}}}
+exchanges:
+  - {{name: v, plugin: paper-exchange, config: {{venue: v, taker_fee: "0.001",
+     balances: {{USD: "60000", EUR: "40000"}}}}}}
+policies:
+  definitions:
+    trend: {{agents: [{{agent: ema}}]}}
+  default: trend
+sizing: {{mode: discrete, notional_per_symbol: "1000", long_only: true}}
+risk_rules:
+  - {{plugin: "standard-risk:max_order_notional", config: {{limit: "5000"}}}}
+"""
+
+
+@pytest.fixture
+def engines(monkeypatch: pytest.MonkeyPatch) -> list[Engine]:
+    """The engine of every session run in the test, in order (to read its book at the end)."""
+    seen: list[Engine] = []
+    execute = runner._execute
+
+    def keep(assembled: Any, **kwargs: Any) -> RunResult:
+        seen.append(assembled.engine)
+        return execute(assembled, **kwargs)
+
+    monkeypatch.setattr(runner, "_execute", keep)
+    return seen
+
+
+def _stop_after(ticks: int) -> Any:
+    """An ``on_progress`` that interrupts the run as Ctrl-C would, after ``ticks`` ticks."""
+    done: list[datetime] = []
+
+    def progress(ts: datetime) -> None:
+        done.append(ts)
+        if len(done) == ticks:
+            raise KeyboardInterrupt
+
+    return progress
+
+
+def _cash(engine: Engine) -> dict[str, Decimal]:
+    account = engine.portfolio.accounts["v"]
+    return {engine.portfolio.quote_currency: account.cash, **account.other}
+
+
+def test_a_resumed_run_keeps_every_starting_currency(tmp_path: Path, engines: list[Engine]) -> None:
+    host = Host(environ={}).load()
+    text = _config(tmp_path)
+    whole = run_session(parse_config(text, environ={}), host=host, run_id="whole")
+    assert not whole.interrupted
+    stopped = run_session(
+        parse_config(text, environ={}), host=host, run_id="cut", on_progress=_stop_after(STOP_AFTER)
+    )
+    assert stopped.interrupted
+    before = engines[1]
+    equity_before = before.portfolio.equity()
+    resumed = resume_session(stopped.run_dir, host=host)
+    assert not resumed.interrupted
+    uninterrupted, again = engines[0], engines[2]
+    # At the tick the run was stopped, the resumed book is worth what it was before.
+    at_stop = before.equity_curve[-1][0]
+    assert dict(again.equity_curve)[at_stop] == equity_before
+    assert dict(uninterrupted.equity_curve)[at_stop] == equity_before
+    # Both currencies traded, and at the end each is held exactly as without the stop.
+    fills = {row.fill.symbol for row in uninterrupted.trades}
+    assert {"BTC/USD", "BTC/EUR"} <= fills
+    assert _cash(again) == _cash(uninterrupted)
+    assert set(_cash(again)) == {"USD", "EUR"}
+    assert again.portfolio.equity() == uninterrupted.portfolio.equity()
+    assert resumed.summary.final_equity == whole.summary.final_equity
+    # The start record names each currency's starting cash; the resumed start restores it.
+    with open_ledger(f"sqlite:///{stopped.run_dir / 'ledger.sqlite'}") as ledger:
+        starts = [r.payload for r in ledger.records() if r.type is RecordType.SYSTEM_START]
+    assert [s["initial_cash"] for s in starts] == [{"v": "60000"}, {"v": "60000"}]
+    assert [s["initial_currencies"] for s in starts] == [
+        {"v": {"EUR": "40000", "USD": "60000"}}
+    ] * 2
