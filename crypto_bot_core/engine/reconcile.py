@@ -189,6 +189,9 @@ class ReconciliationReport:
     """``venue:symbol`` -> the ledger's and the venue's position where they differ."""
     balance_differences: dict[str, dict[str, str]] = field(default_factory=dict)
     """``venue:asset`` -> the ledger's and the venue's spot balance where they differ."""
+    pending_fills: list[str] = field(default_factory=list)
+    """The ledger's fills that a simulated venue, restored from a state saved before them,
+    has yet to make again as it catches up; its holdings are compared as of its saved tick."""
 
     @property
     def differences(self) -> dict[str, dict[str, str]]:
@@ -203,6 +206,7 @@ class ReconciliationReport:
             "unknown_venue_orders": sorted(self.unknown_venue_orders),
             "position_differences": dict(sorted(self.position_differences.items())),
             "balance_differences": dict(sorted(self.balance_differences.items())),
+            "pending_fills": sorted(self.pending_fills),
         }
 
 
