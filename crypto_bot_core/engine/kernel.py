@@ -502,7 +502,7 @@ class Engine:
                     await decide(self, symbol, ts, policy)
             if self.oversight is not None:
                 await self.oversight.tick(self, ts)
-        equity = self.portfolio.update_peak()
+        equity = self.portfolio.update_peak(ts)
         self.equity_curve.append((ts, equity))
         if self._telemetry:
             self._observe(equity)
@@ -641,6 +641,7 @@ class Engine:
 
     def summary(self) -> RunSummary:
         """The run's figures, what it left open and what it refused; computed once, at the end."""
+        self.portfolio.value_pending()
         late = self.portfolio.late_realised
         if late:
             # Fills a resumed run loaded before their currency had a rate: their P&L in the

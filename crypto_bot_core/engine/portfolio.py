@@ -16,6 +16,7 @@ so its equity is summed exactly as it always was, with no per-bar conversion.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -109,7 +110,7 @@ class Portfolio:
     """Per fill id, the rate its fee and P&L were valued at (portfolio currency per unit of
     its settlement currency), for every fill not settling in the portfolio currency: the
     run summary values fees and round trips with them (none in a single-currency book)."""
-    _unpriced: list[tuple[VenueAccount, str, Fill, Decimal]] = field(default_factory=list)
+    _unpriced: deque[tuple[VenueAccount, str, Fill, Decimal]] = field(default_factory=deque)
     """Fills booked before their currency had a rate (a resumed run books its ledger's fills
     before any price), with the P&L they realised in their own currency: valued at the first
     rate known, as the starting cash is."""
@@ -405,31 +406,47 @@ class Portfolio:
                 value += own * self._rate(book.currency, venue=venue, amount=own)
         return value, open_books
 
-    def update_peak(self) -> Decimal:
+    def update_peak(self, ts: datetime | None = None) -> Decimal:
+        """The equity at the end of the tick at ``ts``, which also raises the peak; values
+        what waits for a rate (the starting cash, and fills filled by ``ts``)."""
         equity = self.equity()
         if self._pending_initial:
-            self._value_initial()
+            self._value_initial(ts)
         self.peak_equity = max(self.peak_equity, equity)
         return equity
 
-    def _value_initial(self) -> None:
+    def value_pending(self) -> None:
+        """Value, at the latest rates, the fills still waiting for one (a run that ended
+        before a tick reached their time): the summary asks it once, at the end."""
+        if self._unpriced:
+            self._value_fills(None)
+
+    def _value_initial(self, ts: datetime | None) -> None:
         """Each venue's starting cash in other currencies, at the first rates known (the
-        equity just valued them all), added to its ``initial``; and the fees and P&L of
-        fills booked before their currency had a rate."""
+        equity just valued them all), added to its ``initial``; and the fills waiting for
+        a rate that ``ts`` reached."""
         for account in self.accounts.values():
             for currency, amount in account.initial_other.items():
                 account.initial += amount * self._rate(currency, venue=account.venue, amount=amount)
             account.initial_other = {}
-        unpriced, self._unpriced = self._unpriced, []
-        for account, currency, fill, realised in unpriced:
+        self._value_fills(ts)
+        self._pending_initial = bool(self._unpriced)
+
+    def _value_fills(self, ts: datetime | None) -> None:
+        """The fees and P&L of fills booked before their currency had a rate, at the rate of
+        the tick that reached their time (a resumed run replays its ticks, so the rates are
+        those of the time the fills were made, to within that tick's own move) or, with no
+        ``ts``, at the latest rate."""
+        unpriced = self._unpriced
+        while unpriced:  # in booking order, so in time order: a tick takes a prefix
+            account, currency, fill, realised = unpriced[0]
             rate = self._rates.get(currency)
-            if rate is None:
-                self._unpriced.append((account, currency, fill, realised))
-                continue
+            if rate is None or (ts is not None and fill.ts > ts):
+                break
+            unpriced.popleft()
             self.fill_rates[fill.fill_id] = rate
             account.fees += fill.fee * rate
             self.late_realised[fill.fill_id] = realised * rate
-        self._pending_initial = bool(self._unpriced)
 
     def snapshot(self, ts: datetime) -> PortfolioSnapshot:
         positions = tuple(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from crypto_bot_core.ledger import open_ledger
 from crypto_bot_sdk import RecordType
 
 START_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 BARS = 160
 STOP_AFTER = 90
 D = Decimal
@@ -49,11 +50,14 @@ def _wave(start: float, amplitude: float, phase: float = 0.0) -> list[float]:
     return [round(start * (1 + amplitude * math.sin(i / 12 + phase)), 6) for i in range(BARS)]
 
 
+EUR_USD = _wave(1.08, 0.02, 2.0)
+
+
 def _config(tmp_path: Path) -> str:
     files = [
         (_write(tmp_path / "btc_usd.csv", _wave(40000, 0.05)), "BTC/USD"),
         (_write(tmp_path / "btc_eur.csv", _wave(37000, 0.06, 1.0)), "BTC/EUR"),
-        (_write(tmp_path / "eur_usd.csv", _wave(1.08, 0.02, 2.0)), "EUR/USD"),
+        (_write(tmp_path / "eur_usd.csv", EUR_USD), "EUR/USD"),
     ]
     entries = ", ".join(
         f'{{path: "{path}", symbol: "{symbol}", venue: v, timeframe: 1m}}' for path, symbol in files
@@ -142,3 +146,38 @@ def test_a_resumed_run_keeps_every_starting_currency(tmp_path: Path, engines: li
     assert [s["initial_currencies"] for s in starts] == [
         {"v": {"EUR": "40000", "USD": "60000"}}
     ] * 2
+
+
+def test_a_resumed_run_values_the_fills_it_loaded_at_their_own_ticks_rates(
+    tmp_path: Path, engines: list[Engine]
+) -> None:
+    """The ledger's fills are booked before the resumed run knows any price: their EUR cash
+    moves at once, their fees and P&L in USD once the replay reaches their tick (a resume
+    once refused outright: 'cannot value ... EUR/USD has no price yet')."""
+    host = Host(environ={}).load()
+    text = _config(tmp_path)
+    run_session(parse_config(text, environ={}), host=host, run_id="whole")
+    stopped = run_session(
+        parse_config(text, environ={}), host=host, run_id="cut", on_progress=_stop_after(STOP_AFTER)
+    )
+    resumed = resume_session(stopped.run_dir, host=host)
+    uninterrupted, before, again = engines
+    loaded = {row.fill.fill_id for row in before.trades}
+    eur = [row for row in again.trades if row.fill.symbol == "BTC/EUR"]
+    assert any(row.fill.fill_id in loaded for row in eur)
+    assert any(row.fill.fill_id not in loaded for row in eur)
+    whole = [row for row in uninterrupted.trades if row.fill.symbol == "BTC/EUR"]
+    assert [row.fill.ts for row in whole] == [row.fill.ts for row in eur]
+    rates = again.portfolio.fill_rates
+    for mine, theirs in zip(eur, whole, strict=True):
+        rate = rates[mine.fill.fill_id]
+        if mine.fill.fill_id in loaded:
+            tick = math.ceil((mine.fill.ts - T0) / timedelta(minutes=1))
+            assert rate == D(str(EUR_USD[tick]))  # the EUR/USD close of the fill's tick
+        else:
+            assert rate == uninterrupted.portfolio.fill_rates[theirs.fill.fill_id]
+        # P&L in USD, never the placeholder a loaded fill waits with.
+        assert (mine.realised_pnl > 0) == (theirs.realised_pnl > 0)
+        assert (mine.realised_pnl == 0) == (theirs.realised_pnl == 0)
+    [venue] = resumed.summary.venues
+    assert resumed.summary.fees == venue.fees
