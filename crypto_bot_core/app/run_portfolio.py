@@ -1,7 +1,9 @@
 """A run's final book rebuilt from its ledger: what ``cryptobot risk --run RUN_DIR`` stresses.
 
-The fills recorded in ``runs/<id>/ledger.sqlite`` are booked again, in
-ledger order, by the engine's own :class:`~crypto_bot_core.engine.portfolio.Portfolio`
+The run's own fills - in ``runs/<id>/ledger.sqlite``, or in the ledger its
+config names, which other runs may share: only the records of the run the
+folder names are read (:mod:`.run_scope`) - are booked again, in ledger
+order, by the engine's own :class:`~crypto_bot_core.engine.portfolio.Portfolio`
 (the same average-price and realised-P&L accounting the run used). Starting
 cash per venue comes from the ``balances`` of the run's ``config.json``
 exchanges (the paper exchange's setting; 0 where absent), and the equity
@@ -14,16 +16,21 @@ the run traded, which is where the returns for VaR come from.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from crypto_bot_core.app.run_scope import RUN_FILE, run_id_of
+from crypto_bot_core.engine.reconcile import run_ids, run_records
+from crypto_bot_core.engine.resume import client_id_prefix
 from crypto_bot_sdk import (
     Fill,
     Instrument,
     InstrumentKind,
+    LedgerRecord,
     MarketView,
     PortfolioSnapshot,
     RecordType,
@@ -63,33 +70,75 @@ def _starting_cash(config: dict[str, Any] | None, currency: str) -> dict[str, De
     return cash
 
 
+def _ledger_url(folder: Path, config: dict[str, Any] | None) -> str:
+    """The ledger the run wrote: its config's ``ledger.url`` (which other runs may share),
+    else the run folder's own SQLite file."""
+    ledger = (config or {}).get("ledger")
+    configured = ledger.get("url") if isinstance(ledger, dict) else None
+    if isinstance(configured, str) and configured:
+        return configured
+    path = folder / "ledger.sqlite"
+    if not path.is_file():
+        raise RiskError(f"{folder} has no ledger.sqlite; pass the folder of a run (runs/<id>)")
+    return f"sqlite:///{path.as_posix()}"
+
+
+def _own_records(ledger: Any, folder: Path, url: str, shared: bool) -> Iterator[LedgerRecord]:
+    """The records of the run ``folder`` holds, among those of every run in the ledger.
+
+    The run is named by the folder (``run.json``, else its name: see
+    :mod:`.run_scope`), never guessed from the ledger; records are told apart by
+    the run's id or its client order id prefix. Only the folder's own SQLite
+    ledger holding a single run may stand for a renamed folder.
+    """
+    run_id = run_id_of(folder)
+    started = run_ids(ledger.records(types=[RecordType.SYSTEM_START]))
+    if run_id not in started and started:
+        if shared or len(started) > 1:
+            named = ", ".join(repr(r) for r in started[:5])
+            named += " and more" if len(started) > 5 else ""
+            raise RiskError(
+                f"the ledger {url} holds no start record of run {run_id!r} (the id of {folder}); "
+                f"it holds {named}. Check {folder / RUN_FILE} and the config's ledger.url"
+            )
+        run_id = started[0]
+    only = all(r == run_id for r in started)
+    return run_records(ledger.records(), run_id, client_id_prefix(run_id), only_run=only)
+
+
 def portfolio_from_run(run_dir: str | Path, *, currency: str = "USDT") -> RunBook:
-    """The book at the end of the run in ``run_dir``, rebuilt from its ledger's fills."""
+    """The book at the end of the run in ``run_dir``, rebuilt from its own ledger records."""
     from crypto_bot_core.engine.portfolio import Portfolio
     from crypto_bot_core.ledger import open_ledger
 
     folder = Path(run_dir)
-    ledger_path = folder / "ledger.sqlite"
-    if not ledger_path.is_file():
-        raise RiskError(f"{folder} has no ledger.sqlite; pass the folder of a run (runs/<id>)")
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
+    url = _ledger_url(folder, config)
+    shared = url != f"sqlite:///{(folder / 'ledger.sqlite').as_posix()}"
     book = Portfolio(quote_currency=currency)
     last_ts: datetime | None = None
     equity: Decimal | None = None
     count = 0
-    with open_ledger(f"sqlite:///{ledger_path.as_posix()}") as ledger:
-        # The run's own start record says what each venue started with (a paper venue
-        # without configured balances was funded by the engine); the config is the
-        # fallback of a ledger without one.
-        starting = _starting_cash(config, currency)
-        for start in ledger.records(types=[RecordType.SYSTEM_START]):
-            recorded = start.payload.get("initial_cash") or {}
-            starting.update({str(v): Decimal(str(c)) for v, c in recorded.items()})
-            break
-        for venue, cash in starting.items():
-            book.open_account(venue, cash)
-        for record in ledger.records(types=[RecordType.FILL, RecordType.SYSTEM_STOP]):
+    starting = _starting_cash(config, currency)
+    opened = first_start = False
+    with open_ledger(url) as ledger:
+        for record in _own_records(ledger, folder, url, shared):
+            if record.type is RecordType.SYSTEM_START:
+                # The run's own (first) start record says what each venue started with (a
+                # paper venue without configured balances was funded by the engine); the
+                # config is the fallback of a ledger without one.
+                if not first_start:
+                    first_start = True
+                    recorded = record.payload.get("initial_cash") or {}
+                    starting.update({str(v): Decimal(str(c)) for v, c in recorded.items()})
+                continue
+            if record.type not in (RecordType.FILL, RecordType.SYSTEM_STOP):
+                continue
+            if not opened:
+                for venue, cash in starting.items():
+                    book.open_account(venue, cash)
+                opened = True
             last_ts = record.ts
             if record.type is RecordType.SYSTEM_STOP:
                 if "equity" in record.payload:
