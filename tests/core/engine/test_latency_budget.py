@@ -61,7 +61,9 @@ def test_tick_to_order_p95_is_within_the_budget(
     assert p95 < BUDGET_P95_US, run.line("tick-to-order over budget")
 
 
-GAP_S = 0.01
+GAP_S = 0.03
+"""Wide enough that a healthy engine's median (about 1 ms alone, 5-6 ms on a loaded CI
+machine measuring coverage) stays far under half of it; a late-by-a-tick engine cannot."""
 PACED_BARS = 300
 
 
