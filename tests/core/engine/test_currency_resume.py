@@ -9,7 +9,6 @@ run ends holding, per currency, exactly what an uninterrupted one holds.
 
 from __future__ import annotations
 
-import csv
 import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from currency_bars import wave as _wave
+from currency_bars import write_bars as _write
 
 from crypto_bot_core.app import runner
 from crypto_bot_core.app.runner import RunResult, resume_session, run_session
@@ -26,28 +27,10 @@ from crypto_bot_core.host import Host
 from crypto_bot_core.ledger import open_ledger
 from crypto_bot_sdk import RecordType
 
-START_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 BARS = 160
 STOP_AFTER = 90
 D = Decimal
-
-
-def _write(path: Path, closes: list[float]) -> Path:
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["timestamp", "open", "high", "low", "close", "volume"])
-        previous = closes[0]
-        for i, close in enumerate(closes):
-            low, high = min(previous, close) * 0.999, max(previous, close) * 1.001
-            writer.writerow([START_MS + i * 60_000, previous, high, low, close, 50])
-            previous = close
-    return path
-
-
-def _wave(start: float, amplitude: float, phase: float = 0.0) -> list[float]:
-    """A slow sine: several EMA crossovers each way, prices always positive."""
-    return [round(start * (1 + amplitude * math.sin(i / 12 + phase)), 6) for i in range(BARS)]
 
 
 EUR_USD = _wave(1.08, 0.02, 2.0)

@@ -9,11 +9,12 @@ the rate the portfolio booked it at.
 from __future__ import annotations
 
 import asyncio
-import csv
-import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from currency_bars import wave as _wave
+from currency_bars import write_bars as _write
 
 from crypto_bot_core.app.assembly import assemble
 from crypto_bot_core.config import parse_config
@@ -23,25 +24,8 @@ from crypto_bot_core.engine.summary import TradeRow, VenueResult, round_trips, s
 from crypto_bot_core.host import Host
 from crypto_bot_sdk import Fill, Side
 
-START_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 D = Decimal
-
-
-def _write(path: Path, closes: list[float]) -> Path:
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["timestamp", "open", "high", "low", "close", "volume"])
-        previous = closes[0]
-        for i, close in enumerate(closes):
-            low, high = min(previous, close) * 0.999, max(previous, close) * 1.001
-            writer.writerow([START_MS + i * 60_000, previous, high, low, close, 50])
-            previous = close
-    return path
-
-
-def _wave(start: float, amplitude: float, phase: float = 0.0) -> list[float]:
-    return [round(start * (1 + amplitude * math.sin(i / 12 + phase)), 6) for i in range(160)]
 
 
 def _fill(  # noqa: PLR0917 - a fill per line reads like a blotter

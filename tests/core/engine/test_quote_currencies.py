@@ -10,14 +10,14 @@ it lacks, and stablecoins are only equal where ``portfolio.pegged`` says so.
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
-import math
 import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from currency_bars import wave as _wave
+from currency_bars import write_bars as _write
 from typer.testing import CliRunner
 
 from crypto_bot_core.app.assembly import assemble
@@ -54,25 +54,7 @@ from crypto_bot_sdk import (
 )
 from crypto_bot_sdk.testing import market_view_from
 
-START_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 D = Decimal
-
-
-def _write(path: Path, closes: list[float]) -> Path:
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["timestamp", "open", "high", "low", "close", "volume"])
-        previous = closes[0]
-        for i, close in enumerate(closes):
-            low, high = min(previous, close) * 0.999, max(previous, close) * 1.001
-            writer.writerow([START_MS + i * 60_000, previous, high, low, close, 50])
-            previous = close
-    return path
-
-
-def _wave(start: float, amplitude: float, n: int = 160) -> list[float]:
-    """A slow sine: several EMA crossovers each way, prices always positive."""
-    return [round(start * (1 + amplitude * math.sin(i / 12)), 6) for i in range(n)]
 
 
 def _config(files: list[tuple[Path, str]], extra: str = "", balances: str = "") -> str:
